@@ -1,0 +1,3 @@
+from ddviz.cli import main
+
+raise SystemExit(main())

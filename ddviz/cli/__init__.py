@@ -1,0 +1,44 @@
+"""`ddviz ...`: one module per sub-command, each with ``add_arguments(parser)`` and ``run(args)``.
+
+Every :class:`~ddviz.errors.DdvizError` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ddviz.errors import DdvizError
+
+# name -> one-line help; the module ddviz.cli.<name> implements it.
+COMMANDS = {
+    "info": "print what a density or structure file holds",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ddviz import __version__
+
+    parser = argparse.ArgumentParser(prog="ddviz", description="Deep Density electron densities: "
+                                     "reference data, models, evaluation and visualisation.")
+    parser.add_argument("--version", action="version", version=f"ddviz {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"ddviz.cli.{name.replace('-', '_')}")
+        p = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except DdvizError as exc:
+        print(f"ddviz {args.command}: error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"ddviz {args.command}: interrupted", file=sys.stderr)
+        return 130

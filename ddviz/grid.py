@@ -1,0 +1,200 @@
+"""The data model: a structure with a density field on a (possibly non-orthogonal) grid.
+
+:class:`Grid` holds the geometry (bohr), :class:`Sample` ties ASE atoms, a grid and density values
+(e/bohr^3, an ``xarray.DataArray`` with dims ``("a", "b", "c")`` along the three voxel vectors).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import ase
+import numpy as np
+import xarray as xr
+
+from ddviz.errors import DdvizError
+from ddviz.units import DENSITY_UNIT, LENGTH_UNIT, ang_to_bohr, bohr_to_ang
+
+DIMS = ("a", "b", "c")
+
+# Standard reference grid: as PySCF's cubegen lays it out (bohr).
+STANDARD_SPACING = 0.2
+STANDARD_MARGIN = 4.0
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """A uniform grid: point (i, j, k) sits at ``origin + i*vectors[0] + j*vectors[1] + k*vectors[2]``.
+
+    origin: (3,) bohr. vectors: (3, 3) bohr, rows are the voxel step vectors (non-orthogonal allowed).
+    shape: points along each vector. pbc: per axis; a periodic axis repeats after ``shape[i]`` steps,
+    so its cell vector is ``shape[i] * vectors[i]`` (no duplicated end point).
+    """
+
+    origin: np.ndarray
+    vectors: np.ndarray
+    shape: tuple[int, int, int]
+    pbc: tuple[bool, bool, bool] = (False, False, False)
+
+    def __post_init__(self):
+        origin = np.asarray(self.origin, dtype=float).reshape(3)
+        vectors = np.asarray(self.vectors, dtype=float).reshape(3, 3)
+        shape = tuple(int(n) for n in self.shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise DdvizError(f"grid shape must be three positive integers, got {self.shape}")
+        if not (np.all(np.isfinite(origin)) and np.all(np.isfinite(vectors))):
+            raise DdvizError("grid origin and voxel vectors must be finite")
+        if abs(np.linalg.det(vectors)) < 1e-12:
+            raise DdvizError("grid voxel vectors are linearly dependent (zero voxel volume)")
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "vectors", vectors)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "pbc", tuple(bool(p) for p in self.pbc))
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def around(cls, positions_bohr, spacing: float = STANDARD_SPACING,
+               margin: float = STANDARD_MARGIN) -> "Grid":
+        """The box around ``positions_bohr`` (N, 3) plus ``margin`` on each side, as cubegen builds it.
+
+        Points per axis ``n = ceil(extent / spacing)`` with both end points on the box, so the actual
+        spacing ``extent / (n - 1)`` is slightly above ``spacing`` and differs per axis.
+        """
+        pos = np.asarray(positions_bohr, dtype=float).reshape(-1, 3)
+        if spacing <= 0 or margin < 0:
+            raise DdvizError(f"spacing must be > 0 and margin >= 0 bohr, got {spacing}, {margin}")
+        extent = pos.max(axis=0) - pos.min(axis=0) + 2 * margin
+        n = np.maximum(np.ceil(extent / spacing).astype(int), 2)
+        return cls(pos.min(axis=0) - margin, np.diag(extent / (n - 1)), tuple(n))
+
+    @classmethod
+    def periodic(cls, cell_bohr, shape) -> "Grid":
+        """A fully periodic grid dividing the cell (3, 3) bohr, rows = lattice vectors, into ``shape``."""
+        cell = np.asarray(cell_bohr, dtype=float).reshape(3, 3)
+        return cls(np.zeros(3), cell / np.asarray(shape, dtype=float)[:, None], tuple(shape),
+                   (True, True, True))
+
+    # --- geometry -----------------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Number of grid points."""
+        return math.prod(self.shape)
+
+    @property
+    def spacing(self) -> np.ndarray:
+        """(3,) bohr: length of each voxel vector."""
+        return np.linalg.norm(self.vectors, axis=1)
+
+    @property
+    def voxel_volume(self) -> float:
+        """bohr^3."""
+        return float(abs(np.linalg.det(self.vectors)))
+
+    @property
+    def cell(self) -> np.ndarray:
+        """(3, 3) bohr: the box spanned by the grid, ``shape[i] * vectors[i]`` per row."""
+        return self.vectors * np.asarray(self.shape, dtype=float)[:, None]
+
+    @property
+    def axis_aligned(self) -> bool:
+        """True when the voxel vectors are along x, y, z."""
+        return bool(np.allclose(self.vectors, np.diag(np.diag(self.vectors)), atol=1e-12))
+
+    def axis_coords(self) -> dict[str, np.ndarray]:
+        """1D coordinates (bohr) along each voxel vector, measured from the origin."""
+        return {d: np.arange(n) * h for d, n, h in zip(DIMS, self.shape, self.spacing)}
+
+    def points(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """(M, 3) bohr: Cartesian points with flat (C-order, ``a`` slowest) indices start..stop-1.
+
+        Chunks of a large grid can be generated without ever building the whole (N, 3) array.
+        """
+        stop = self.size if stop is None else min(stop, self.size)
+        flat = np.arange(start, stop)
+        ijk = np.stack(np.unravel_index(flat, self.shape), axis=-1).astype(float)
+        return self.origin + ijk @ self.vectors
+
+    def index_to_point(self, index) -> np.ndarray:
+        """(3,) bohr: the Cartesian position of grid index (i, j, k)."""
+        return self.origin + np.asarray(index, dtype=float) @ self.vectors
+
+    def is_close(self, other: "Grid", atol: float = 1e-6) -> bool:
+        """Same shape, periodicity, and origin/vectors within ``atol`` bohr."""
+        return (self.shape == other.shape and self.pbc == other.pbc
+                and np.allclose(self.origin, other.origin, atol=atol)
+                and np.allclose(self.vectors, other.vectors, atol=atol))
+
+
+@dataclass(eq=False)
+class Sample:
+    """A structure with a density field.
+
+    atoms: ASE atoms (positions and cell in Å, as ASE has them). grid: geometry in bohr.
+    density: e/bohr^3 with dims ``("a", "b", "c")`` and the grid's shape. provenance: free-form
+    JSON-serialisable record of how the data were made (code versions, functional, seed...).
+    """
+
+    atoms: ase.Atoms
+    grid: Grid
+    density: xr.DataArray
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.density, xr.DataArray):
+            self.density = self.make_density(self.grid, self.density)
+        if tuple(self.density.shape) != self.grid.shape:
+            raise DdvizError(f"density shape {tuple(self.density.shape)} does not match "
+                             f"grid shape {self.grid.shape}")
+
+    @staticmethod
+    def make_density(grid: Grid, values, name: str = "density") -> xr.DataArray:
+        """Wrap values (grid.shape) in e/bohr^3 as a DataArray with bohr coordinates."""
+        values = np.asarray(values)
+        if values.shape != grid.shape:
+            values = values.reshape(grid.shape)
+        return xr.DataArray(values, dims=DIMS, coords=grid.axis_coords(), name=name,
+                            attrs={"units": DENSITY_UNIT, "coordinate_units": LENGTH_UNIT})
+
+    @property
+    def positions_bohr(self) -> np.ndarray:
+        """(natoms, 3) bohr."""
+        return ang_to_bohr(self.atoms.positions)
+
+    @property
+    def cell_bohr(self) -> np.ndarray:
+        """(3, 3) bohr: the atoms' cell if it has one, else the grid's box."""
+        cell = np.asarray(self.atoms.cell)
+        return ang_to_bohr(cell) if np.any(cell) else self.grid.cell
+
+    def points(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """(M, 3) bohr grid points; see :meth:`Grid.points`."""
+        return self.grid.points(start, stop)
+
+    def electrons(self) -> float:
+        """Electron count by quadrature: sum of values times the voxel volume (bohr^3)."""
+        return float(np.sum(self.density.values, dtype=np.float64) * self.grid.voxel_volume)
+
+    def with_density(self, values, provenance: dict | None = None) -> "Sample":
+        """A sample with the same atoms and grid and other values (e.g. a prediction)."""
+        return Sample(self.atoms, self.grid, self.make_density(self.grid, values),
+                      dict(self.provenance if provenance is None else provenance))
+
+    def summary(self) -> dict:
+        """The facts ``ddviz info`` prints (bohr; electrons by quadrature)."""
+        return {
+            "natoms": len(self.atoms),
+            "species": sorted(set(self.atoms.get_chemical_symbols())),
+            "grid_shape": list(self.grid.shape),
+            "spacing_bohr": [float(h) for h in self.grid.spacing],
+            "cell_bohr": self.cell_bohr.tolist(),
+            "pbc": [bool(p) for p in self.grid.pbc],
+            "electrons": self.electrons(),
+        }
+
+
+def atoms_from_bohr(numbers, positions_bohr, cell_bohr=None, pbc=False) -> ase.Atoms:
+    """ASE atoms from atomic numbers and positions (N, 3) / cell (3, 3) in bohr."""
+    cell = None if cell_bohr is None else bohr_to_ang(cell_bohr)
+    return ase.Atoms(numbers=np.asarray(numbers, dtype=int), positions=bohr_to_ang(positions_bohr),
+                     cell=cell, pbc=pbc)

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+from ase.build import molecule
+
+from ddviz.errors import DdvizError
+from ddviz.grid import Grid, Sample
+from ddviz.units import ang_to_bohr, bohr_to_ang
+
+
+def test_standard_grid_matches_pyscf_cubegen():
+    from pyscf import gto
+    from pyscf.tools import cubegen
+
+    atoms = molecule("C2H6")
+    mol = gto.M(atom=[(s, p) for s, p in zip(atoms.get_chemical_symbols(), atoms.positions)],
+                basis="sto-3g", unit="Angstrom", verbose=0)
+    cube = cubegen.Cube(mol, resolution=0.2, margin=4.0)
+    grid = Grid.around(ang_to_bohr(atoms.positions))
+    assert grid.shape == (cube.nx, cube.ny, cube.nz)
+    np.testing.assert_allclose(grid.points(), cube.get_coords(), atol=1e-10)
+    # cubegen's "0.2 bohr" is a bit more than 0.2 and differs per axis
+    assert np.all(grid.spacing > 0.2) and np.all(grid.spacing < 0.21)
+
+
+def test_points_chunks_concatenate_to_full_grid_on_skewed_grid():
+    vectors = np.array([[0.3, 0.0, 0.0], [0.1, 0.25, 0.0], [0.05, 0.02, 0.2]])
+    grid = Grid([1.0, -2.0, 0.5], vectors, (4, 5, 6))
+    full = grid.points()
+    chunks = np.concatenate([grid.points(s, s + 7) for s in range(0, grid.size, 7)])
+    np.testing.assert_array_equal(full, chunks)
+    # flat index -> (i, j, k) in C order, a slowest
+    i, j, k = 2, 3, 4
+    np.testing.assert_allclose(full[(i * 5 + j) * 6 + k], grid.index_to_point((i, j, k)))
+    assert grid.voxel_volume == pytest.approx(abs(np.linalg.det(vectors)))
+    assert not grid.axis_aligned
+
+
+def test_electron_count_of_a_gaussian_by_quadrature():
+    grid = Grid([-6, -6, -6], np.eye(3) * 0.2, (61, 61, 61))
+    r2 = np.sum(grid.points() ** 2, axis=1)
+    alpha, n = 1.3, 8.0
+    values = n * (alpha / np.pi) ** 1.5 * np.exp(-alpha * r2)
+    sample = Sample(molecule("CH4"), grid, values)
+    assert sample.electrons() == pytest.approx(n, rel=1e-6)
+    assert sample.density.dims == ("a", "b", "c")
+    assert sample.density.attrs["units"] == "e/bohr^3"
+    info = sample.summary()
+    assert info["natoms"] == 5 and info["species"] == ["C", "H"]
+    assert info["grid_shape"] == [61, 61, 61]
+
+
+def test_periodic_grid_has_no_duplicate_endpoint():
+    cell = np.array([[5.0, 0, 0], [1.0, 4.0, 0], [0, 0, 3.0]])
+    grid = Grid.periodic(cell, (10, 8, 6))
+    np.testing.assert_allclose(grid.cell, cell)
+    assert grid.voxel_volume * grid.size == pytest.approx(abs(np.linalg.det(cell)))
+
+
+def test_bad_grids_raise_ddviz_errors():
+    with pytest.raises(DdvizError, match="linearly dependent"):
+        Grid(np.zeros(3), [[1, 0, 0], [2, 0, 0], [0, 0, 1]], (2, 2, 2))
+    with pytest.raises(DdvizError, match="shape"):
+        Grid(np.zeros(3), np.eye(3), (0, 2, 2))
+    with pytest.raises(DdvizError, match="does not match"):
+        Sample(molecule("H2O"), Grid(np.zeros(3), np.eye(3), (2, 2, 2)),
+               Sample.make_density(Grid(np.zeros(3), np.eye(3), (2, 2, 3)), np.zeros((2, 2, 3))))
+
+
+def test_unit_round_trip():
+    x = np.array([1.0, 2.5])
+    np.testing.assert_allclose(ang_to_bohr(bohr_to_ang(x)), x)
+    assert ang_to_bohr(1.0) == pytest.approx(1.8897261, rel=1e-6)
