@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ase
 import numpy as np
@@ -126,26 +126,61 @@ class Grid:
                 and np.allclose(self.vectors, other.vectors, atol=atol))
 
 
-@dataclass(eq=False)
 class Sample:
     """A structure with a density field.
 
     atoms: ASE atoms (positions and cell in Å, as ASE has them). grid: geometry in bohr.
-    density: e/bohr^3 with dims ``("a", "b", "c")`` and the grid's shape. provenance: free-form
-    JSON-serialisable record of how the data were made (code versions, functional, seed...).
+    density: e/bohr^3, dims ``("a", "b", "c")`` with the grid's shape (array or DataArray).
+    orbitals: optional exact form of the density (:class:`ddviz.orbitals.OrbitalDensity`); with
+    it, ``density`` may be omitted and is evaluated on the grid when first asked for, and
+    :meth:`values_at` gives the exact density at any point.
+    provenance: JSON-serialisable record of how the data were made (code versions, seed...).
     """
 
-    atoms: ase.Atoms
-    grid: Grid
-    density: xr.DataArray
-    provenance: dict = field(default_factory=dict)
+    def __init__(self, atoms: ase.Atoms, grid: Grid, density=None, provenance: dict | None = None,
+                 orbitals=None):
+        if density is None and orbitals is None:
+            raise DdvizError("a sample needs density values or orbitals")
+        self.atoms = atoms
+        self.grid = grid
+        self.provenance = dict(provenance or {})
+        self.orbitals = orbitals
+        self._density = None if density is None else self._as_density(density)
 
-    def __post_init__(self):
-        if not isinstance(self.density, xr.DataArray):
-            self.density = self.make_density(self.grid, self.density)
-        if tuple(self.density.shape) != self.grid.shape:
-            raise DdvizError(f"density shape {tuple(self.density.shape)} does not match "
-                             f"grid shape {self.grid.shape}")
+    def _as_density(self, values) -> xr.DataArray:
+        if isinstance(values, xr.DataArray):
+            if tuple(values.shape) != self.grid.shape:
+                raise DdvizError(f"density shape {tuple(values.shape)} does not match "
+                                 f"grid shape {self.grid.shape}")
+            return values
+        values = np.asarray(values)
+        if values.size != self.grid.size:
+            raise DdvizError(f"density has {values.size} values, grid {self.grid.shape} needs "
+                             f"{self.grid.size}")
+        return self.make_density(self.grid, values)
+
+    @property
+    def density(self) -> xr.DataArray:
+        """e/bohr^3 on the grid (evaluated from the orbitals on first access if not stored)."""
+        if self._density is None:
+            values = np.empty(self.grid.size)
+            step = 1 << 16
+            for s in range(0, self.grid.size, step):
+                values[s:s + step] = self.orbitals.evaluate(self.grid.points(s, s + step))
+            self._density = self.make_density(self.grid, values)
+        return self._density
+
+    @property
+    def has_values(self) -> bool:
+        """True when grid values are stored (not only orbitals)."""
+        return self._density is not None
+
+    def values_at(self, points_bohr) -> np.ndarray:
+        """(M,) e/bohr^3 at arbitrary points (M, 3) bohr; exact, so it needs orbitals."""
+        if self.orbitals is None:
+            raise DdvizError("this sample stores grid values only; values at arbitrary points "
+                             "need its orbitals")
+        return self.orbitals.evaluate(points_bohr)
 
     @staticmethod
     def make_density(grid: Grid, values, name: str = "density") -> xr.DataArray:
@@ -177,8 +212,8 @@ class Sample:
 
     def with_density(self, values, provenance: dict | None = None) -> "Sample":
         """A sample with the same atoms and grid and other values (e.g. a prediction)."""
-        return Sample(self.atoms, self.grid, self.make_density(self.grid, values),
-                      dict(self.provenance if provenance is None else provenance))
+        return Sample(self.atoms, self.grid, values,
+                      self.provenance if provenance is None else provenance)
 
     def summary(self) -> dict:
         """The facts ``ddviz info`` prints (bohr; electrons by quadrature)."""

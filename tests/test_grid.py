@@ -70,3 +70,30 @@ def test_unit_round_trip():
     x = np.array([1.0, 2.5])
     np.testing.assert_allclose(ang_to_bohr(bohr_to_ang(x)), x)
     assert ang_to_bohr(1.0) == pytest.approx(1.8897261, rel=1e-6)
+
+
+def test_sample_from_orbitals_matches_density_matrix_and_counts_electrons():
+    """Orbitals give the same density as PySCF's own density-matrix evaluation, on any point."""
+    from pyscf import dft, gto
+
+    from ddviz.orbitals import OrbitalDensity
+
+    atoms = molecule("H2O")
+    pos = ang_to_bohr(atoms.positions)
+    mol = gto.M(atom=[(s, tuple(p)) for s, p in zip(atoms.get_chemical_symbols(), pos)],
+                basis="gth-dzvp", pseudo="gth-pbe", unit="Bohr", verbose=0)
+    mf = dft.RKS(mol, xc="pbe")
+    mf.grids.level = 1
+    mf.kernel()
+    occ = mf.mo_occ[mf.mo_occ > 0]
+    orbitals = OrbitalDensity(atoms.numbers, pos, "gth-dzvp", "gth-pbe",
+                              mf.mo_coeff[:, mf.mo_occ > 0], occ)
+    grid = Grid.around(pos, spacing=0.25)
+    sample = Sample(atoms, grid, orbitals=orbitals)
+    assert not sample.has_values
+    pts = grid.points(1000, 3000)
+    ao = mol.eval_gto("GTOval", pts)
+    expected = dft.numint.eval_rho(mol, ao, mf.make_rdm1())
+    np.testing.assert_allclose(sample.values_at(pts), expected, rtol=1e-10, atol=1e-14)
+    assert sample.electrons() == pytest.approx(8.0, rel=5e-3)  # 8 valence electrons
+    assert sample.has_values
