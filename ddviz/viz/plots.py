@@ -1,0 +1,136 @@
+"""HoloViews plots of a comparison: linked slices, predicted-vs-reference scatter, histograms, table.
+
+Plots carry their units in the axis labels (bohr, e/bohr^3). They work with the Bokeh backend
+(app, notebook) and the Matplotlib backend (PNG/SVG export without a browser).
+"""
+
+from __future__ import annotations
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the backends; Bokeh is the default)
+import holoviews.plotting.mpl  # noqa: F401
+import numpy as np
+
+from ddviz.grid import DIMS, Grid
+
+hv.Store.set_current_backend("bokeh")
+
+RHO = "e/bohr^3"
+PANELS = ("reference", "predicted", "error")
+
+
+def plane(grid: Grid, values, axis: int, index: int) -> tuple[np.ndarray, tuple, tuple[str, str]]:
+    """The slice ``values[index]`` along ``axis`` as an image.
+
+    Returns (image (rows, cols) with rows along the second in-plane axis, bounds
+    (left, bottom, right, top) in bohr, axis labels). Straight grids use Cartesian coordinates;
+    skewed grids the distance along each voxel vector from the origin.
+    """
+    u, v = [ax for ax in range(3) if ax != axis]
+    img = np.take(np.asarray(values), index, axis=axis).T  # rows = v, cols = u
+    h = grid.spacing
+    start = grid.origin if grid.axis_aligned else np.zeros(3)
+    bounds = (start[u] - h[u] / 2, start[v] - h[v] / 2,
+              start[u] + (grid.shape[u] - 0.5) * h[u], start[v] + (grid.shape[v] - 0.5) * h[v])
+    names = "xyz" if grid.axis_aligned else DIMS
+    return img, bounds, (f"{names[u]} (bohr)", f"{names[v]} (bohr)")
+
+
+def projected_atoms(atoms, grid: Grid, axis: int, index: int, within: float = 1.5) -> np.ndarray:
+    """(n, 3): in-plane coordinates (bohr, as in :func:`plane`) and atomic number of the atoms
+    within ``within`` bohr of the slice plane."""
+    from ddviz.units import ang_to_bohr
+
+    pos = ang_to_bohr(atoms.positions)
+    frac = (pos - grid.origin) @ np.linalg.inv(grid.vectors)  # in grid steps
+    u, v = [ax for ax in range(3) if ax != axis]
+    dist = np.abs(frac[:, axis] - index) * grid.spacing[axis]
+    keep = dist <= within
+    start = grid.origin if grid.axis_aligned else np.zeros(3)
+    cu = start[u] + frac[keep, u] * grid.spacing[u]
+    cv = start[v] + frac[keep, v] * grid.spacing[v]
+    return np.column_stack([cu, cv, atoms.numbers[keep]])
+
+
+def slice_panels(grid: Grid, fields: dict[str, np.ndarray], axis: int, index: int, atoms=None,
+                 cmap: str = "viridis") -> hv.Layout:
+    """Reference, prediction and error side by side on one plane, sharing axes (linked zoom).
+
+    The density panels share one colour range; the error uses a symmetric diverging map.
+    """
+    ranges = [np.take(fields[k], index, axis=axis) for k in ("reference", "predicted") if k in fields]
+    top = float(max(r.max() for r in ranges)) if ranges else 1.0
+    panels = []
+    for name in PANELS:
+        if name not in fields:
+            continue
+        img, bounds, (xl, yl) = plane(grid, fields[name], axis, index)
+        label = f"{name} ({RHO})" if name != "error" else f"predicted - reference ({RHO})"
+        el = hv.Image(img[::-1], bounds=bounds, kdims=[xl, yl], vdims=[label]).relabel(name)
+        if name == "error":
+            m = float(np.abs(img).max()) or 1e-12
+            el = el.redim.range(**{label: (-m, m)}).opts(cmap="RdBu_r")
+        else:
+            el = el.redim.range(**{label: (0.0, top)}).opts(cmap=cmap)
+        el = el.opts(colorbar=True, aspect="equal", title=f"{name}, {DIMS[axis]} index {index}")
+        if atoms is not None:
+            pa = projected_atoms(atoms, grid, axis, index)
+            dots = hv.Points(pa[:, :2], kdims=[xl, yl]).opts(color="black", size=6, backend="bokeh")
+            el = el * dots.opts(color="black", s=30, backend="matplotlib")
+        panels.append(el)
+    return hv.Layout(panels).cols(len(panels))
+
+
+def scatter(predicted, reference, max_points: int | None = None):
+    """Predicted vs reference density of every grid point (datashaded), with the y = x line."""
+    from holoviews.operation.datashader import dynspread, rasterize
+
+    pred = np.asarray(predicted).ravel()
+    ref = np.asarray(reference).ravel()
+    if max_points and pred.size > max_points:
+        keep = np.random.default_rng(0).choice(pred.size, max_points, replace=False)
+        pred, ref = pred[keep], ref[keep]
+    kx, ky = f"reference ({RHO})", f"predicted ({RHO})"
+    pts = hv.Points((ref, pred), kdims=[kx, ky])
+    top = float(max(ref.max(initial=0), pred.max(initial=0)))
+    line = hv.Curve([(0, 0), (top, top)], kdims=[kx], vdims=[ky]).opts(color="red")
+    shaded = dynspread(rasterize(pts).opts(cmap="fire", cnorm="eq_hist"))
+    return (shaded * line).opts(title="predicted vs reference")
+
+
+def error_histogram(error, bins: int = 100) -> hv.Histogram:
+    """Histogram of predicted - reference over all grid points."""
+    counts, edges = np.histogram(np.asarray(error).ravel(), bins=bins)
+    return hv.Histogram((edges, counts), kdims=[f"error ({RHO})"], vdims=["points"]).opts(
+        title="error distribution")
+
+
+def density_histogram(values, bins: int = 80) -> hv.Histogram:
+    """Histogram of log10 density (where > 1e-8), to choose an iso level."""
+    v = np.asarray(values).ravel()
+    v = v[v > 1e-8]
+    counts, edges = np.histogram(np.log10(v), bins=bins)
+    return hv.Histogram((edges, counts), kdims=[f"log10 density ({RHO})"], vdims=["points"]).opts(
+        title="density histogram")
+
+
+def metrics_table(metrics: dict) -> hv.Table:
+    """The metrics of :func:`ddviz.compare.metrics` as a two-column table with units."""
+    units = {"rel_l1": "", "rel_l2": "", "mae": RHO, "max_abs_err": RHO,
+             "max_abs_err_at_bohr": "bohr", "electrons_ref": "e", "electrons_pred": "e",
+             "points": ""}
+    rows = []
+    for key, unit in units.items():
+        if key not in metrics or metrics[key] is None:
+            continue
+        val = metrics[key]
+        if key.startswith("rel_"):
+            text = f"{val:.3%}"
+        elif isinstance(val, (list, tuple)):
+            text = "(" + ", ".join(f"{x:.2f}" for x in val) + ")"
+        elif isinstance(val, int):
+            text = str(val)
+        else:
+            text = f"{val:.4g}"
+        rows.append((key, f"{text} {unit}".strip()))
+    return hv.Table(rows, kdims=["metric"], vdims=["value"])

@@ -1,0 +1,68 @@
+import holoviews as hv
+import numpy as np
+import pytest
+from ase.build import molecule
+
+from ddviz.compare import metrics
+from ddviz.grid import Grid
+from ddviz.units import ang_to_bohr
+from ddviz.viz import plots
+
+
+def image_of(el):
+    """The Image of a panel (an Image, or an Overlay of an Image and atom Points)."""
+    return el.get(0) if isinstance(el, hv.Overlay) else el
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    atoms = molecule("H2O")
+    grid = Grid.around(ang_to_bohr(atoms.positions), spacing=0.3, margin=3.0)
+    pts = grid.points()
+    ref = sum(np.exp(-np.sum((pts - p) ** 2, axis=1)) for p in ang_to_bohr(atoms.positions))
+    ref = ref.reshape(grid.shape)
+    pred = ref + 0.01 * np.sin(pts[:, 0]).reshape(grid.shape)
+    return atoms, grid, {"reference": ref, "predicted": pred, "error": pred - ref}
+
+
+def test_slice_image_values_sit_at_their_bohr_coordinates(comparison):
+    atoms, grid, fields = comparison
+    axis, index = 2, grid.shape[2] // 2
+    layout = plots.slice_panels(grid, fields, axis, index, atoms=atoms)
+    ref_panel, err_panel = (image_of(layout[n]) for n in (0, 2))
+    i, j = 7, 11
+    x, y, _ = grid.index_to_point((i, j, index))
+    xl, yl = (d.name for d in ref_panel.kdims)
+    assert (xl, yl) == ("x (bohr)", "y (bohr)")
+    assert ref_panel[x, y] == pytest.approx(fields["reference"][i, j, index])
+    lo, hi = err_panel.range(2)
+    assert lo == pytest.approx(-hi) and hi > 0  # symmetric error range
+
+
+def test_projected_atoms_land_on_their_positions(comparison):
+    atoms, grid, _ = comparison
+    pos = ang_to_bohr(atoms.positions)
+    index = int(round((pos[0, 2] - grid.origin[2]) / grid.spacing[2]))
+    pa = plots.projected_atoms(atoms, grid, 2, index, within=0.5)
+    assert 8 in pa[:, 2]  # the oxygen lies in its own plane
+    o = pa[pa[:, 2] == 8][0]
+    np.testing.assert_allclose(o[:2], pos[0, :2], atol=1e-9)
+
+
+def test_plots_render_with_bokeh_and_matplotlib(comparison, tmp_path):
+    _, grid, f = comparison
+    figs = [plots.slice_panels(grid, f, 0, 5), plots.scatter(f["predicted"], f["reference"]),
+            plots.error_histogram(f["error"]), plots.density_histogram(f["reference"]),
+            plots.metrics_table(metrics(f["predicted"], f["reference"], grid))]
+    for fig in figs:
+        assert hv.render(fig, backend="bokeh") is not None
+    hv.save(figs[0], tmp_path / "slice.png", backend="matplotlib")
+    assert (tmp_path / "slice.png").stat().st_size > 5000
+
+
+def test_metrics_table_shows_units(comparison):
+    _, grid, f = comparison
+    table = plots.metrics_table(metrics(f["predicted"], f["reference"], grid))
+    rows = dict(zip(table["metric"], table["value"]))
+    assert rows["mae"].endswith("e/bohr^3") and rows["rel_l1"].endswith("%")
+    assert rows["max_abs_err_at_bohr"].endswith("bohr")
