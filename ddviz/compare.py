@@ -103,3 +103,41 @@ def worst_slice(error, axis: int | None = None) -> tuple[int, int]:
         totals = [np.take(error, worst[ax], axis=ax).sum() for ax in range(3)]
         axis = int(np.argmax(totals))
     return axis, int(worst[axis])
+
+
+@dataclass(eq=False)
+class Comparison:
+    """A prediction on a grid, with its reference when there is one (e/bohr^3, grid.shape).
+
+    What the app, the CLI and the exports show comes from here, so each figure has one source.
+    """
+
+    atoms: object  # ase.Atoms
+    grid: Grid
+    predicted: np.ndarray
+    reference: np.ndarray | None = None
+    seconds: float = 0.0  # time the prediction took
+
+    @property
+    def error(self) -> np.ndarray | None:
+        """predicted - reference (e/bohr^3), None without a reference."""
+        return None if self.reference is None else self.predicted - self.reference
+
+    def fields(self) -> dict[str, np.ndarray]:
+        """The layers to draw: predicted, and reference and error when there is a reference."""
+        out = {"predicted": self.predicted}
+        if self.reference is not None:
+            out.update(reference=self.reference, error=self.error)
+        return out
+
+    def metrics(self) -> dict:
+        """Metrics against the reference; without one, just the predicted electron count."""
+        if self.reference is None:
+            return {"electrons_pred": float(self.predicted.sum(dtype=np.float64)
+                                            * self.grid.voxel_volume),
+                    "points": int(self.predicted.size)}
+        return metrics(self.predicted, self.reference, self.grid)
+
+    def worst_slice(self, axis: int | None = None) -> tuple[int, int]:
+        """(axis, index) through the largest |error| (largest density without a reference)."""
+        return worst_slice(self.error if self.reference is not None else self.predicted, axis)

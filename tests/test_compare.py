@@ -39,3 +39,22 @@ def test_worst_slice_picks_the_plane_holding_most_error():
     assert worst_slice(err, axis=2) == (2, 9)
     with pytest.raises(Exception, match="3D"):
         worst_slice(np.zeros((3, 3)))
+
+
+def test_comparison_fields_metrics_and_slice_with_and_without_reference():
+    from ase.build import molecule
+
+    from ddviz.compare import Comparison
+
+    grid = Grid([0.0, 0.0, 0.0], np.eye(3) * 0.5, (6, 7, 8))
+    ref = np.ones(grid.shape)
+    pred = ref.copy()
+    pred[1, 2, 3] = 1.5
+    c = Comparison(molecule("H2O"), grid, pred, ref)
+    assert set(c.fields()) == {"predicted", "reference", "error"}
+    assert c.metrics()["max_abs_err"] == pytest.approx(0.5)
+    assert c.worst_slice(axis=1) == (1, 2)
+    alone = Comparison(molecule("H2O"), grid, pred)
+    assert set(alone.fields()) == {"predicted"} and alone.error is None
+    assert alone.metrics()["electrons_pred"] == pytest.approx(pred.sum() * 0.125)
+    assert alone.worst_slice(axis=0) == (0, 1)

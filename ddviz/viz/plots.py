@@ -19,6 +19,11 @@ RHO = "e/bohr^3"
 PANELS = ("reference", "predicted", "error")
 
 
+def styled(el, **options):
+    """Apply options valid in both backends to both (exports use Matplotlib, the app Bokeh)."""
+    return el.opts(**options, backend="bokeh").opts(**options, backend="matplotlib")
+
+
 def plane(grid: Grid, values, axis: int, index: int) -> tuple[np.ndarray, tuple, tuple[str, str]]:
     """The slice ``values[index]`` along ``axis`` as an image.
 
@@ -34,6 +39,13 @@ def plane(grid: Grid, values, axis: int, index: int) -> tuple[np.ndarray, tuple,
               start[u] + (grid.shape[u] - 0.5) * h[u], start[v] + (grid.shape[v] - 0.5) * h[v])
     names = "xyz" if grid.axis_aligned else DIMS
     return img, bounds, (f"{names[u]} (bohr)", f"{names[v]} (bohr)")
+
+
+def plane_name(grid: Grid, axis: int, index: int) -> str:
+    """E.g. 'z = 1.20 bohr' (straight grids) or 'c = 1.20 bohr from the origin' (skewed)."""
+    if grid.axis_aligned:
+        return f"{'xyz'[axis]} = {grid.origin[axis] + index * grid.spacing[axis]:.2f} bohr"
+    return f"{DIMS[axis]} = {index * grid.spacing[axis]:.2f} bohr from the origin"
 
 
 def projected_atoms(atoms, grid: Grid, axis: int, index: int, within: float = 1.5) -> np.ndarray:
@@ -69,20 +81,24 @@ def slice_panels(grid: Grid, fields: dict[str, np.ndarray], axis: int, index: in
         el = hv.Image(img[::-1], bounds=bounds, kdims=[xl, yl], vdims=[label]).relabel(name)
         if name == "error":
             m = float(np.abs(img).max()) or 1e-12
-            el = el.redim.range(**{label: (-m, m)}).opts(cmap="RdBu_r")
+            el = styled(el.redim.range(**{label: (-m, m)}), cmap="RdBu_r")
         else:
-            el = el.redim.range(**{label: (0.0, top)}).opts(cmap=cmap)
-        el = el.opts(colorbar=True, aspect="equal", title=f"{name}, {DIMS[axis]} index {index}")
+            el = styled(el.redim.range(**{label: (0.0, top)}), cmap=cmap)
+        el = styled(el, colorbar=True, aspect="equal", title=f"{name}, {plane_name(grid, axis, index)}")
         if atoms is not None:
             pa = projected_atoms(atoms, grid, axis, index)
             dots = hv.Points(pa[:, :2], kdims=[xl, yl]).opts(color="black", size=6, backend="bokeh")
             el = el * dots.opts(color="black", s=30, backend="matplotlib")
         panels.append(el)
-    return hv.Layout(panels).cols(len(panels))
+    return hv.Layout(panels).cols(len(panels)).opts(sublabel_format="", fig_inches=5,
+                                                    backend="matplotlib")
 
 
-def scatter(predicted, reference, max_points: int | None = None):
-    """Predicted vs reference density of every grid point (datashaded), with the y = x line."""
+def scatter(predicted, reference, max_points: int | None = None, dynamic: bool = True):
+    """Predicted vs reference density of every grid point (datashaded), with the y = x line.
+
+    ``dynamic`` re-rasterizes on zoom (needs a live server or notebook); exports use False.
+    """
     from holoviews.operation.datashader import dynspread, rasterize
 
     pred = np.asarray(predicted).ravel()
@@ -93,16 +109,17 @@ def scatter(predicted, reference, max_points: int | None = None):
     kx, ky = f"reference ({RHO})", f"predicted ({RHO})"
     pts = hv.Points((ref, pred), kdims=[kx, ky])
     top = float(max(ref.max(initial=0), pred.max(initial=0)))
-    line = hv.Curve([(0, 0), (top, top)], kdims=[kx], vdims=[ky]).opts(color="red")
-    shaded = dynspread(rasterize(pts).opts(cmap="fire", cnorm="eq_hist"))
-    return (shaded * line).opts(title="predicted vs reference")
+    line = styled(hv.Curve([(0, 0), (top, top)], kdims=[kx], vdims=[ky]), color="red")
+    shaded = dynspread(styled(rasterize(pts, dynamic=dynamic), cmap="fire", cnorm="eq_hist"),
+                       dynamic=dynamic)
+    return styled(shaded * line, title="predicted vs reference")
 
 
 def error_histogram(error, bins: int = 100) -> hv.Histogram:
     """Histogram of predicted - reference over all grid points."""
     counts, edges = np.histogram(np.asarray(error).ravel(), bins=bins)
-    return hv.Histogram((edges, counts), kdims=[f"error ({RHO})"], vdims=["points"]).opts(
-        title="error distribution")
+    return styled(hv.Histogram((edges, counts), kdims=[f"error ({RHO})"], vdims=["points"]),
+                  title="error distribution")
 
 
 def density_histogram(values, bins: int = 80) -> hv.Histogram:
@@ -110,8 +127,8 @@ def density_histogram(values, bins: int = 80) -> hv.Histogram:
     v = np.asarray(values).ravel()
     v = v[v > 1e-8]
     counts, edges = np.histogram(np.log10(v), bins=bins)
-    return hv.Histogram((edges, counts), kdims=[f"log10 density ({RHO})"], vdims=["points"]).opts(
-        title="density histogram")
+    return styled(hv.Histogram((edges, counts), kdims=[f"log10 density ({RHO})"],
+                               vdims=["points"]), title="density histogram")
 
 
 def metrics_table(metrics: dict) -> hv.Table:
