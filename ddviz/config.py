@@ -141,3 +141,28 @@ def load_file(path: str | Path) -> dict:
     if not isinstance(data, dict):
         raise ConfigError("expected a table of options at the top level", path=path)
     return data
+
+
+def toml_value(v) -> str:
+    """A TOML literal for a bool, number, string or list of them."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    return repr(v)
+
+
+def to_toml(obj) -> str:
+    """A config dataclass (or nested dict) as TOML, nested tables after the plain keys."""
+    data = to_dict(obj) if dataclasses.is_dataclass(obj) else obj
+
+    def table(d: dict, prefix: str) -> list[str]:
+        lines = [f"{k} = {toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
+        for k, v in d.items():
+            if isinstance(v, dict):
+                lines += ["", f"[{prefix}{k}]"] + table(v, f"{prefix}{k}.")
+        return lines
+
+    return "\n".join(table(data, "")) + "\n"

@@ -62,3 +62,11 @@ def test_load_file_formats_and_errors(tmp_path):
         load_file(tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match="cannot read"):
         load_file(tmp_path / "missing.toml")
+
+
+def test_to_toml_round_trips_through_the_toml_parser(tmp_path):
+    from ddviz.config import to_toml
+
+    cfg = Outer(name='a "quoted" name', lr=0.25, layers=[1, 2], inner=Inner(width=3))
+    (tmp_path / "c.toml").write_text(to_toml(cfg))
+    assert from_dict(Outer, load_file(tmp_path / "c.toml")) == cfg

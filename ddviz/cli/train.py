@@ -1,0 +1,97 @@
+"""Train a Deep Density model from a TOML/YAML configuration (``--template`` prints one with every
+field documented). Ctrl-C or SIGTERM writes a checkpoint and stops; ``--resume`` continues it."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+
+def add_arguments(p):
+    p.add_argument("config", nargs="?", help="training configuration (.toml, .yaml, .json)")
+    p.add_argument("--run", help="run folder for checkpoints and history (default runs/<config name>)")
+    p.add_argument("--resume", action="store_true", help="continue the run folder's checkpoint")
+    p.add_argument("--output", help="also copy the final model file here (e.g. models/name.safetensors)")
+    p.add_argument("--template", action="store_true", help="print a documented configuration and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def template() -> str:
+    """A TOML configuration with every field, its default and its documentation."""
+    from ddviz.config import describe, toml_value
+    from ddviz.train import TrainConfig
+
+    lines, section = ["# ddviz training configuration: every field, with its default."], None
+    for row in describe(TrainConfig):
+        head, _, name = row["name"].rpartition(".")
+        if head != section:
+            section = head
+            lines += ["", f"[{head}]"]
+        extra = [f"unit: {row['unit']}"] if row.get("unit") else []
+        if row.get("choices"):
+            extra.append("one of " + ", ".join(map(str, row["choices"])))
+        lines.append(f"# {row['help']}" + (f" ({'; '.join(extra)})" if extra else ""))
+        lines.append(f"{name} = {toml_value(row['default'])}")
+    return "\n".join(lines) + "\n"
+
+
+def run(args):
+    from ddviz.errors import ConfigError
+
+    if args.template:
+        sys.stdout.write(template())
+        return 0
+    if not args.config:
+        raise ConfigError("give a configuration file (ddviz train --template prints one)")
+    from ddviz.train import MODEL, Callback, Trainer, TrainConfig
+
+    config = TrainConfig.from_file(args.config)
+    run_dir = Path(args.run or Path("runs") / Path(args.config).stem)
+
+    class Progress(Callback):
+        def on_start(self, trainer):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=trainer.config.steps, initial=trainer.step, unit="step",
+                            disable=args.quiet, dynamic_ncols=True)
+            self.post = {}
+
+        def on_log(self, trainer, entry):
+            self.post["loss"] = f"{entry['loss']:.3g}"
+            self.bar.set_postfix(self.post, refresh=False)
+            self.bar.update(trainer.step - self.bar.n)
+
+        def on_validation(self, trainer, entry):
+            self.post["val_rel_l1"] = f"{entry['val_rel_l1']:.2%}"
+            self.bar.set_postfix(self.post)
+
+        def on_end(self, trainer, state):
+            self.bar.close()
+
+    trainer = Trainer(config, run_dir, callbacks=[Progress()], resume=args.resume)
+    handlers = {}
+
+    def stop(signum, frame):
+        trainer.request_stop()
+        for sig, old in handlers.items():  # a second signal stops at once
+            signal.signal(sig, old)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handlers[sig] = signal.signal(sig, stop)
+    state = trainer.fit()
+    best = trainer.best
+    if state == "stopped":
+        print(f"stopped at step {trainer.step}; checkpoint in {run_dir}; continue with --resume")
+        return 0
+    if args.output:
+        import shutil
+
+        from ddviz.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            shutil.copyfile(run_dir / MODEL, tmp)
+    where = args.output or run_dir / MODEL
+    print(f"{state} at step {trainer.step} in {trainer.elapsed:.0f} s; best validation "
+          f"rel_l1 {best['rel_l1']:.3%} at step {best['step']}; model: {where}")
+    return 0
