@@ -141,3 +141,33 @@ class Comparison:
     def worst_slice(self, axis: int | None = None) -> tuple[int, int]:
         """(axis, index) through the largest |error| (largest density without a reference)."""
         return worst_slice(self.error if self.reference is not None else self.predicted, axis)
+
+
+def check_same_atoms(atoms, ref_atoms, tol_ang: float = 1e-3) -> None:
+    """Raise DdvizError unless both structures have the same atoms at the same places (Å)."""
+    same = (len(atoms) == len(ref_atoms) and np.array_equal(atoms.numbers, ref_atoms.numbers)
+            and np.allclose(atoms.positions, ref_atoms.positions, atol=tol_ang))
+    if not same:
+        raise DdvizError("the structure and the reference density have different atoms")
+
+
+def compute_comparison(atoms, model, reference=None, spacing: float = 0.2, margin: float = 4.0,
+                       progress=None, device=None) -> Comparison:
+    """Predict with ``model`` (a DeepDensity or a Predictor) on the reference Sample's grid, or
+    without a reference on the standard grid around the atoms (spacing, margin in bohr)."""
+    import time
+
+    from ddviz.predict import Predictor
+    from ddviz.units import ang_to_bohr
+
+    if reference is not None:
+        check_same_atoms(atoms, reference.atoms)
+        grid = reference.grid
+    else:
+        grid = Grid.around(ang_to_bohr(atoms.positions), spacing, margin)
+    predictor = model if isinstance(model, Predictor) else Predictor(model, device=device)
+    t0 = time.perf_counter()
+    predicted = predictor.predict_grid(atoms, grid, progress=progress)
+    seconds = time.perf_counter() - t0
+    ref = None if reference is None else np.asarray(reference.density.values)
+    return Comparison(atoms, grid, np.asarray(predicted, dtype=np.float64), ref, seconds)

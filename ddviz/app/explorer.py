@@ -1,0 +1,368 @@
+"""The Explore tab: a structure, a model and optionally a reference density, compared in 3D,
+on the worst-error slice and in a predicted-vs-reference scatter plot.
+
+Usable in a served app and in Jupyter: ``Explorer(structure=..., model=..., reference=...)``
+takes paths or objects (ASE atoms / Sample / loaded model). Every number shown comes from
+:class:`ddviz.compare.Comparison`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+import param
+
+from ddviz.app.settings import AppSettings
+from ddviz.compare import Comparison, compute_comparison
+from ddviz.errors import DdvizError
+from ddviz.grid import Sample
+
+STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc")
+DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
+NONE = "(none)"
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-eval")
+
+
+class Explorer(pn.viewable.Viewer):
+    """Predicted vs reference density: 3D isosurfaces, worst-error slices, scatter and metrics."""
+
+    structure = param.Selector(default=None, objects=[], doc="structure file or density file")
+    model = param.Selector(default=None, objects=[], doc="model file (.safetensors)")
+    reference = param.Selector(default=NONE, objects=[NONE], doc="reference density file")
+    log_level = param.Number(default=-1.5, bounds=(-5, 1), step=0.05,
+                             doc="log10 of the isosurface level (e/bohr^3)")
+    log_error_level = param.Number(default=-2.5, bounds=(-6, 0), step=0.05,
+                                   doc="log10 of the |error| isosurface level (e/bohr^3)")
+    layers = param.ListSelector(default=["predicted", "reference", "error", "atoms"],
+                                objects=["predicted", "reference", "error", "atoms", "bonds"])
+    slice_axis = param.Selector(default="worst", objects=["worst", "a", "b", "c"])
+    slice_index = param.Integer(default=0, bounds=(0, None))
+    busy = param.Boolean(default=False)
+    message = param.String(default="")
+    comparison = param.Parameter(default=None, doc="the current Comparison (read-only)")
+
+    def __init__(self, structure=None, model=None, reference=None, settings=None, **params):
+        self.settings = settings or AppSettings()
+        self._objects: dict[str, object] = {}  # names -> objects given directly (notebook)
+        self._models: dict[str, object] = {}  # loaded model cache by path
+        self._uploads = Path(tempfile.mkdtemp(prefix="ddviz-uploads-"))
+        super().__init__(**params)
+        self.progress = pn.indicators.Progress(value=0, max=100, active=False, width=200,
+                                               visible=False)
+        self.vtk = pn.pane.VTK(None, sizing_mode="stretch_width", height=480,
+                               orientation_widget=True)
+        self.slices = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=360)
+        self.scatter = pn.pane.HoloViews(None, height=380, width=420)
+        self.histograms = pn.pane.HoloViews(None, height=380, width=420)
+        self.table = pn.pane.HoloViews(None, height=300, width=380)
+        self.density_hist = pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
+        self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
+        self.scene = None
+        self.refresh_files()
+        for name, value in (("structure", structure), ("model", model), ("reference", reference)):
+            if value is not None:
+                self._give(name, value)
+        self.param.watch(self._inputs_changed, ["structure", "model", "reference"])
+        self.param.watch(self._levels_changed, ["log_level", "log_error_level"])
+        self.param.watch(self._layers_changed, ["layers"])
+        self.param.watch(self._slice_changed, ["slice_axis", "slice_index"])
+        if self.structure and self.model:
+            self._start()
+
+    # --- choosing inputs -------------------------------------------------------------------------
+    def refresh_files(self) -> None:
+        """Re-list structures, references and models (e.g. after training saved a new model)."""
+        s = self.settings
+        given = {k: v for k, v in self._objects.items()}
+        structures = list(s.files(STRUCTURE_SUFFIXES)) + [k for k in given if k.startswith("structure:")]
+        refs = [NONE] + list(s.files(DENSITY_SUFFIXES)) + [k for k in given if k.startswith("reference:")]
+        models = list(s.files((".safetensors",), [s.models_dir])) + [k for k in given if k.startswith("model:")]
+        self.param.structure.objects = structures
+        self.param.reference.objects = refs
+        self.param.model.objects = models
+        if self.structure is None and structures:
+            self.structure = structures[0]
+        if self.model is None and models:
+            self.model = models[0]
+
+    def _give(self, kind: str, value) -> None:
+        """Select an object or path given directly (notebook, upload)."""
+        if isinstance(value, (str, Path)):
+            key = f"{kind}:{Path(value).name}"
+            self._objects[key] = Path(value)
+        else:
+            key = f"{kind}:{type(value).__name__}"
+            self._objects[key] = value
+        self.refresh_files()
+        with param.discard_events(self):
+            setattr(self, kind, key)
+
+    def upload(self, kind: str, name: str, data: bytes) -> None:
+        """Take an uploaded file (size-limited) as structure, reference or model."""
+        self.settings.check_upload(name, data)
+        if kind == "model" and not name.endswith(".safetensors"):
+            raise DdvizError("models load only from .safetensors files", path=name)
+        path = self._uploads / Path(name).name
+        path.write_bytes(data)
+        self._give(kind, path)
+        self._start()
+
+    def _resolve(self, kind: str, key):
+        """The object behind a selection: a file path inside the folders, or a given object."""
+        if key in self._objects:
+            return self._objects[key]
+        roots = [self.settings.models_dir] if kind == "model" else self.settings.data_dirs
+        for root in roots:
+            prefix = root.name + "/"
+            if key.startswith(prefix):
+                return self.settings.safe_path(root / key[len(prefix):], roots)
+        return self.settings.safe_path(key, roots)
+
+    def _load_inputs(self):
+        """(atoms, model, reference Sample or None) from the selections (runs in the worker)."""
+        from ddviz import io
+        from ddviz.model.files import load_model
+
+        struct = self._resolve("structure", self.structure)
+        if isinstance(struct, Sample):
+            atoms, reference = struct.atoms, struct
+        elif isinstance(struct, Path):
+            atoms, reference = io.read_structure(struct), None
+            if struct.suffix.lower() in DENSITY_SUFFIXES and self.reference == NONE:
+                reference = io.read(struct)  # a density file is its own reference
+        else:
+            atoms, reference = struct, None
+        if self.reference != NONE:
+            ref = self._resolve("reference", self.reference)
+            reference = ref if isinstance(ref, Sample) else io.read(ref)
+        model = self._resolve("model", self.model)
+        if isinstance(model, Path):
+            key = (str(model), model.stat().st_mtime)
+            if key not in self._models:
+                self._models[key] = load_model(model)[0]
+            model = self._models[key]
+        if reference is not None:
+            reference.density  # evaluate lazily stored orbitals here, in the worker
+        return atoms, model, reference
+
+    # --- evaluation in the background ------------------------------------------------------------
+    def _inputs_changed(self, *events) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        if not (self.structure and self.model):
+            return
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.execute(self._evaluate_async)
+        else:
+            self.evaluate()
+
+    def _report(self, done: int, total: int) -> None:
+        self.progress.value = int(100 * done / max(total, 1))
+
+    def _compute(self) -> Comparison:
+        atoms, model, reference = self._load_inputs()
+        return compute_comparison(atoms, model, reference, progress=self._report)
+
+    def evaluate(self) -> Comparison | None:
+        """Evaluate now, in this thread (notebooks, tests); errors become a message on the page."""
+        self._begin()
+        try:
+            comparison = self._compute()
+        except DdvizError as exc:
+            self._fail(exc)
+            return None
+        self._show(comparison)
+        return comparison
+
+    async def _evaluate_async(self) -> None:
+        self._begin()
+        try:
+            comparison = await asyncio.wrap_future(_EXECUTOR.submit(self._compute))
+        except DdvizError as exc:
+            self._fail(exc)
+            return
+        except Exception as exc:  # keep the session usable whatever happened
+            self._fail(exc)
+            return
+        self._show(comparison)
+
+    def _begin(self) -> None:
+        self.busy = True
+        self.alert.visible = False
+        self.progress.value, self.progress.visible, self.progress.active = 0, True, True
+        self.message = "evaluating..."
+
+    def _fail(self, exc: Exception) -> None:
+        self.busy = False
+        self.progress.visible = False
+        self.message = ""
+        self.alert.object = f"**Could not evaluate:** {exc}"
+        self.alert.visible = True
+
+    def _show(self, comparison: Comparison) -> None:
+        from ddviz.viz import plots
+        from ddviz.viz.scene import Scene
+
+        self.comparison = comparison
+        values = comparison.reference if comparison.reference is not None else comparison.predicted
+        top = float(values.max())
+        if not (10 ** self.log_level < top):
+            self.log_level = round(math.log10(max(top, 1e-6) * 0.1), 2)
+        if comparison.error is not None:
+            m = float(np.abs(comparison.error).max()) or 1e-6
+            self.log_error_level = round(math.log10(0.25 * m), 2)
+        self.scene = Scene(comparison.atoms, comparison.grid, comparison.fields(),
+                           level=10 ** self.log_level, error_level=10 ** self.log_error_level,
+                           window_size=(640, 480))
+        self._layers_changed()
+        self.vtk.object = self.scene.plotter.ren_win
+        self.density_hist.object = plots.density_histogram(values)
+        self.table.object = plots.metrics_table(comparison.metrics())
+        if comparison.reference is not None:
+            self.scatter.object = plots.scatter(comparison.predicted, comparison.reference)
+            self.histograms.object = plots.error_histogram(comparison.error)
+        else:
+            self.scatter.object = self.histograms.object = None
+        axis, index = comparison.worst_slice()
+        with param.discard_events(self):
+            self.slice_axis = "worst"
+            self.param.slice_index.bounds = (0, comparison.grid.shape[axis] - 1)
+            self.slice_index = index
+        self._draw_slice(axis, index)
+        self.busy = False
+        self.progress.visible = False
+        m = comparison.metrics()
+        summary = f"{comparison.grid.size:,} points in {comparison.seconds:.2f} s"
+        if "rel_l1" in m:
+            summary += f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}"
+        self.message = summary
+
+    # --- interactive updates ---------------------------------------------------------------------
+    def _levels_changed(self, *events) -> None:
+        if self.scene is None:
+            return
+        self.scene.set_level(10 ** self.log_level, 10 ** self.log_error_level)
+        self.vtk.synchronize()
+
+    def _layers_changed(self, *events) -> None:
+        if self.scene is None:
+            return
+        for layer in self.param.layers.objects:
+            self.scene.set_visible(layer, layer in self.layers)
+        if events:
+            self.vtk.synchronize()
+
+    def _slice_changed(self, *events) -> None:
+        c = self.comparison
+        if c is None:
+            return
+        if self.slice_axis == "worst":
+            axis, index = c.worst_slice()
+            if any(e.name == "slice_index" for e in events):
+                index = min(self.slice_index, c.grid.shape[axis] - 1)
+        else:
+            axis = "abc".index(self.slice_axis)
+            index = min(self.slice_index, c.grid.shape[axis] - 1)
+        self._draw_slice(axis, index)
+
+    def _draw_slice(self, axis: int, index: int) -> None:
+        from ddviz.viz import plots
+
+        c = self.comparison
+        self.slices.object = plots.slice_panels(c.grid, c.fields(), axis, index, atoms=c.atoms)
+
+    def reset_camera(self, *_) -> None:
+        if self.scene is not None:
+            self.scene.reset_camera()
+            self.vtk.synchronize()
+
+    # --- exports ---------------------------------------------------------------------------------
+    def export(self, what: str) -> Path:
+        """Write an export into a temporary folder and return its path: 'slices.png',
+        'slices.svg', 'scatter.png', 'view.png' or 'report.html'."""
+        from ddviz.viz import export, plots
+
+        c = self.comparison
+        if c is None:
+            raise DdvizError("nothing to export yet")
+        out = Path(tempfile.mkdtemp(prefix="ddviz-export-")) / what
+        if what.startswith("slices."):
+            axis, index = c.worst_slice() if self.slice_axis == "worst" else \
+                ("abc".index(self.slice_axis), self.slice_index)
+            return export.save_figure(plots.slice_panels(c.grid, c.fields(), axis, index,
+                                                         atoms=c.atoms), out)
+        if what == "scatter.png" and c.reference is not None:
+            return export.save_figure(plots.scatter(c.predicted, c.reference, dynamic=False), out)
+        if what == "view.png":
+            return export.save_scene(self.scene, out)
+        if what == "report.html":
+            return export.save_report(c, out, level=10 ** self.log_level)
+        raise DdvizError(f"cannot export {what!r} for this comparison")
+
+    # --- layout ----------------------------------------------------------------------------------
+    def _upload_widget(self, kind: str, accept: str):
+        w = pn.widgets.FileInput(accept=accept, multiple=False, width=220)
+
+        def take(event):
+            if w.value:
+                try:
+                    self.upload(kind, w.filename, w.value)
+                except DdvizError as exc:
+                    self._fail(exc)
+        w.param.watch(take, "value")
+        return w
+
+    def _download(self, what: str, label: str):
+        def make():
+            try:
+                return str(self.export(what))
+            except DdvizError as exc:
+                self._fail(exc)
+                return None
+        return pn.widgets.FileDownload(callback=make, filename=what, label=label,
+                                       button_type="light", embed=False, width=150)
+
+    def controls(self):
+        w = pn.widgets
+        return pn.Column(
+            w.Select.from_param(self.param.structure, name="Structure"),
+            self._upload_widget("structure", ".xyz,.extxyz,.cif,.vasp,.cube,.nc"),
+            w.Select.from_param(self.param.model, name="Model"),
+            self._upload_widget("model", ".safetensors"),
+            w.Select.from_param(self.param.reference, name="Reference density"),
+            self._upload_widget("reference", ".cube,.nc"),
+            pn.Row(self.progress, pn.widgets.StaticText.from_param(self.param.message, name="")),
+            self.alert, width=300)
+
+    def view_controls(self):
+        w = pn.widgets
+        reset = w.Button(name="Reset camera", width=120)
+        reset.on_click(self.reset_camera)
+        return pn.Column(
+            w.FloatSlider.from_param(self.param.log_level, name="log10 iso level (e/bohr^3)"),
+            w.FloatSlider.from_param(self.param.log_error_level,
+                                     name="log10 |error| level (e/bohr^3)"),
+            w.CheckButtonGroup.from_param(self.param.layers, name="Layers"),
+            reset, self.density_hist, width=360)
+
+    def __panel__(self):
+        w = pn.widgets
+        exports = pn.Row(*(self._download(k, f"⬇ {k}") for k in
+                           ("slices.png", "slices.svg", "scatter.png", "view.png", "report.html")))
+        return pn.Row(
+            self.controls(),
+            pn.Column(
+                pn.Row(self.vtk, self.view_controls(), sizing_mode="stretch_width"),
+                pn.Row(w.RadioButtonGroup.from_param(self.param.slice_axis, name="Slice axis"),
+                       w.IntSlider.from_param(self.param.slice_index, name="Plane index")),
+                self.slices,
+                pn.Row(self.scatter, self.histograms, self.table),
+                exports, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")

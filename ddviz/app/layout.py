@@ -1,0 +1,27 @@
+"""The whole app: Explore and Train tabs sharing one settings object."""
+
+from __future__ import annotations
+
+import panel as pn
+
+from ddviz.app.explorer import Explorer
+from ddviz.app.settings import AppSettings
+from ddviz.app.training import TrainingPanel
+
+pn.extension("vtk", notifications=True)
+
+
+def create_app(settings: AppSettings | None = None, **explorer_args) -> pn.viewable.Viewable:
+    """The ddviz app; a model that training finishes appears in the Explore tab at once."""
+    settings = settings or AppSettings()
+    explorer = Explorer(settings=settings, **explorer_args)
+
+    def model_ready(path):
+        explorer.refresh_files()
+        pn.state.notifications and pn.state.notifications.success(f"New model: {path.name}")
+
+    training = TrainingPanel(settings=settings, on_model=model_ready)
+    tabs = pn.Tabs(("Explore", explorer), ("Train", training), dynamic=False)
+    header = pn.pane.Markdown("## ddviz — Deep Density electron densities "
+                              "<small>(bohr, e/bohr^3)</small>")
+    return pn.Column(header, tabs, sizing_mode="stretch_width")

@@ -1,0 +1,210 @@
+"""The Training tab: a form generated from :class:`ddviz.train.TrainConfig`, start/stop/resume of
+a ``ddviz train`` subprocess, and live loss and validation curves read from its run folder.
+
+The subprocess outlives the browser tab (it is its own process session); stopping sends SIGTERM,
+on which the trainer writes a checkpoint. Finished models are copied into the models folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import holoviews as hv
+import panel as pn
+import param
+
+from ddviz.app.settings import ROOT, AppSettings
+from ddviz.config import describe, from_dict, to_toml
+from ddviz.errors import DdvizError
+from ddviz.train import HISTORY, STATUS, TrainConfig
+
+
+def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
+    """One widget per config field (name -> widget), chosen from its type and rules."""
+    out = {}
+    for row in rows:
+        name, default, kind = row["name"], row["default"], row["type"]
+        label = name + (f" ({row['unit']})" if row.get("unit") else "")
+        common = dict(name=label, description=row["help"], width=260)
+        if row.get("choices"):
+            w = pn.widgets.Select(options=list(row["choices"]), value=default, **common)
+        elif kind == "bool":
+            w = pn.widgets.Checkbox(value=default, name=label, width=260)
+        elif kind == "int":
+            w = pn.widgets.IntInput(value=default, start=row.get("minimum"), **common)
+        elif kind == "float":
+            w = pn.widgets.FloatInput(value=default, start=row.get("minimum"),
+                                      end=row.get("maximum"), **common)
+        elif kind.startswith("list"):
+            w = pn.widgets.TextInput(value=", ".join(map(str, default)), **common)
+        else:
+            w = pn.widgets.TextInput(value=str(default), **common)
+        out[name] = w
+    return out
+
+
+def form_values(widgets: dict, rows: list[dict]) -> dict:
+    """Nested option dict from the widgets (lists parsed from comma-separated text)."""
+    data: dict = {}
+    for row in rows:
+        value = widgets[row["name"]].value
+        if row["type"].startswith("list"):
+            items = [v.strip() for v in str(value).split(",") if v.strip()]
+            value = [int(v) if row["type"] == "list[int]" and v.lstrip("-").isdigit() else v
+                     for v in items]
+        head, _, leaf = row["name"].rpartition(".")
+        target = data
+        for part in filter(None, head.split(".")):
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return data
+
+
+class TrainingPanel(pn.viewable.Viewer):
+    """Start, stop and resume training runs and watch their curves."""
+
+    dataset = param.Selector(default=None, objects=[], doc="dataset folder to train on")
+    run_name = param.String(default="my-model", doc="run and model name")
+    state = param.String(default="idle")
+
+    def __init__(self, settings: AppSettings | None = None, on_model=None, **params):
+        self.settings = settings or AppSettings()
+        self.on_model = on_model  # called with the model path when a run finishes
+        super().__init__(**params)
+        self.rows = [r for r in describe(TrainConfig) if r["name"] != "train"]
+        self.widgets = form_widgets(self.rows)
+        self.process: subprocess.Popen | None = None
+        self.progress = pn.indicators.Progress(value=0, max=100, width=300)
+        self.status = pn.pane.Markdown("")
+        self.curves = pn.pane.HoloViews(None, height=320, sizing_mode="stretch_width")
+        self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
+        self.refresh_datasets()
+        self._poller = None
+
+    def refresh_datasets(self) -> None:
+        found = sorted({str(p.parent) for root in self.settings.data_dirs if root.is_dir()
+                        for p in root.rglob("manifest.json")})
+        self.param.dataset.objects = found
+        if found and self.dataset not in found:
+            self.dataset = found[0]
+
+    @property
+    def run_dir(self) -> Path:
+        name = "".join(c for c in self.run_name if c.isalnum() or c in "-_") or "run"
+        return self.settings.runs_dir / name
+
+    def config(self) -> TrainConfig:
+        """The TrainConfig the form describes (ConfigError on invalid fields)."""
+        data = form_values(self.widgets, self.rows)
+        data["train"] = [self.dataset] if self.dataset else []
+        return from_dict(TrainConfig, data, source="training form")
+
+    # --- process control -------------------------------------------------------------------------
+    def start(self, resume: bool = False) -> None:
+        """Write the config into the run folder and start ``ddviz train`` in its own session."""
+        if self.process is not None and self.process.poll() is None:
+            raise DdvizError("a run is already going on; stop it first")
+        if not self.dataset:
+            raise DdvizError("choose a dataset folder first")
+        self.settings.safe_path(Path(self.dataset) / "manifest.json", self.settings.data_dirs)
+        run_dir = self.run_dir
+        config_path = run_dir / "config.toml"
+        if not resume:
+            if (run_dir / "checkpoint.safetensors").exists():
+                raise DdvizError("this run already has a checkpoint: resume it or choose "
+                                 "another name", path=run_dir)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            from ddviz.io.atomic import write_text_atomic
+
+            write_text_atomic(config_path, to_toml(self.config()))
+        model_out = self.settings.models_dir / f"{run_dir.name}.safetensors"
+        cmd = [sys.executable, "-m", "ddviz", "train", str(config_path), "--run", str(run_dir),
+               "--output", str(model_out), "--quiet"] + (["--resume"] if resume else [])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        log = open(run_dir / "train.log", "ab")
+        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                        start_new_session=True, cwd=str(ROOT))
+        self.state = "running"
+        self._model_out = model_out
+
+    def stop(self) -> None:
+        """SIGTERM: the trainer checkpoints and exits; resume continues from there."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.state = "stopping"
+
+    def poll(self) -> dict:
+        """Read the run folder (status, history), update progress and curves; returns status."""
+        run_dir = self.run_dir
+        status = _read_json(run_dir / STATUS) or {}
+        history = _read_json(run_dir / HISTORY) or []
+        if status:
+            self.progress.value = int(100 * status["step"] / max(status["steps"], 1))
+            eta = status.get("eta_seconds") or 0
+            best = status.get("best_val_rel_l1")
+            self.status.object = (f"**{status['state']}** step {status['step']}/{status['steps']}, "
+                                  f"ETA {eta:.0f} s" + (f", best validation relative L1 "
+                                                        f"{best:.3%}" if best is not None else ""))
+        self.curves.object = history_plot(history)
+        if self.process is not None and self.process.poll() is not None:
+            code = self.process.returncode
+            self.process = None
+            self.state = status.get("state", "failed" if code else "finished")
+            if code not in (0, None):
+                tail = (run_dir / "train.log").read_text(errors="replace").strip().splitlines()
+                self.alert.object = f"Training failed: {tail[-1] if tail else code}"
+                self.alert.visible = True
+            elif self.state in ("finished", "early-stopped") and self.on_model:
+                self.on_model(self._model_out)
+        return status
+
+    # --- layout ----------------------------------------------------------------------------------
+    def _guard(self, fn):
+        def call(*_):
+            self.alert.visible = False
+            try:
+                fn()
+            except DdvizError as exc:
+                self.alert.object = str(exc)
+                self.alert.visible = True
+        return call
+
+    def __panel__(self):
+        w = pn.widgets
+        start, stop, resume = (w.Button(name=n, button_type=t, width=90) for n, t in
+                               (("Start", "primary"), ("Stop", "warning"), ("Resume", "success")))
+        start.on_click(self._guard(self.start))
+        stop.on_click(self._guard(self.stop))
+        resume.on_click(self._guard(lambda: self.start(resume=True)))
+        if pn.state.curdoc is not None and self._poller is None:
+            self._poller = pn.state.add_periodic_callback(self.poll, period=1000)
+        form = pn.GridBox(*self.widgets.values(), ncols=3)
+        return pn.Column(
+            pn.Row(w.Select.from_param(self.param.dataset, name="Dataset", width=400),
+                   w.TextInput.from_param(self.param.run_name, name="Run name", width=200)),
+            pn.Card(form, title="Configuration", collapsed=False),
+            pn.Row(start, stop, resume, self.progress), self.status, self.alert, self.curves,
+            sizing_mode="stretch_width")
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def history_plot(history: list[dict]):
+    """Training loss and validation relative L1/L2 against the step (log scale)."""
+    loss = [(e["step"], e["loss"]) for e in history if "loss" in e]
+    val = [(e["step"], e["val_rel_l1"], e["val_rel_l2"]) for e in history if "val_rel_l1" in e]
+    left = hv.Curve(loss, "step", "loss").opts(logy=True, title="training loss", width=420)
+    right = (hv.Curve([(s, a) for s, a, _ in val], "step", "validation error", label="rel L1")
+             * hv.Curve([(s, b) for s, _, b in val], "step", "validation error", label="rel L2")
+             ).opts(logy=True, title="validation (full grids)", width=420)
+    return left + right
