@@ -136,7 +136,7 @@ class CellList:
         if self.keys.numel() == 0:
             count = torch.zeros_like(key)
             return q, wrap, count, count
-        at = torch.searchsorted(self.keys, key).clamp(max=self.keys.numel() - 1)
+        at = torch.searchsorted(self.keys, key.contiguous()).clamp(max=self.keys.numel() - 1)
         found = valid & (self.keys[at] == key)
         count = torch.where(found, self.counts[at], torch.zeros_like(key))
         return q, wrap, count, self.starts[at]
