@@ -1,0 +1,171 @@
+"""Deep Density: rho(r) = sum over atoms i with |r - x_i| < rcut of rho_i(r)  (bohr, e/bohr^3).
+
+Per atom ``i`` of species ``a`` and an electron at ``r``, with ``d = |r - x_i|`` (nearest images
+on periodic axes are just more atoms) and ``d~ = sqrt(d^2 + softening^2)``::
+
+    n = fitting_net[a](D_i(r))                          # (4,), zero for a fresh model
+    rate   = softplus(rate_a   + n_0)                   # decay rate, 1/bohr
+    offset = offset_a + n_1                             # bohr
+    c0     = softplus(lin0_a   + n_2)                   # e/bohr^3
+    c1     = softplus(lin1_a   + n_3)                   # e/bohr^4
+    rho_i(r) = u(d) * (c0 + c1 d~) * exp(-rate * (d~ - offset))
+
+``D_i(r)`` is the se_a descriptor of atom i's environment with the electron as an extra neighbour
+(:mod:`ddviz.model.descriptor`). The paper's ansatz is the exponential decay with trainable rate
+and offset times a linear term in d (c0 -> 0 makes the density small at a pseudopotential core);
+here the network corrections enter through its four parameters, so rho_i > 0 everywhere and a
+fresh model is the plain per-species ansatz (initialised to rate 2/bohr, c0 = c1 = 0.5: about
+0.27 e/bohr^3 at the nucleus and 2.4 electrons per atom). ``u`` is the descriptor's C2 switch
+(1 below rcut_smooth, 0 at rcut): the taper that makes the summed field C2 with no seam at rcut.
+The per-species constants ``rate``, ``offset``, ``lin0``, ``lin1`` are separate parameters, (S,).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from ase.data import chemical_symbols
+from torch import nn
+
+from ddviz.errors import ConfigError
+from ddviz.model.config import ModelConfig
+from ddviz.model.descriptor import Descriptor, distances, switch
+from ddviz.model.neighbors import CellList, as_pbc, image_vectors
+from ddviz.model.nets import ResidualMLP, per_kind
+
+INIT_RATE, INIT_LIN0, INIT_LIN1 = 2.0, 0.5, 0.5
+
+
+def _softplus_inverse(y: float) -> float:
+    return y + math.log(-math.expm1(-y))
+
+
+@dataclass
+class Environment:
+    """A structure prepared for point queries (all tensors on the model's device).
+
+    numbers, species: (N,) atomic numbers and model species indices. positions: (N, 3) bohr.
+    cell: (3, 3) bohr or None. pbc: three bools. cells: the cell list of atom images.
+    pairs: atom-atom (i, j, shift). sums: (N, M1, 4) atom part of G^T R / sel, computed with the
+    parameters current at :meth:`DeepDensity.prepare` / :meth:`DeepDensity.refresh`.
+    """
+
+    numbers: torch.Tensor
+    species: torch.Tensor
+    positions: torch.Tensor
+    cell: torch.Tensor | None
+    pbc: tuple[bool, bool, bool]
+    cells: CellList
+    pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    sums: torch.Tensor | None = None
+
+    @property
+    def natoms(self) -> int:
+        return self.positions.shape[0]
+
+
+class DeepDensity(nn.Module):
+    """The Deep Density model; see the module docstring for the formula."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        dtype = getattr(torch, config.dtype)
+        nspecies = len(config.species)
+        self.descriptor = Descriptor(config, dtype)
+        sizes = [self.descriptor.width, *config.fitting_widths]
+        self.fitting_nets = nn.ModuleList(
+            ResidualMLP(sizes, config.activation, config.fitting_resnet, head=4, dtype=dtype)
+            for _ in range(nspecies))
+
+        def const(value):
+            return nn.Parameter(torch.full((nspecies,), value, dtype=dtype))
+
+        self.rate = const(_softplus_inverse(INIT_RATE))
+        self.offset = const(0.0)
+        self.lin0 = const(_softplus_inverse(INIT_LIN0))
+        self.lin1 = const(_softplus_inverse(INIT_LIN1))
+        table = torch.full((len(chemical_symbols),), -1, dtype=torch.long)
+        for k, symbol in enumerate(config.species):
+            table[chemical_symbols.index(symbol)] = k
+        self.register_buffer("species_table", table, persistent=False)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.rate.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.rate.device
+
+    def species_index(self, numbers) -> torch.Tensor:
+        """(N,) model species indices of atomic numbers; unknown species raise ConfigError."""
+        z = torch.as_tensor(np.asarray(numbers), dtype=torch.long).reshape(-1).to(self.device)
+        ok = (z > 0) & (z < len(chemical_symbols))
+        kinds = torch.full_like(z, -1)
+        kinds[ok] = self.species_table[z[ok]]
+        if (kinds < 0).any():
+            bad = sorted({chemical_symbols[v] if 0 < v < len(chemical_symbols) else str(v)
+                          for v in z[kinds < 0].tolist()})
+            raise ConfigError(f"species {bad} not in the model's species {self.config.species}",
+                              field="species")
+        return kinds
+
+    # --- structure ----------------------------------------------------------------------------
+    def prepare(self, numbers, positions_bohr, cell_bohr=None, pbc=(False, False, False)
+                ) -> Environment:
+        """Neighbour search and per-atom environment sums for one structure.
+
+        numbers: (N,) atomic numbers; positions_bohr: (N, 3); cell_bohr: (3, 3) rows = lattice
+        vectors or None; pbc: bool or three bools. Differentiable w.r.t. the parameters (and the
+        positions if they require grad): call it (or :meth:`refresh`) every training step.
+        """
+        species = self.species_index(numbers)
+        pos = self._tensor(positions_bohr).reshape(-1, 3)
+        if pos.shape[0] != species.shape[0]:
+            raise ConfigError(f"{species.shape[0]} atomic numbers but {pos.shape[0]} positions",
+                              field="positions")
+        cell = None if cell_bohr is None else self._tensor(cell_bohr).reshape(3, 3)
+        pbc = as_pbc(pbc)
+        cells = CellList(pos, self.config.rcut, cell, pbc)
+        env = Environment(species.new_tensor(np.asarray(numbers)).reshape(-1), species, pos,
+                          cell, pbc, cells, cells.atom_pairs(pos))
+        return self.refresh(env)
+
+    def refresh(self, env: Environment) -> Environment:
+        """The same environment with its sums recomputed from the current parameters."""
+        i, j, shift = env.pairs
+        vec = -image_vectors(env.positions, env.positions, i, j, shift, env.cell)
+        sums = self.descriptor.atom_sums(env.species, i, j, vec, env.natoms)
+        return dataclasses.replace(env, sums=sums)
+
+    # --- density ------------------------------------------------------------------------------
+    def forward(self, env: Environment, points) -> torch.Tensor:
+        """(M,) e/bohr^3 at points (M, 3) bohr."""
+        points = self._tensor(points).reshape(-1, 3)
+        p, i, shift = env.cells.query(points)
+        vec = image_vectors(points, env.positions, p, i, shift, env.cell)
+        return points.new_zeros(points.shape[0]).index_add(0, p, self.pair_density(env, i, vec))
+
+    def pair_density(self, env: Environment, i: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
+        """(P,) rho_i at the electron for atom indices i (P,) and vec (P, 3) = electron - atom."""
+        kind = env.species[i]
+        n = per_kind(self.fitting_nets, kind, self.descriptor(env.sums[i], vec))
+        c = self.config
+        d, dsoft = distances(vec, c.softening)
+        rate = F.softplus(self.rate[kind] + n[:, 0])
+        offset = self.offset[kind] + n[:, 1]
+        c0 = F.softplus(self.lin0[kind] + n[:, 2])
+        c1 = F.softplus(self.lin1[kind] + n[:, 3])
+        taper = switch(d, c.rcut_smooth, c.rcut)
+        return taper * (c0 + c1 * dsoft) * torch.exp(-rate * (dsoft - offset))
+
+    def _tensor(self, x) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            return x.to(device=self.device, dtype=self.dtype)
+        return torch.as_tensor(np.asarray(x, dtype=float), dtype=self.dtype, device=self.device)

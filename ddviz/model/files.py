@@ -1,0 +1,115 @@
+"""Model files: one ``.safetensors`` file with the weights and JSON metadata (never pickle).
+
+The safetensors header metadata (a string -> string map) holds, each value a JSON document:
+``format`` ("ddviz-deep-density", plain string), ``format_version`` (integer), ``config``
+(:meth:`ModelConfig.to_dict`), ``species``, ``cutoffs`` (bohr), ``architecture``, ``units``
+(``{"length": "bohr", "density": "e/bohr^3"}``) and ``user``: the caller's own dict (training
+provenance, validation metrics...). :func:`load_model` returns all of these, parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ddviz.errors import DdvizError, ModelFileError
+from ddviz.io.atomic import atomic_path
+from ddviz.model.config import ModelConfig
+from ddviz.model.deep_density import DeepDensity
+from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
+
+FORMAT = "ddviz-deep-density"
+FORMAT_VERSION = 1
+
+
+def save_model(model: DeepDensity, path: str | os.PathLike, metadata: dict | None = None) -> None:
+    """Write ``model`` and the caller's JSON-serialisable ``metadata`` to ``path`` atomically."""
+    cfg = model.config
+    try:
+        user = json.dumps(metadata or {})
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"metadata is not JSON-serialisable: {exc}", path=path,
+                             field="metadata") from None
+    header = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "config": json.dumps(cfg.to_dict()),
+        "species": json.dumps(cfg.species),
+        "cutoffs": json.dumps({"rcut": cfg.rcut, "rcut_smooth": cfg.rcut_smooth,
+                               "softening": cfg.softening}),
+        "architecture": json.dumps({
+            "model": "DeepDensity", "descriptor": "se_a with the electron as a neighbour",
+            "ansatz": "u(d) (c0 + c1 d~) exp(-rate (d~ - offset))",
+            "parameters": sum(p.numel() for p in model.parameters())}),
+        "units": json.dumps({"length": LENGTH_UNIT, "density": DENSITY_UNIT}),
+        "user": user,
+    }
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+
+
+def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]:
+    """Read a model file: ``(model, metadata)`` with the model in eval mode on ``device``.
+
+    Raises :class:`ModelFileError` naming the file and the problem: not a safetensors file, wrong
+    format or version, bad config, missing or unexpected weights, wrong shapes, NaN/Inf values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError("no such model file", path=path)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            header = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"not a ddviz model file: format is {header.get('format')!r}, "
+                             f"expected {FORMAT!r}", path=path, field="format")
+    meta = {"format": FORMAT}
+    for key in ("format_version", "config", "species", "cutoffs", "architecture", "units",
+                "user"):
+        try:
+            meta[key] = json.loads(header[key])
+        except KeyError:
+            raise ModelFileError("missing metadata entry", path=path, field=key) from None
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"invalid JSON ({exc})", path=path, field=key) from None
+    if meta["format_version"] != FORMAT_VERSION:
+        raise ModelFileError(f"unknown format version {meta['format_version']!r}; this ddviz "
+                             f"reads version {FORMAT_VERSION}", path=path, field="format_version")
+    try:
+        model = DeepDensity(ModelConfig.from_dict(meta["config"]))
+    except DdvizError as exc:
+        raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
+    except TypeError as exc:
+        raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
+    _check_weights(model, tensors, path)
+    model.load_state_dict(tensors)
+    model.eval()
+    return model.to(device or "cpu"), meta
+
+
+def _check_weights(model: DeepDensity, tensors: dict, path: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    if missing:
+        raise ModelFileError(f"missing weights {missing[:5]}{'...' if len(missing) > 5 else ''}",
+                             path=path)
+    unexpected = sorted(set(tensors) - set(expected))
+    if unexpected:
+        raise ModelFileError(f"unexpected weights {unexpected[:5]}", path=path)
+    for key, ref in expected.items():
+        t = tensors[key]
+        if tuple(t.shape) != tuple(ref.shape):
+            raise ModelFileError(f"weight {key} has shape {tuple(t.shape)}, expected "
+                                 f"{tuple(ref.shape)}", path=path, field=key)
+        if not t.is_floating_point() or not torch.isfinite(t).all():
+            raise ModelFileError(f"weight {key} has non-finite or non-float values", path=path,
+                                 field=key)

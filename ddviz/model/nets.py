@@ -1,0 +1,66 @@
+"""Small dense networks: embedding nets (s -> M1 features) and fitting nets (D_i -> 4 numbers)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ACTIVATIONS = {"tanh": torch.tanh, "silu": F.silu, "softplus": F.softplus}
+STEP_INIT = 0.5  # initial trainable skip weight ("timestep") of each residual layer
+
+
+class ResidualMLP(nn.Module):
+    """Activated dense layers ``sizes[0] -> ... -> sizes[-1]``, optionally a linear head.
+
+    With ``resnet``, a layer that keeps its width computes ``y = x + dt * act(W x + b)`` and one
+    that doubles it ``y = (x, x) + dt * act(W x + b)``, with ``dt`` a trainable scalar per layer.
+    ``head``: width of a final linear layer initialised to zero (the fitting net's corrections
+    start at exactly zero, so a fresh model is the pure ansatz). Input (P, sizes[0]).
+    """
+
+    def __init__(self, sizes, activation="tanh", resnet=True, head=None, dtype=torch.float32):
+        super().__init__()
+        self.act = ACTIVATIONS[activation]
+        self.layers = nn.ModuleList()
+        self.steps = nn.ParameterList()
+        self.kinds = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            layer = nn.Linear(n_in, n_out, dtype=dtype)
+            nn.init.normal_(layer.weight, std=n_in ** -0.5)
+            nn.init.normal_(layer.bias, std=0.1)
+            self.layers.append(layer)
+            kind = ("same" if n_out == n_in else "double" if n_out == 2 * n_in else None)
+            self.kinds.append(kind if resnet else None)
+            if self.kinds[-1]:
+                self.steps.append(nn.Parameter(torch.tensor(STEP_INIT, dtype=dtype)))
+        self.head = None
+        self.out_features = sizes[-1]
+        if head is not None:
+            self.head = nn.Linear(sizes[-1], head, dtype=dtype)
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+            self.out_features = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        steps = iter(self.steps)
+        for layer, kind in zip(self.layers, self.kinds):
+            y = self.act(layer(x))
+            if kind == "same":
+                y = x + next(steps) * y
+            elif kind == "double":
+                y = torch.cat([x, x], dim=-1) + next(steps) * y
+            x = y
+        return x if self.head is None else self.head(x)
+
+
+def per_kind(nets: nn.ModuleList, kinds: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Apply ``nets[k]`` to the rows of ``x`` (P, F) whose ``kinds`` (P,) is k; (P, out) in order."""
+    if len(nets) == 1:
+        return nets[0](x)
+    out = x.new_zeros(x.shape[0], nets[0].out_features)
+    for k, net in enumerate(nets):
+        idx = (kinds == k).nonzero().squeeze(1)
+        if idx.numel():
+            out = out.index_copy(0, idx, net(x.index_select(0, idx)))
+    return out

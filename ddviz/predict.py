@@ -1,0 +1,142 @@
+"""Chunked, memory-bounded evaluation of a Deep Density model (bohr in, e/bohr^3 out).
+
+The device is chosen once (CUDA when available, else CPU); float32 by default. Points are
+evaluated in chunks sized from a memory budget: bytes per point are estimated from the neighbour
+candidates seen at the atoms (the densest places) and the pairs they give (assumed half of them,
+an upper-side estimate: a sphere fills 16 % of its 27 bins); on out-of-memory the chunk is halved
+and retried (and later chunks keep the smaller size). Grid points are generated per chunk and written into ``out`` (may be a
+``np.memmap``), so a 10^8-point grid never needs more than one chunk in memory.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import ase
+import numpy as np
+import torch
+
+from ddviz.errors import DdvizError
+from ddviz.grid import Grid
+from ddviz.model.deep_density import DeepDensity, Environment
+from ddviz.units import ang_to_bohr
+
+DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per chunk
+MAX_CHUNK_POINTS = 1 << 16
+_SLOT_BYTES = 27 * 8 * 9      # per point: 27 neighbour bins x int64 bookkeeping
+_CANDIDATE_BYTES = 8 * 8      # per candidate image: indices and a float64 displacement
+SAFETY = 1.5
+
+
+def default_device() -> torch.device:
+    """``cuda`` when available, else ``cpu``."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for torch's OOM error or a RuntimeError saying 'out of memory'."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc))
+
+
+def structure_from_atoms(atoms: ase.Atoms):
+    """``(numbers, positions_bohr, cell_bohr or None, pbc)`` from ASE atoms (Å -> bohr)."""
+    pbc = tuple(bool(p) for p in atoms.pbc)
+    cell = ang_to_bohr(np.asarray(atoms.cell)) if any(pbc) else None
+    return atoms.numbers, ang_to_bohr(atoms.positions), cell, pbc
+
+
+class Predictor:
+    """Evaluates ``model`` in bounded memory.
+
+    device: torch device or name (default :func:`default_device`). dtype: ``torch.float32``
+    (default) or ``torch.float64`` (or their names). memory_budget_bytes: target peak working
+    memory per chunk. The model is copied only when its device or dtype must change.
+    """
+
+    def __init__(self, model: DeepDensity, device=None, dtype=None,
+                 memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET):
+        self.device = torch.device(device) if device is not None else default_device()
+        self.dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or torch.float32)
+        if self.dtype not in (torch.float32, torch.float64):
+            raise DdvizError(f"prediction dtype must be float32 or float64, got {dtype}")
+        if model.device != self.device or model.dtype != self.dtype:
+            model = copy.deepcopy(model).to(device=self.device, dtype=self.dtype)
+        self.model = model.eval()
+        self.memory_budget_bytes = int(memory_budget_bytes)
+        self.last_chunk_points = 0  # size of the most recent successful chunk
+        cfg = model.config
+        floats = (2 * cfg.m1 * 4 + 2 * cfg.m1 * cfg.m2 + 2 * (sum(cfg.embedding_widths) + cfg.m1)
+                  + 2 * sum(cfg.fitting_widths) + 32)
+        self.pair_bytes = floats * self.dtype.itemsize + 6 * 8
+
+    # --- structures ---------------------------------------------------------------------------
+    def environment(self, structure) -> Environment:
+        """Prepare ASE atoms, a tuple ``(numbers, positions_bohr[, cell_bohr[, pbc]])``, or pass
+        an :class:`Environment` through."""
+        if isinstance(structure, Environment):
+            return structure
+        args = structure_from_atoms(structure) if isinstance(structure, ase.Atoms) else structure
+        with torch.inference_mode():
+            return self.model.prepare(*args)
+
+    def bytes_per_point(self, candidates: float, pairs: float) -> float:
+        """Estimated working bytes for one point with the given neighbour counts."""
+        return _SLOT_BYTES + candidates * _CANDIDATE_BYTES + pairs * self.pair_bytes
+
+    # --- evaluation ---------------------------------------------------------------------------
+    def predict_points(self, structure, points_bohr) -> np.ndarray:
+        """(M,) e/bohr^3 at points (M, 3) bohr."""
+        points = np.asarray(points_bohr, dtype=float).reshape(-1, 3)
+        out = np.empty(len(points), dtype=self._np_dtype)
+        self._run(self.environment(structure), len(points), lambda a, b: points[a:b], out)
+        return out
+
+    def predict_grid(self, structure, grid: Grid, out: np.ndarray | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Density on every grid point, shape ``grid.shape`` (written into ``out`` if given).
+
+        progress(done, total) is called after each chunk.
+        """
+        if out is None:
+            out = np.empty(grid.shape, dtype=self._np_dtype)
+        if tuple(out.shape) != grid.shape or not out.flags.c_contiguous:
+            raise DdvizError(f"out must be a C-contiguous array of shape {grid.shape}, got "
+                             f"{tuple(out.shape)}")
+        self._run(self.environment(structure), grid.size, grid.points, out.reshape(-1), progress)
+        return out
+
+    @property
+    def _np_dtype(self):
+        return np.float32 if self.dtype == torch.float32 else np.float64
+
+    def _forward(self, env: Environment, points: np.ndarray) -> torch.Tensor:
+        return self.model(env, torch.as_tensor(points, dtype=self.dtype, device=self.device))
+
+    def _run(self, env, total, get_points, flat_out, progress=None):
+        cells = env.cells
+        probe = cells.candidate_counts(cells.img_pos) if cells.nimages else torch.zeros(1)
+        per_point = self.bytes_per_point(float(probe.max()), float(probe.max()) / 2)
+        start = 0
+        with torch.inference_mode():
+            while start < total:
+                chunk = int(max(1, min(MAX_CHUNK_POINTS,
+                                       self.memory_budget_bytes // (per_point * SAFETY))))
+                while True:
+                    stop = min(total, start + chunk)
+                    try:
+                        values = self._forward(env, get_points(start, stop))
+                        break
+                    except RuntimeError as exc:
+                        if not is_out_of_memory(exc) or chunk == 1:
+                            raise
+                        if self.device.type == "cuda":
+                            torch.cuda.empty_cache()
+                        chunk //= 2
+                        per_point = self.memory_budget_bytes / (chunk * SAFETY)
+                flat_out[start:stop] = values.cpu().numpy()
+                self.last_chunk_points = stop - start
+                start = stop
+                if progress is not None:
+                    progress(start, total)
