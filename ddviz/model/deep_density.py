@@ -74,6 +74,8 @@ class DeepDensity(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        if not config.species:
+            raise ConfigError("a model needs its species (element symbols)", field="species")
         self.config = config
         dtype = getattr(torch, config.dtype)
         nspecies = len(config.species)
