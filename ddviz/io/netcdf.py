@@ -1,0 +1,172 @@
+"""netCDF4 (HDF5), the native format, through xarray + h5netcdf.
+
+Variables (units attribute on each): ``density`` (a, b, c) e/bohr^3, zlib-compressed, dtype kept
+(absent when only orbitals are stored); ``grid_shape`` (axis,); ``grid_origin`` (xyz,) bohr;
+``grid_vectors`` (axis, xyz) bohr, rows = voxel steps; ``grid_pbc`` (axis,) 0/1;
+``atom_numbers`` (atom,); ``atom_positions`` (atom, xyz) bohr; ``cell`` (axis, xyz) bohr;
+``atoms_pbc`` (axis,) 0/1; and the orbitals of :class:`ddviz.orbitals.OrbitalDensity`.
+Global attributes: ``ddviz_format_version`` and ``provenance`` (a JSON string).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import xarray as xr
+
+from ddviz.errors import DdvizError, FileFormatError, UnsupportedError
+from ddviz.grid import DIMS, Grid, Sample, atoms_from_bohr
+from ddviz.io._common import check_points, open_binary
+from ddviz.orbitals import VAR_COEFF, VAR_OCC, OrbitalDensity
+from ddviz.units import DENSITY_UNIT, LENGTH_UNIT, ang_to_bohr
+
+FORMAT_VERSION = 1
+ATTR_VERSION = "ddviz_format_version"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_UNITS = {"density": DENSITY_UNIT, "grid_shape": "1", "grid_origin": LENGTH_UNIT,
+          "grid_vectors": LENGTH_UNIT, "grid_pbc": "1", "atom_numbers": "1",
+          "atom_positions": LENGTH_UNIT, "cell": LENGTH_UNIT, "atoms_pbc": "1",
+          VAR_COEFF: "1", VAR_OCC: "electrons"}
+
+
+def write(sample: Sample, path, *, name=None, values: bool | None = None) -> None:
+    """Write ``sample``; ``values=False`` stores only the orbitals (default: values if stored)."""
+    values = sample.has_values if values is None else values
+    if not values and sample.orbitals is None:
+        raise DdvizError("a sample without orbitals must be written with its grid values",
+                         path=name or path)
+    grid, atoms = sample.grid, sample.atoms
+    data = {
+        "grid_shape": (("axis",), np.asarray(grid.shape, dtype=np.int64)),
+        "grid_origin": (("xyz",), grid.origin),
+        "grid_vectors": (("axis", "xyz"), grid.vectors),
+        "grid_pbc": (("axis",), np.asarray(grid.pbc, dtype=np.int8)),
+        "atom_numbers": (("atom",), np.asarray(atoms.numbers, dtype=np.int32)),
+        "atom_positions": (("atom", "xyz"), ang_to_bohr(atoms.positions).reshape(-1, 3)),
+        "cell": (("axis", "xyz"), ang_to_bohr(np.asarray(atoms.cell))),
+        "atoms_pbc": (("axis",), np.asarray(atoms.pbc, dtype=np.int8)),
+    }
+    attrs = {ATTR_VERSION: FORMAT_VERSION, "provenance": json.dumps(sample.provenance)}
+    if values:
+        data["density"] = (DIMS, np.asarray(sample.density.values))
+    if sample.orbitals is not None:
+        orb_vars, orb_attrs = sample.orbitals.to_vars()
+        data.update(orb_vars)
+        attrs.update(orb_attrs)
+    ds = xr.Dataset(data, attrs=attrs)
+    for var in ds.data_vars:
+        ds[var].attrs["units"] = _UNITS.get(var, "1")
+    encoding = {var: {"_FillValue": None} for var in ds.data_vars}
+    if values:
+        encoding["density"].update(zlib=True, complevel=4)
+    ds.to_netcdf(path, engine="h5netcdf", format="NETCDF4", encoding=encoding)
+
+
+def _sniff(path) -> None:
+    with open_binary(path) as f:
+        head = f.read(8)
+    if head.startswith(b"CDF"):
+        raise UnsupportedError("netCDF3 classic files are not supported (ddviz reads netCDF4/HDF5)",
+                               path=path)
+    if head != HDF5_MAGIC:
+        raise FileFormatError("not a netCDF4/HDF5 file (no HDF5 signature)", path=path)
+
+
+def _open(path) -> xr.Dataset:
+    _sniff(path)
+    try:
+        return xr.open_dataset(path, engine="h5netcdf", decode_cf=False, cache=False,
+                               phony_dims="access")
+    except Exception as exc:  # h5py/HDF5 raise OSError, KeyError, ValueError... on hostile files
+        raise FileFormatError(f"unreadable netCDF4/HDF5 file: {exc}", path=path) from None
+
+
+def _array(ds, var, path, shape, max_points, kind="f") -> np.ndarray:
+    """Variable ``var`` as an array of ``shape`` (-1: any length), checked before it is loaded."""
+    if var not in ds.variables:
+        raise FileFormatError("variable missing", path=path, field=var)
+    v = ds.variables[var]
+    if v.ndim != len(shape) or any(s >= 0 and s != n for s, n in zip(shape, v.shape)):
+        raise FileFormatError(f"expected shape {tuple(shape)}, got {v.shape}", path=path, field=var)
+    check_points(v.shape, max_points, path)
+    if v.dtype.kind not in ("fiu" if kind == "f" else "iu"):
+        raise FileFormatError(f"expected {'numbers' if kind == 'f' else 'integers'}, got dtype "
+                              f"{v.dtype}", path=path, field=var)
+    out = np.asarray(v.values)
+    if out.dtype.kind == "f" and not np.all(np.isfinite(out)):
+        raise FileFormatError("values must be finite (found NaN or Inf)", path=path, field=var)
+    return out
+
+
+def _atoms(ds, path, max_points):
+    numbers = _array(ds, "atom_numbers", path, (-1,), max_points, "i")
+    if numbers.size and (numbers.min() < 0 or numbers.max() > 118):
+        raise FileFormatError("atomic numbers must be 0..118", path=path, field="atom_numbers")
+    positions = _array(ds, "atom_positions", path, (numbers.size, 3), max_points)
+    cell = _array(ds, "cell", path, (3, 3), max_points)
+    pbc = _array(ds, "atoms_pbc", path, (3,), max_points, "i").astype(bool)
+    return numbers, positions, atoms_from_bohr(numbers, positions, cell, pbc)
+
+
+def _guarded(path, fn):
+    """Run fn(); anything but a DdvizError from h5py/xarray becomes a FileFormatError."""
+    try:
+        return fn()
+    except DdvizError as exc:
+        if exc.path is None:
+            cls = FileFormatError if type(exc) is DdvizError else type(exc)
+            raise cls(exc.detail, path=path, field=exc.field) from None
+        raise
+    except Exception as exc:
+        raise FileFormatError(f"unreadable netCDF4/HDF5 content: {type(exc).__name__}: {exc}",
+                              path=path) from None
+
+
+def read(path, max_points: int) -> Sample:
+    """A Sample; values (if stored) are read at once, orbitals-only files evaluate them lazily."""
+    def body():
+        with _open(path) as ds:
+            version = ds.attrs.get(ATTR_VERSION)
+            if version is None or int(np.asarray(version).reshape(-1)[0]) != FORMAT_VERSION:
+                raise FileFormatError(f"expected {ATTR_VERSION} = {FORMAT_VERSION}, got {version!r}",
+                                      path=path, field=ATTR_VERSION)
+            shape = _array(ds, "grid_shape", path, (3,), max_points, "i")
+            if shape.min() < 1:
+                raise FileFormatError(f"grid shape must be positive, got {shape.tolist()}",
+                                      path=path, field="grid_shape")
+            check_points(shape.tolist(), max_points, path)
+            grid = Grid(_array(ds, "grid_origin", path, (3,), max_points),
+                        _array(ds, "grid_vectors", path, (3, 3), max_points), tuple(shape),
+                        tuple(_array(ds, "grid_pbc", path, (3,), max_points, "i").astype(bool)))
+            numbers, positions, atoms = _atoms(ds, path, max_points)
+            for var in (VAR_COEFF, VAR_OCC):
+                if var in ds.variables:
+                    check_points(ds.variables[var].shape, max_points, path)
+            orbitals = OrbitalDensity.from_dataset(ds, numbers, positions)
+            density = None
+            if "density" in ds.variables:
+                density = _array(ds, "density", path, grid.shape, max_points)
+                if density.dtype.kind != "f":
+                    raise FileFormatError(f"expected float values, got {density.dtype}", path=path,
+                                          field="density")
+            elif orbitals is None:
+                raise FileFormatError("neither density values nor orbitals stored", path=path,
+                                      field="density")
+            try:
+                provenance = json.loads(str(ds.attrs.get("provenance", "{}")))
+            except ValueError:
+                provenance = None
+            if not isinstance(provenance, dict):
+                raise FileFormatError("expected a JSON object", path=path, field="provenance")
+            return Sample(atoms, grid, density, provenance, orbitals=orbitals)
+    return _guarded(path, body)
+
+
+def read_atoms(path):
+    """The atoms (Å) stored in ``path``, without reading grid values."""
+    def body():
+        with _open(path) as ds:
+            return _atoms(ds, path, None)[2]
+    return _guarded(os.fspath(path), body)
