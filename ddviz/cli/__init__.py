@@ -14,6 +14,8 @@ from ddviz.errors import DdvizError
 # name -> one-line help; the module ddviz.cli.<name> implements it.
 COMMANDS = {
     "info": "print what a density or structure file holds",
+    "generate": "compute reference densities (PySCF) for every frame of structure files",
+    "dataset": "build a named reference dataset (xTB MD + PySCF snapshots)",
 }
 
 
