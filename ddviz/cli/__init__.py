@@ -18,6 +18,7 @@ COMMANDS = {
     "evaluate": "compare a model's predictions with reference densities",
     "predict": "predict the density of a structure and write it to a file",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
+    "generate": "compute reference densities (PySCF) for every frame of structure files",
 }
 
 

@@ -1,0 +1,281 @@
+"""Reference snapshots from structures: one SCF per frame, one density file per frame.
+
+Each frame becomes ``OUTDIR/<stem>_<index:04d>.nc`` (or ``.cube``) with the density on the standard
+grid (:meth:`Grid.around`, cubegen's layout; bohr, e/bohr^3) and, in netCDF, the orbitals and the
+provenance. Frames run in a pool of single-threaded worker processes; the main process alone writes
+files, each atomically, so an interrupted run leaves only complete files. A rerun skips snapshots
+that exist, are readable and hold the same geometry. Frames whose SCF fails are listed in
+``OUTDIR/failed.json``; ``OUTDIR/manifest.json`` lists the finished snapshots.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ase
+import numpy as np
+
+from ddviz.errors import ConfigError, DdvizError
+from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid, Sample
+from ddviz.io.atomic import write_text_atomic
+from ddviz.reference.scf import SCFSettings, compute
+from ddviz.units import ang_to_bohr
+
+MANIFEST = "manifest.json"
+FAILED = "failed.json"
+FORMATS = {"nc": ".nc", "cube": ".cube"}
+GEOMETRY_ATOL = 1e-4  # Å: a stored snapshot with positions this close is the same frame
+# frame info / metadata keys copied into the manifest
+MANIFEST_KEYS = ("split", "step", "time_fs", "temperature_K", "seed")
+_SINGLE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass
+class Frame:
+    """One structure to compute: written to ``<stem>_<index:04d><suffix>``; atoms in Å."""
+
+    stem: str
+    index: int
+    atoms: ase.Atoms
+    source: str = ""
+
+    def filename(self, fmt: str) -> str:
+        return f"{self.stem}_{self.index:04d}{FORMATS[fmt]}"
+
+
+@dataclass
+class Options:
+    """Grid (bohr), file format, storage and parallelism of a generate run.
+
+    compact: netCDF with orbitals only (no grid values). metadata: added to every provenance
+    and manifest entry (e.g. temperature_K, seed), over what the frames' ``info`` holds.
+    """
+
+    settings: SCFSettings = field(default_factory=SCFSettings)
+    spacing: float = STANDARD_SPACING
+    margin: float = STANDARD_MARGIN
+    fmt: str = "nc"
+    compact: bool = False
+    workers: int = 2
+    metadata: dict = field(default_factory=dict)
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.fmt not in FORMATS:
+            raise ConfigError(f"unknown format {self.fmt!r}; expected one of {', '.join(FORMATS)}",
+                              field="format")
+        if self.compact and self.fmt != "nc":
+            raise ConfigError("--compact stores orbitals, which only netCDF (.nc) can hold",
+                              field="compact")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}", field="workers")
+        if self.spacing <= 0 or self.margin < 0:
+            raise ConfigError(f"spacing must be > 0 and margin >= 0 bohr, got {self.spacing}, "
+                              f"{self.margin}", field="spacing")
+
+
+@dataclass
+class Report:
+    """What a run did: file names computed, skipped (already done) and failed (name -> reason)."""
+
+    computed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+
+
+def read_frames(paths) -> list[Frame]:
+    """Every frame of every structure file (multi-frame xyz allowed); stems must be unique."""
+    from ddviz import io
+
+    frames, stems = [], {}
+    for path in paths:
+        stem = Path(path).stem
+        if stem in stems:
+            raise ConfigError(f"two inputs have the same name stem {stem!r} ({stems[stem]}); "
+                              "their snapshot files would collide", path=path)
+        stems[stem] = path
+        frames += [Frame(stem, i, atoms, os.fspath(path))
+                   for i, atoms in enumerate(io.read_structures(path))]
+    return frames
+
+
+def frame_grid(atoms: ase.Atoms, options: Options) -> Grid:
+    """The standard grid (bohr) around ``atoms``."""
+    return Grid.around(ang_to_bohr(atoms.positions), options.spacing, options.margin)
+
+
+def _provenance(frame: Frame, options: Options) -> dict:
+    extra = {k: _plain(v) for k, v in frame.atoms.info.items()}
+    extra.update(options.metadata)
+    extra.update(source=frame.source, frame=frame.index, spacing_bohr=options.spacing,
+                 margin_bohr=options.margin)
+    return extra
+
+
+def _plain(value):
+    """A JSON-serialisable form of an atoms.info value (numpy scalars and arrays)."""
+    return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def _job(frame: Frame, options: Options):
+    """Worker: (frame, SCFResult or None, grid values or None, error message or None)."""
+    try:
+        result = compute(frame.atoms, options.settings, _provenance(frame, options))
+    except Exception as exc:  # ConvergenceError, or PySCF failing on a bad geometry: skip the frame
+        return frame, None, None, f"{type(exc).__name__}: {exc}"
+    values = None
+    if not options.compact:
+        sample = Sample(frame.atoms, frame_grid(frame.atoms, options), orbitals=result.orbitals)
+        values = sample.density.values
+        result.provenance["grid_electrons"] = sample.electrons()
+    result.orbitals = dataclasses.replace(result.orbitals, _mol=None)  # small to pickle
+    return frame, result, values, None
+
+
+def _worker_init():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+
+
+@contextlib.contextmanager
+def _pool(workers: int):
+    """A spawn pool of single-threaded workers, terminated on any exit; None for one worker."""
+    if workers == 1:
+        yield None
+        return
+    saved = {k: os.environ.get(k) for k in _SINGLE_THREAD_ENV}
+    os.environ.update({k: "1" for k in _SINGLE_THREAD_ENV})
+    try:
+        pool = multiprocessing.get_context("spawn").Pool(workers, _worker_init)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Turn SIGTERM into KeyboardInterrupt so atomic writes clean up (main thread only)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _finished(path: Path, atoms: ase.Atoms) -> Sample | None:
+    """The stored snapshot at ``path`` if it is readable and holds this geometry, else None."""
+    from ddviz import io
+
+    if not path.is_file():
+        return None
+    try:
+        sample = io.read(path)
+    except DdvizError:
+        return None
+    same = (len(sample.atoms) == len(atoms) and np.array_equal(sample.atoms.numbers, atoms.numbers)
+            and np.allclose(sample.atoms.positions, atoms.positions, atol=GEOMETRY_ATOL))
+    return sample if same else None
+
+
+def _entry(name: str, frame: Frame, provenance: dict, options: Options) -> dict:
+    """The manifest line of one snapshot."""
+    keys = ("energy_Ha", "converged", "scf_cycles", "scf_wall_s", "scf_strategy")
+    entry = {"file": name, "source": frame.source, "frame": frame.index,
+             "formula": frame.atoms.get_chemical_formula(), "natoms": len(frame.atoms)}
+    entry.update({k: provenance.get(k) for k in keys})
+    meta = {**{k: _plain(v) for k, v in frame.atoms.info.items()}, **options.metadata}
+    entry.update({k: meta[k] for k in MANIFEST_KEYS if k in meta})
+    entry.setdefault("split", "train")
+    return entry
+
+
+def _old_entries(outdir: Path) -> dict:
+    try:
+        return {e["file"]: e for e in json.loads((outdir / MANIFEST).read_text())["snapshots"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _write_manifest(outdir: Path, entries: dict, options: Options) -> dict:
+    manifest = {"settings": {**options.settings.describe(), "spacing_bohr": options.spacing,
+                             "margin_bohr": options.margin, "format": options.fmt,
+                             "compact": options.compact},
+                "snapshots": [entries[k] for k in sorted(entries)]}
+    write_text_atomic(outdir / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def _write_failed(outdir: Path, failed: dict[str, dict]) -> None:
+    path = outdir / FAILED
+    if failed:
+        write_text_atomic(path, json.dumps([failed[k] for k in sorted(failed)], indent=1) + "\n")
+    else:
+        path.unlink(missing_ok=True)
+
+
+def generate(frames: list[Frame], outdir, options: Options = Options()) -> Report:
+    """Compute and write the snapshot of every frame not already done; see the module docstring."""
+    from tqdm import tqdm
+
+    from ddviz import io
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    names = [f.filename(options.fmt) for f in frames]
+    if len(set(names)) != len(names):
+        raise ConfigError("two frames map to the same snapshot file name")
+    old = _old_entries(outdir)
+    report, entries, failed, todo = Report(), {}, {}, []
+    for name, frame in zip(names, frames):
+        sample = _finished(outdir / name, frame.atoms)
+        if sample is None:
+            todo.append(frame)
+            continue
+        report.skipped.append(name)
+        entries[name] = _entry(name, frame, old.get(name) or sample.provenance, options)
+    bar = tqdm(total=len(frames), initial=len(report.skipped), unit="frame", desc="generate",
+               disable=not options.progress, dynamic_ncols=True)
+    with _sigterm_as_interrupt(), bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
+        results = (map(_job, todo, [options] * len(todo)) if pool is None else
+                   pool.imap_unordered(_star_job, [(f, options) for f in todo]))
+        for frame, result, values, error in results:
+            name = frame.filename(options.fmt)
+            if error is not None:
+                failed[name] = {"file": name, "source": frame.source, "frame": frame.index,
+                                "reason": error}
+                report.failed[name] = error
+                _write_failed(outdir, failed)
+            else:
+                sample = Sample(frame.atoms, frame_grid(frame.atoms, options), values,
+                                result.provenance, orbitals=result.orbitals)
+                io.write(sample, outdir / name, **({"values": not options.compact}
+                                                   if options.fmt == "nc" else {}))
+                entries[name] = _entry(name, frame, result.provenance, options)
+                report.computed.append(name)
+                _write_manifest(outdir, entries, options)
+            bar.update(1)
+    _write_failed(outdir, failed)
+    report.manifest = _write_manifest(outdir, entries, options)
+    return report
+
+
+def _star_job(args):
+    return _job(*args)
