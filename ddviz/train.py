@@ -356,6 +356,10 @@ class Trainer:
         """Weights, best weights, Adam state, RNG state and history, atomically (safetensors)."""
         from safetensors.torch import save_file
 
+        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            self._write_status("failed", f"weights became non-finite at step {self.step}")
+            raise TrainingError(f"weights became non-finite (nan/inf) at step {self.step}; the "
+                                "last good checkpoint is kept", path=self.run_dir / CHECKPOINT)
         tensors = {f"model/{k}": v.detach().cpu().contiguous()
                    for k, v in self.model.state_dict().items()}
         if self.best_state is not None:
