@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 
+import h5py
 import numpy as np
 import xarray as xr
 
@@ -76,6 +77,13 @@ def _sniff(path) -> None:
 
 def _open(path) -> xr.Dataset:
     _sniff(path)
+    try:  # h5py first: it fails cleanly where h5netcdf leaves a half-built object behind
+        with h5py.File(path, "r") as f:
+            ours = "grid_shape" in f
+    except Exception as exc:
+        raise FileFormatError(f"unreadable HDF5 file: {exc}", path=path) from None
+    if not ours:
+        raise FileFormatError("not a ddviz netCDF file (no grid_shape variable)", path=path)
     try:
         return xr.open_dataset(path, engine="h5netcdf", decode_cf=False, cache=False,
                                phony_dims="access")
