@@ -49,7 +49,7 @@ def write(sample: Sample, path, *, name=None, values: bool | None = None) -> Non
         "cell": (("axis", "xyz"), ang_to_bohr(np.asarray(atoms.cell))),
         "atoms_pbc": (("axis",), np.asarray(atoms.pbc, dtype=np.int8)),
     }
-    attrs = {ATTR_VERSION: FORMAT_VERSION, "provenance": json.dumps(sample.provenance)}
+    attrs = {ATTR_VERSION: FORMAT_VERSION, "provenance": json.dumps(sample.provenance, default=str)}
     if values:
         data["density"] = (DIMS, np.asarray(sample.density.values))
     if sample.orbitals is not None:
