@@ -121,10 +121,10 @@ class Predictor:
         start = 0
         with torch.inference_mode():
             while start < total:
-                chunk = int(max(1, min(MAX_CHUNK_POINTS,
+                chunk = int(max(1, min(MAX_CHUNK_POINTS, total - start,
                                        self.memory_budget_bytes // (per_point * SAFETY))))
                 while True:
-                    stop = min(total, start + chunk)
+                    stop = start + chunk
                     try:
                         values = self._forward(env, get_points(start, stop))
                         break
