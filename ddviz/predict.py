@@ -65,7 +65,7 @@ class Predictor:
             model = copy.deepcopy(model).to(device=self.device, dtype=self.dtype)
         self.model = model.eval()
         self.memory_budget_bytes = int(memory_budget_bytes)
-        self.last_chunk_points = 0  # size of the most recent successful chunk
+        self.last_chunk_points = 0  # largest successful chunk of the latest call
         cfg = model.config
         floats = (2 * cfg.m1 * 4 + 2 * cfg.m1 * cfg.m2 + 2 * (sum(cfg.embedding_widths) + cfg.m1)
                   + 2 * sum(cfg.fitting_widths) + 32)
@@ -118,7 +118,7 @@ class Predictor:
         cells = env.cells
         probe = cells.candidate_counts(cells.img_pos) if cells.nimages else torch.zeros(1)
         per_point = self.bytes_per_point(float(probe.max()), float(probe.max()) / 2)
-        start = 0
+        start = self.last_chunk_points = 0
         with torch.inference_mode():
             while start < total:
                 chunk = int(max(1, min(MAX_CHUNK_POINTS, total - start,
@@ -136,7 +136,7 @@ class Predictor:
                         chunk //= 2
                         per_point = self.memory_budget_bytes / (chunk * SAFETY)
                 flat_out[start:stop] = values.cpu().numpy()
-                self.last_chunk_points = stop - start
+                self.last_chunk_points = max(self.last_chunk_points, stop - start)
                 start = stop
                 if progress is not None:
                     progress(start, total)
