@@ -98,13 +98,12 @@ class CellList:
         return frac - wrap, wrap.long()
 
     def _bin(self, img_pos, img_atom, img_shift):
-        if img_pos.shape[0] == 0:
-            self.lo = torch.zeros(3, dtype=torch.float64, device=self.device)
-        else:
-            self.lo = img_pos.min(0).values
-        self.dims = (torch.floor((img_pos - self.lo) / self.rcut).long().amax(0) + 1
-                     if img_pos.shape[0] else torch.ones(3, dtype=torch.long, device=self.device))
-        key = self._key(torch.floor((img_pos - self.lo) / self.rcut).long())
+        """Sort images by Cartesian bin (edge rcut); keep only occupied bins' keys and ranges."""
+        empty = img_pos.shape[0] == 0
+        self.lo = img_pos.new_zeros(3) if empty else img_pos.min(0).values
+        b = torch.floor((img_pos - self.lo) / self.rcut).long()
+        self.dims = torch.ones(3, dtype=torch.long, device=self.device) if empty else b.amax(0) + 1
+        key = self._key(b)
         order = torch.argsort(key)
         self.img_pos, self.img_atom, self.img_shift = img_pos[order], img_atom[order], img_shift[order]
         self.keys, self.counts = torch.unique_consecutive(key[order], return_counts=True)
