@@ -1,6 +1,9 @@
 """Throughput of Deep Density evaluation on water clusters (default model sizes).
 
-    python benchmarks/bench_eval.py [--threads 2] [--points 100000] [--dtype float32]
+    PYTHONPATH=. python benchmarks/bench_eval.py [--threads 2] [--points 100000] [--dtype float32]
+
+On a shared, busy machine run it with ``OMP_WAIT_POLICY=PASSIVE``: with the default (spinning)
+policy, 2 threads on 2 oversubscribed cores ran 30-40x slower than 1 thread here.
 
 Prints points/s and atom-point pairs/s for 8-, 16- and 32-molecule clusters (random positions at
 liquid density, random orientations), points uniform in the standard grid box (4 bohr margin),
