@@ -4,8 +4,9 @@ The device is chosen once (CUDA when available, else CPU); float32 by default. P
 evaluated in chunks sized from a memory budget: bytes per point are estimated from the neighbour
 candidates seen at the atoms (the densest places) and the pairs they give (assumed half of them,
 an upper-side estimate: a sphere fills 16 % of its 27 bins); on out-of-memory the chunk is halved
-and retried (and later chunks keep the smaller size). Grid points are generated per chunk and written into ``out`` (may be a
-``np.memmap``), so a 10^8-point grid never needs more than one chunk in memory.
+and retried (later chunks keep the smaller size). Grid points are generated per chunk and
+written into ``out`` (may be a ``np.memmap``), so a 10^8-point grid never needs more than one
+chunk in memory.
 """
 
 from __future__ import annotations

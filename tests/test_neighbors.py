@@ -39,7 +39,8 @@ def brute_force(points, positions, rcut, cell, pbc):
     shifts = np.array(list(itertools.product(*ranges)), dtype=float)
     images = positions[:, None, :] + (shifts @ cell if cell is not None else shifts)[None]
     d = np.linalg.norm(points[:, None, None, :] - images[None], axis=-1)  # (M, N, K)
-    sure = {(p, i, tuple(int(v) for v in shifts[k])) for p, i, k in zip(*np.nonzero(d < rcut - TOL))}
+    sure = {(p, i, tuple(int(v) for v in shifts[k]))
+            for p, i, k in zip(*np.nonzero(d < rcut - TOL))}
     maybe = {(p, i, tuple(int(v) for v in shifts[k]))
              for p, i, k in zip(*np.nonzero(np.abs(d - rcut) <= TOL))}
     return sure, maybe
