@@ -4,8 +4,9 @@ The device is chosen once (CUDA when available, else CPU); float32 by default. P
 evaluated in chunks sized from a memory budget: bytes per point are estimated from the neighbour
 candidates seen at the atoms (the densest places) and the pairs they give (assumed half of them,
 an upper-side estimate: a sphere fills 16 % of its 27 bins); on out-of-memory the chunk is halved
-and retried (and later chunks keep the smaller size). Grid points are generated per chunk and written into ``out`` (may be a
-``np.memmap``), so a 10^8-point grid never needs more than one chunk in memory.
+and retried (later chunks keep the smaller size). Grid points are generated per chunk and
+written into ``out`` (may be a ``np.memmap``), so a 10^8-point grid never needs more than one
+chunk in memory.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from ddviz.grid import Grid
 from ddviz.model.deep_density import DeepDensity, Environment
 from ddviz.units import ang_to_bohr
 
-DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per chunk
-MAX_CHUNK_POINTS = 1 << 16
+DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per chunk on CPU (measured best on 2 cores)
+MAX_CHUNK_POINTS = {"cpu": 1 << 16, "cuda": 1 << 21}
 _SLOT_BYTES = 27 * 8 * 9      # per point: 27 neighbour bins x int64 bookkeeping
 _CANDIDATE_BYTES = 8 * 8      # per candidate image: indices and a float64 displacement
 SAFETY = 1.5
@@ -52,11 +53,12 @@ class Predictor:
 
     device: torch device or name (default :func:`default_device`). dtype: ``torch.float32``
     (default) or ``torch.float64`` (or their names). memory_budget_bytes: target peak working
-    memory per chunk. The model is copied only when its device or dtype must change.
+    memory per chunk; default 256 MiB on CPU, on CUDA a quarter of the free memory (at most
+    8 GiB). The model is copied only when its device or dtype must change.
     """
 
     def __init__(self, model: DeepDensity, device=None, dtype=None,
-                 memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET):
+                 memory_budget_bytes: int | None = None):
         self.device = torch.device(device) if device is not None else default_device()
         self.dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or torch.float32)
         if self.dtype not in (torch.float32, torch.float64):
@@ -64,8 +66,14 @@ class Predictor:
         if model.device != self.device or model.dtype != self.dtype:
             model = copy.deepcopy(model).to(device=self.device, dtype=self.dtype)
         self.model = model.eval()
+        if memory_budget_bytes is None:
+            memory_budget_bytes = DEFAULT_MEMORY_BUDGET
+            if self.device.type == "cuda":
+                free, _ = torch.cuda.mem_get_info(self.device)
+                memory_budget_bytes = min(free // 4, 8 * 2**30)
         self.memory_budget_bytes = int(memory_budget_bytes)
-        self.last_chunk_points = 0  # size of the most recent successful chunk
+        self.max_chunk_points = MAX_CHUNK_POINTS.get(self.device.type, MAX_CHUNK_POINTS["cpu"])
+        self.last_chunk_points = 0  # largest successful chunk of the latest call
         cfg = model.config
         floats = (2 * cfg.m1 * 4 + 2 * cfg.m1 * cfg.m2 + 2 * (sum(cfg.embedding_widths) + cfg.m1)
                   + 2 * sum(cfg.fitting_widths) + 32)
@@ -118,13 +126,13 @@ class Predictor:
         cells = env.cells
         probe = cells.candidate_counts(cells.img_pos) if cells.nimages else torch.zeros(1)
         per_point = self.bytes_per_point(float(probe.max()), float(probe.max()) / 2)
-        start = 0
+        start = self.last_chunk_points = 0
         with torch.inference_mode():
             while start < total:
-                chunk = int(max(1, min(MAX_CHUNK_POINTS,
+                chunk = int(max(1, min(self.max_chunk_points, total - start,
                                        self.memory_budget_bytes // (per_point * SAFETY))))
                 while True:
-                    stop = min(total, start + chunk)
+                    stop = start + chunk
                     try:
                         values = self._forward(env, get_points(start, stop))
                         break
@@ -136,7 +144,7 @@ class Predictor:
                         chunk //= 2
                         per_point = self.memory_budget_bytes / (chunk * SAFETY)
                 flat_out[start:stop] = values.cpu().numpy()
-                self.last_chunk_points = stop - start
+                self.last_chunk_points = max(self.last_chunk_points, stop - start)
                 start = stop
                 if progress is not None:
                     progress(start, total)

@@ -11,6 +11,16 @@ from hypothesis import given, settings, strategies as st
 from ddviz.errors import ConfigError
 from ddviz.model.neighbors import (CellList, atom_pairs, perpendicular_widths, point_pairs)
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waits on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 TOL = 1e-7  # pairs this close to rcut may go either way
 
 
@@ -29,7 +39,8 @@ def brute_force(points, positions, rcut, cell, pbc):
     shifts = np.array(list(itertools.product(*ranges)), dtype=float)
     images = positions[:, None, :] + (shifts @ cell if cell is not None else shifts)[None]
     d = np.linalg.norm(points[:, None, None, :] - images[None], axis=-1)  # (M, N, K)
-    sure = {(p, i, tuple(int(v) for v in shifts[k])) for p, i, k in zip(*np.nonzero(d < rcut - TOL))}
+    sure = {(p, i, tuple(int(v) for v in shifts[k]))
+            for p, i, k in zip(*np.nonzero(d < rcut - TOL))}
     maybe = {(p, i, tuple(int(v) for v in shifts[k]))
              for p, i, k in zip(*np.nonzero(np.abs(d - rcut) <= TOL))}
     return sure, maybe

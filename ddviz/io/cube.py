@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ddviz.errors import UnsupportedError
+from ddviz.errors import DdvizError, UnsupportedError
 from ddviz.grid import Grid, Sample, atoms_from_bohr
 from ddviz.io._common import LineReader, check_points, open_binary
 from ddviz.units import BOHR_PER_ANGSTROM, ang_to_bohr
@@ -59,7 +59,7 @@ def _header(r: LineReader, max_points: int | None):
                                    path=r.path, line=r.line)
     try:
         grid = Grid(origin * scale, vectors, shape)
-    except Exception as exc:
+    except DdvizError as exc:
         raise r.error(f"bad voxel vectors: {exc}", 6) from None
     positions = np.array(positions, dtype=float).reshape(-1, 3) * scale
     return comments, numbers, positions, grid, n
@@ -75,7 +75,7 @@ def _provenance(comments, path) -> dict:
         except ValueError:
             extra = None
         if isinstance(extra, dict):
-            return {**prov, **extra}
+            return {**extra, **prov}  # this file's facts win over older ones
     return prov
 
 

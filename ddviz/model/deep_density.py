@@ -15,8 +15,10 @@ on periodic axes are just more atoms) and ``d~ = sqrt(d^2 + softening^2)``::
 and offset times a linear term in d (c0 -> 0 makes the density small at a pseudopotential core);
 here the network corrections enter through its four parameters, so rho_i > 0 everywhere and a
 fresh model is the plain per-species ansatz (initialised to rate 2/bohr, c0 = c1 = 0.5: about
-0.27 e/bohr^3 at the nucleus and 2.4 electrons per atom). ``u`` is the descriptor's C2 switch
-(1 below rcut_smooth, 0 at rcut): the taper that makes the summed field C2 with no seam at rcut.
+0.28 e/bohr^3 at the nucleus and 3.3 electrons per atom with the default cutoffs). ``u`` is the
+descriptor's C2 switch (1 below rcut_smooth, 0 at rcut): the taper that makes the summed field C2
+with no seam at rcut. The softened d~ makes rho_i smooth (no cusp) at the nucleus, like a
+pseudopotential valence density.
 The per-species constants ``rate``, ``offset``, ``lin0``, ``lin1`` are separate parameters, (S,).
 """
 

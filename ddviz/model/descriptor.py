@@ -84,5 +84,5 @@ class Descriptor(nn.Module):
         c = self.config
         rows = env_rows(vec, c.rcut_smooth, c.rcut, c.softening)
         g = self.electron_net(rows[:, :1])
-        t = torch.baddbmm(sums, g[:, :, None], rows[:, None, :], alpha=1.0 / c.sel)
-        return torch.bmm(t, t[:, :c.m2, :].transpose(1, 2)).flatten(1)
+        t = torch.addcmul(sums, g[:, :, None], rows[:, None, :], value=1.0 / c.sel)
+        return torch.bmm(t, t[:, :c.m2, :].transpose(1, 2).contiguous()).flatten(1)

@@ -27,7 +27,8 @@ FORMAT = "ddviz-deep-density"
 FORMAT_VERSION = 1
 
 
-def save_model(model: DeepDensity, path: str | os.PathLike, metadata: dict | None = None) -> None:
+def save_model(model: DeepDensity, path: str | os.PathLike,
+               metadata: dict | None = None) -> None:
     """Write ``model`` and the caller's JSON-serialisable ``metadata`` to ``path`` atomically."""
     cfg = model.config
     try:

@@ -37,13 +37,13 @@ def as_pbc(pbc) -> tuple[bool, bool, bool]:
 def perpendicular_widths(cell: torch.Tensor) -> torch.Tensor:
     """(3,) bohr: distance between opposite faces of the cell (3, 3), rows = lattice vectors."""
     volume = torch.linalg.det(cell).abs()
-    crosses = torch.stack([torch.linalg.cross(cell[1], cell[2]), torch.linalg.cross(cell[2], cell[0]),
-                           torch.linalg.cross(cell[0], cell[1])])
+    crosses = torch.linalg.cross(cell[[1, 2, 0]], cell[[2, 0, 1]], dim=1)
     return volume / torch.linalg.norm(crosses, dim=1)
 
 
 def image_vectors(points, positions, p, i, shift, cell=None) -> torch.Tensor:
-    """(P, 3) bohr: ``points[p] - (positions[i] + shift @ cell)``, differentiable, caller's dtype."""
+    """(P, 3) bohr: ``points[p] - (positions[i] + shift @ cell)``; differentiable, caller's
+    dtype."""
     vec = points[p] - positions[i]
     if cell is not None and shift.numel():
         vec = vec - shift.to(vec.dtype) @ cell.to(vec.dtype)
@@ -98,15 +98,15 @@ class CellList:
         return frac - wrap, wrap.long()
 
     def _bin(self, img_pos, img_atom, img_shift):
-        if img_pos.shape[0] == 0:
-            self.lo = torch.zeros(3, dtype=torch.float64, device=self.device)
-        else:
-            self.lo = img_pos.min(0).values
-        self.dims = (torch.floor((img_pos - self.lo) / self.rcut).long().amax(0) + 1
-                     if img_pos.shape[0] else torch.ones(3, dtype=torch.long, device=self.device))
-        key = self._key(torch.floor((img_pos - self.lo) / self.rcut).long())
+        """Sort images by Cartesian bin (edge rcut); keep only occupied bins' keys and ranges."""
+        empty = img_pos.shape[0] == 0
+        self.lo = img_pos.new_zeros(3) if empty else img_pos.min(0).values
+        b = torch.floor((img_pos - self.lo) / self.rcut).long()
+        self.dims = torch.ones(3, dtype=torch.long, device=self.device) if empty else b.amax(0) + 1
+        key = self._key(b)
         order = torch.argsort(key)
-        self.img_pos, self.img_atom, self.img_shift = img_pos[order], img_atom[order], img_shift[order]
+        self.img_pos, self.img_atom = img_pos[order], img_atom[order]
+        self.img_shift = img_shift[order]
         self.keys, self.counts = torch.unique_consecutive(key[order], return_counts=True)
         self.starts = torch.cumsum(self.counts, 0) - self.counts
 
@@ -160,22 +160,23 @@ class CellList:
         return p, self.img_atom[cand], self.img_shift[cand] + wrap[p]
 
     def atom_pairs(self, positions: torch.Tensor):
-        """Atom pairs ``(i, j, shift)`` within rcut: atom j's image at ``positions[j] + shift @ cell``
-        is a neighbour of atom i; the atom itself (i == j, zero shift) is excluded."""
+        """Atom pairs ``(i, j, shift)`` within rcut: atom j's image at
+        ``positions[j] + shift @ cell`` is a neighbour of atom i; the atom itself (i == j, zero
+        shift) is excluded."""
         i, j, shift = self.query(positions)
         keep = (i != j) | (shift != 0).any(1)
         return i[keep], j[keep], shift[keep]
 
 
 def point_pairs(points, positions, rcut, cell=None, pbc=False):
-    """Point-atom pairs within rcut: ``(p, i, shift, vec)``, vec = point - atom image (P, 3) bohr."""
+    """Point-atom pairs within rcut: ``(p, i, shift, vec)``; vec = point - atom image, (P, 3)."""
     cells = CellList(positions, rcut, cell, pbc)
     p, i, shift = cells.query(points)
     return p, i, shift, image_vectors(points, positions, p, i, shift, _cell(cell, positions))
 
 
 def atom_pairs(positions, rcut, cell=None, pbc=False):
-    """Atom-atom pairs within rcut: ``(i, j, shift, vec)``, vec = image of j - atom i (P, 3) bohr."""
+    """Atom-atom pairs within rcut: ``(i, j, shift, vec)``; vec = image of j - atom i, (P, 3)."""
     cells = CellList(positions, rcut, cell, pbc)
     i, j, shift = cells.atom_pairs(positions)
     return i, j, shift, -image_vectors(positions, positions, i, j, shift, _cell(cell, positions))

@@ -55,7 +55,7 @@ class ResidualMLP(nn.Module):
 
 
 def per_kind(nets: nn.ModuleList, kinds: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Apply ``nets[k]`` to the rows of ``x`` (P, F) whose ``kinds`` (P,) is k; (P, out) in order."""
+    """Apply ``nets[k]`` to the rows of ``x`` (P, F) whose ``kinds`` (P,) is k; (P, out)."""
     if len(nets) == 1:
         return nets[0](x)
     out = x.new_zeros(x.shape[0], nets[0].out_features)

@@ -1,0 +1,114 @@
+"""Model files: round trip, atomic writes and one clear error per kind of corruption."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ddviz.errors import ModelFileError
+from ddviz.model import DeepDensity, ModelConfig, load_model, save_model
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors: one thread avoids OpenMP spin-waits on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    return DeepDensity(ModelConfig(species=["H", "O"], m1=8, m2=4, embedding_widths=[8],
+                                   fitting_widths=[16]))
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "model.safetensors"
+    model = tiny_model()
+    with torch.no_grad():
+        model.fitting_nets[0].head.bias.fill_(0.1)
+    save_model(model, path, {"trained_on": "water", "validation": {"rel_l2": 0.05}})
+    return model, path
+
+
+def rewrite(path, edit_tensors=None, edit_header=None):
+    """Rewrite a model file with its tensors and/or header changed."""
+    with safe_open(str(path), framework="pt") as f:
+        header = dict(f.metadata())
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    if edit_tensors:
+        edit_tensors(tensors)
+    if edit_header:
+        edit_header(header)
+    save_file(tensors, str(path), metadata=header)
+
+
+def test_round_trip(saved, tmp_path):
+    model, path = saved
+    loaded, meta = load_model(path)
+    assert meta["user"] == {"trained_on": "water", "validation": {"rel_l2": 0.05}}
+    assert meta["units"] == {"length": "bohr", "density": "e/bohr^3"}
+    assert meta["species"] == ["H", "O"] and meta["cutoffs"]["rcut"] == model.config.rcut
+    assert meta["format_version"] == 1 and loaded.config == model.config
+    pos = np.array([[0.0, 0.0, 0.0], [1.8, 0.0, 0.0]])
+    points = torch.tensor(np.random.default_rng(0).uniform(-2, 4, (50, 3)), dtype=torch.float32)
+    with torch.no_grad():
+        a = model(model.prepare([8, 1], pos), points)
+        b = loaded(loaded.prepare([8, 1], pos), points)
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors"]  # no temporaries
+
+
+def test_missing_file_and_not_safetensors(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(tmp_path / "absent.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_text("this is not a model")
+    with pytest.raises(ModelFileError, match="not a readable safetensors") as info:
+        load_model(bad)
+    assert str(bad) in str(info.value)
+    pickle = tmp_path / "pickle.safetensors"
+    torch.save(tiny_model().state_dict(), pickle)
+    with pytest.raises(ModelFileError, match="safetensors"):
+        load_model(pickle)
+
+
+def _set(key, value):
+    def edit(d):
+        if value is None:
+            d.pop(key)
+        else:
+            d[key] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit_tensors, edit_header, message", [
+    (_set("rate", None), None, r"missing weights \['rate'\]"),
+    (_set("extra.weight", torch.zeros(2)), None, r"unexpected weights \['extra.weight'\]"),
+    (_set("rate", torch.zeros(3)), None, r"rate has shape \(3,\), expected \(2,\)"),
+    (_set("offset", torch.tensor([0.0, float("nan")])), None, "offset has non-finite"),
+    (_set("lin0", torch.tensor([0.0, float("inf")])), None, "lin0 has non-finite"),
+    (None, _set("format_version", "2"), "unknown format version 2"),
+    (None, _set("format", "something-else"), "not a ddviz model file"),
+    (None, _set("config", None), r"\[config\]: missing metadata"),
+    (None, _set("config", "{not json"), "invalid JSON"),
+    (None, _set("config", json.dumps({"species": ["H", "O"], "m2": 99})), "m2"),
+])
+def test_corrupt_files_name_the_problem(saved, edit_tensors, edit_header, message):
+    _, path = saved
+    rewrite(path, edit_tensors, edit_header)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_unserialisable_metadata_is_refused(tmp_path):
+    with pytest.raises(ModelFileError, match="metadata"):
+        save_model(tiny_model(), tmp_path / "m.safetensors", {"bad": object()})
+    assert not list(tmp_path.iterdir())
