@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import typing
 from pathlib import Path
@@ -58,8 +59,8 @@ def _check(value, hint, name: str, meta: dict, source):
         if isinstance(value, bool) or not isinstance(value, int):
             fail("an integer")
     elif hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            fail("a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            fail("a finite number")
         value = float(value)
     elif hint is str:
         if not isinstance(value, str):

@@ -33,7 +33,7 @@ def test_round_trip_and_nested_defaults_are_independent():
 
 @pytest.mark.parametrize("data, field, words", [
     ({"lrr": 1}, "lrr", "unknown option"),
-    ({"lr": "fast"}, "lr", "expected a number"),
+    ({"lr": "fast"}, "lr", "expected a finite number"),
     ({"lr": -1}, "lr", ">= 0.0"),
     ({"loss": "l1"}, "loss", "one of"),
     ({"layers": [1, "x"]}, "layers[1]", "an integer"),

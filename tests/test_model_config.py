@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ddviz.config import describe
 from ddviz.errors import ConfigError
 from ddviz.model import DeepDensity, ModelConfig
 
@@ -12,12 +13,11 @@ def test_round_trip_through_json():
     cfg = ModelConfig(species=["H", "O"], m1=16, m2=4, fitting_widths=[32, 32], dtype="float64")
     again = ModelConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert again == cfg
-    assert set(ModelConfig.field_docs()) == set(cfg.to_dict())
-    assert all(ModelConfig.field_docs().values())
+    docs = {row["name"]: row["help"] for row in describe(ModelConfig)}
+    assert set(docs) == set(cfg.to_dict()) and all(docs.values())
 
 
 @pytest.mark.parametrize("change, field", [
-    ({"species": []}, "species"),
     ({"species": ["H", "Xx"]}, "species"),
     ({"species": ["H", "H"]}, "species"),
     ({"rcut": -1.0}, "rcut"),
@@ -41,6 +41,11 @@ def test_bad_values_name_the_field(change, field):
         ModelConfig.from_dict(data)
     assert info.value.field == field
     assert field in str(info.value)
+
+
+def test_a_model_needs_species():
+    with pytest.raises(ConfigError, match="species"):
+        DeepDensity(ModelConfig(species=[]))
 
 
 def test_unknown_species_in_structure_is_config_error():

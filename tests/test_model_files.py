@@ -12,14 +12,6 @@ from ddviz.errors import ModelFileError
 from ddviz.model import DeepDensity, ModelConfig, load_model, save_model
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_model():
     torch.manual_seed(0)

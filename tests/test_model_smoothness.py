@@ -1,20 +1,11 @@
 """Smoothness at the cutoff and at nuclei, and reuse of the per-structure precompute."""
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
 from ddviz.model import DeepDensity, ModelConfig
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def model64(seed=0):

@@ -9,14 +9,6 @@ from ddviz.model import DeepDensity, ModelConfig
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 TOL = {"float32": 1e-5, "float64": 1e-10}
 

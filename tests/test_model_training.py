@@ -3,19 +3,10 @@
 import time
 
 import numpy as np
-import pytest
 import torch
 
 from ddviz.model import DeepDensity, ModelConfig
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def target(numbers, pos, points):

@@ -12,14 +12,6 @@ from ddviz.errors import ConfigError
 from ddviz.model.neighbors import (CellList, atom_pairs, perpendicular_widths, point_pairs)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 TOL = 1e-7  # pairs this close to rcut may go either way
 

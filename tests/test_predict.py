@@ -13,14 +13,6 @@ from ddviz.predict import Predictor, default_device, is_out_of_memory
 from ddviz.units import BOHR_PER_ANGSTROM
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors: one thread avoids OpenMP spin-waits on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def model():

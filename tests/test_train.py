@@ -4,7 +4,6 @@ import json
 import signal
 import time
 
-import numpy as np
 import pytest
 import torch
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import ase
 import numpy as np
 
-from ddviz.errors import DdvizError, UnsupportedError
+from ddviz.errors import UnsupportedError
 from ddviz.io._common import DEFAULT_MAX_POINTS, ENV_MAX_POINTS, existing_file, max_points_limit
 from ddviz.io.atomic import atomic_path
 
