@@ -25,7 +25,7 @@ from ddviz.grid import Sample
 
 STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc")
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
-NONE = "(none)"
+NONE = "(the structure file's own, if it has one)"
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-eval")
 
 
@@ -55,15 +55,17 @@ class Explorer(pn.viewable.Viewer):
         super().__init__(**params)
         self.progress = pn.indicators.Progress(value=0, max=100, active=False, width=200,
                                                visible=False)
-        self.vtk = pn.pane.VTK(None, sizing_mode="stretch_width", height=480,
-                               orientation_widget=True)
-        self.slices = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=360)
+        self.vtk = None  # the VTK pane, made with the first scene
+        self.view3d = pn.Column(pn.pane.Markdown("*3D view: waiting for a prediction*"),
+                                sizing_mode="stretch_width", height=480)
+        self.slices = pn.pane.HoloViews(None)  # fixed-size figures: the pane takes their size
         self.scatter = pn.pane.HoloViews(None, height=380, width=420)
         self.histograms = pn.pane.HoloViews(None, height=380, width=420)
         self.table = pn.pane.HoloViews(None, height=300, width=380)
         self.density_hist = pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
         self.scene = None
+        self._quiet = False
         self.refresh_files()
         for name, value in (("structure", structure), ("model", model), ("reference", reference)):
             if value is not None:
@@ -222,7 +224,12 @@ class Explorer(pn.viewable.Viewer):
                            level=10 ** self.log_level, error_level=10 ** self.log_error_level,
                            window_size=(640, 480))
         self._layers_changed()
-        self.vtk.object = self.scene.plotter.ren_win
+        if self.vtk is None:
+            self.vtk = pn.pane.VTK(self.scene.plotter.ren_win, sizing_mode="stretch_width",
+                                   height=480, orientation_widget=True)
+            self.view3d[:] = [self.vtk]
+        else:
+            self.vtk.object = self.scene.plotter.ren_win
         self.density_hist.object = plots.density_histogram(values)
         self.table.object = plots.metrics_table(comparison.metrics())
         if comparison.reference is not None:
@@ -231,10 +238,12 @@ class Explorer(pn.viewable.Viewer):
         else:
             self.scatter.object = self.histograms.object = None
         axis, index = comparison.worst_slice()
-        with param.discard_events(self):
-            self.slice_axis = "worst"
-            self.param.slice_index.bounds = (0, comparison.grid.shape[axis] - 1)
-            self.slice_index = index
+        self.param.slice_index.bounds = (0, max(comparison.grid.shape) - 1)
+        self._quiet = True  # one draw below, not one per parameter change
+        try:
+            self.slice_axis, self.slice_index = "worst", index
+        finally:
+            self._quiet = False
         self._draw_slice(axis, index)
         self.busy = False
         self.progress.visible = False
@@ -249,7 +258,7 @@ class Explorer(pn.viewable.Viewer):
         if self.scene is None:
             return
         self.scene.set_level(10 ** self.log_level, 10 ** self.log_error_level)
-        self.vtk.synchronize()
+        self._sync()
 
     def _layers_changed(self, *events) -> None:
         if self.scene is None:
@@ -257,11 +266,11 @@ class Explorer(pn.viewable.Viewer):
         for layer in self.param.layers.objects:
             self.scene.set_visible(layer, layer in self.layers)
         if events:
-            self.vtk.synchronize()
+            self._sync()
 
     def _slice_changed(self, *events) -> None:
         c = self.comparison
-        if c is None:
+        if c is None or self._quiet:
             return
         if self.slice_axis == "worst":
             axis, index = c.worst_slice()
@@ -281,6 +290,11 @@ class Explorer(pn.viewable.Viewer):
     def reset_camera(self, *_) -> None:
         if self.scene is not None:
             self.scene.reset_camera()
+            self._sync()
+
+    def _sync(self) -> None:
+        """Send the changed scene to the browser (vtk.js)."""
+        if self.vtk is not None:
             self.vtk.synchronize()
 
     # --- exports ---------------------------------------------------------------------------------
@@ -359,10 +373,10 @@ class Explorer(pn.viewable.Viewer):
         return pn.Row(
             self.controls(),
             pn.Column(
-                pn.Row(self.vtk, self.view_controls(), sizing_mode="stretch_width"),
+                pn.Row(self.view3d, self.view_controls(), sizing_mode="stretch_width"),
                 pn.Row(w.RadioButtonGroup.from_param(self.param.slice_axis, name="Slice axis"),
                        w.IntSlider.from_param(self.param.slice_index, name="Plane index")),
-                self.slices,
+                pn.Row(self.slices),  # a fixed-size row: a bare pane here is squeezed to 0 width
                 pn.Row(self.scatter, self.histograms, self.table),
                 exports, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

@@ -17,6 +17,7 @@ hv.Store.set_current_backend("bokeh")
 
 RHO = "e/bohr^3"
 PANELS = ("reference", "predicted", "error")
+FRAME_WIDTH = 280  # pixels per slice panel in the browser (bohr scaled equally on both axes)
 
 
 def styled(el, **options):
@@ -84,7 +85,10 @@ def slice_panels(grid: Grid, fields: dict[str, np.ndarray], axis: int, index: in
             el = styled(el.redim.range(**{label: (-m, m)}), cmap="RdBu_r")
         else:
             el = styled(el.redim.range(**{label: (0.0, top)}), cmap=cmap)
-        el = styled(el, colorbar=True, aspect="equal", title=f"{name}, {plane_name(grid, axis, index)}")
+        el = styled(el, colorbar=True, title=f"{name}, {plane_name(grid, axis, index)}")
+        height = int(round(FRAME_WIDTH * (bounds[3] - bounds[1]) / (bounds[2] - bounds[0])))
+        el = el.opts(aspect="equal", backend="matplotlib").opts(
+            frame_width=FRAME_WIDTH, frame_height=max(height, 40), backend="bokeh")
         if atoms is not None:
             pa = projected_atoms(atoms, grid, axis, index)
             dots = hv.Points(pa[:, :2], kdims=[xl, yl]).opts(color="black", size=6, backend="bokeh")
@@ -122,13 +126,16 @@ def error_histogram(error, bins: int = 100) -> hv.Histogram:
                   title="error distribution")
 
 
-def density_histogram(values, bins: int = 80) -> hv.Histogram:
-    """Histogram of log10 density (where > 1e-8), to choose an iso level."""
+def density_histogram(values, bins: int = 80) -> hv.Curve:
+    """Grid points per bin of log10 density (where > 1e-8), log scale, to choose an iso level."""
     v = np.asarray(values).ravel()
     v = v[v > 1e-8]
     counts, edges = np.histogram(np.log10(v), bins=bins)
-    return styled(hv.Histogram((edges, counts), kdims=[f"log10 density ({RHO})"],
-                               vdims=["points"]), title="density histogram")
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    curve = hv.Curve((centres, np.maximum(counts, 1)), kdims=[f"log10 density ({RHO})"],
+                     vdims=["grid points"])
+    return styled(curve, title="density histogram", logy=True).opts(
+        interpolation="steps-mid", backend="bokeh")
 
 
 def metrics_table(metrics: dict) -> hv.Table:

@@ -116,7 +116,7 @@ class Scene:
         for name in fields:
             for key in ((name,) if name != "error" else ("error+", "error-")):
                 mesh = self._surface(key)
-                opacity = 0.35 if key == "reference" else 0.8
+                opacity = {"predicted": 0.45, "reference": 0.3}.get(key, 0.9)
                 self.actors[key] = self.plotter.add_mesh(mesh, color=LAYER_COLOURS[key],
                                                          opacity=opacity, name=key)
         balls, bonds = atom_meshes(atoms)
