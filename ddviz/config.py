@@ -111,7 +111,11 @@ def describe(cls) -> list[dict]:
         if dataclasses.is_dataclass(hint):
             rows += [dict(r, name=f"{f.name}.{r['name']}") for r in describe(hint)]
             continue
-        rows.append({"name": f.name, "type": getattr(hint, "__name__", str(hint)),
+        if typing.get_origin(hint) is list:
+            kind = f"list[{typing.get_args(hint)[0].__name__}]"
+        else:
+            kind = hint.__name__
+        rows.append({"name": f.name, "type": kind,
                      "default": default, **dict(f.metadata)})
     return rows
 

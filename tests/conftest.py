@@ -43,3 +43,36 @@ def ethane_dataset(tmp_path_factory):
         frames.append(Frame("ethane", i, atoms, "test"))
     generate(frames, out, Options(compact=True, workers=2, progress=False))
     return out
+
+
+@pytest.fixture(scope="session")
+def app_files(ethane_dataset, tmp_path_factory):
+    """Folders for the app: data/ (a structure and its reference), models/ (a small model trained
+    for 40 steps on the real ethane dataset), runs/. Returns a dict of paths."""
+    import shutil
+
+    from ddviz import io
+    from ddviz.model.config import ModelConfig
+    from ddviz.train import MODEL, Trainer, TrainConfig
+
+    root = tmp_path_factory.mktemp("app")
+    data, models, runs = root / "data", root / "models", root / "runs"
+    for d in (data, models, runs):
+        d.mkdir()
+    shutil.copy(ethane_dataset / "ethane_0007.nc", data / "ethane_ref.nc")
+    io.read_structure(data / "ethane_ref.nc").write(data / "ethane.xyz")
+    cfg = TrainConfig(train=[str(ethane_dataset)], validation_snapshots=2, validation_stride=3,
+                      steps=40, points_per_snapshot=512, validate_every=20, seed=1,
+                      model=ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16]))
+    Trainer(cfg, runs / "fixture").fit()
+    shutil.copy(runs / "fixture" / MODEL, models / "tiny-ethane.safetensors")
+    return {"root": root, "data": data, "models": models, "runs": runs,
+            "dataset": ethane_dataset}
+
+
+@pytest.fixture
+def app_settings(app_files):
+    from ddviz.app.settings import AppSettings
+
+    return AppSettings(data_dirs=[app_files["data"], app_files["dataset"]],
+                       models_dir=app_files["models"], runs_dir=app_files["runs"])

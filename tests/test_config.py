@@ -51,6 +51,7 @@ def test_describe_documents_every_field():
     assert set(rows) == {"name", "lr", "loss", "layers", "inner.width"}
     assert rows["loss"]["choices"] == ("mse", "rel_l2") and rows["inner.width"]["minimum"] == 1
     assert all(r["help"] for r in rows.values())
+    assert rows["layers"]["type"] == "list[int]" and rows["lr"]["type"] == "float"
 
 
 def test_load_file_formats_and_errors(tmp_path):

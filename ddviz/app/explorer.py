@@ -57,13 +57,13 @@ class Explorer(pn.viewable.Viewer):
                                                visible=False)
         self.vtk = None  # the VTK pane, made with the first scene
         self.view3d = pn.Column(pn.pane.Markdown("*3D view: waiting for a prediction*"),
-                                sizing_mode="stretch_width", height=480)
-        self.slices = pn.pane.HoloViews(None)  # fixed-size figures: the pane takes their size
-        self.scatter = pn.pane.HoloViews(None, height=380, width=420)
+                                sizing_mode="stretch_width", height=480, css_classes=["ddviz-3d"])
+        self.slices = pn.pane.HoloViews(None, css_classes=["ddviz-slices"])  # fixed-size figures
+        self.scatter = pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
         self.histograms = pn.pane.HoloViews(None, height=380, width=420)
         self.table = pn.pane.HoloViews(None, height=300, width=380)
         self.density_hist = pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
-        self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
+        self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["ddviz-alert"])
         self.scene = None
         self._quiet = False
         self.refresh_files()
@@ -94,10 +94,15 @@ class Explorer(pn.viewable.Viewer):
             self.model = models[0]
 
     def _give(self, kind: str, value) -> None:
-        """Select an object or path given directly (notebook, upload)."""
+        """Select a listed file by its name, or an object or path given directly (notebook,
+        upload; a path given by the programmer may lie outside the data folders)."""
+        if isinstance(value, str) and value in self.param[kind].objects:
+            with param.discard_events(self):
+                setattr(self, kind, value)
+            return
         if isinstance(value, (str, Path)):
             key = f"{kind}:{Path(value).name}"
-            self._objects[key] = Path(value)
+            self._objects[key] = Path(value).resolve()
         else:
             key = f"{kind}:{type(value).__name__}"
             self._objects[key] = value
@@ -352,7 +357,8 @@ class Explorer(pn.viewable.Viewer):
             self._upload_widget("model", ".safetensors"),
             w.Select.from_param(self.param.reference, name="Reference density"),
             self._upload_widget("reference", ".cube,.nc"),
-            pn.Row(self.progress, pn.widgets.StaticText.from_param(self.param.message, name="")),
+            pn.Row(self.progress, pn.widgets.StaticText.from_param(
+                self.param.message, name="", css_classes=["ddviz-message"])),
             self.alert, width=300)
 
     def view_controls(self):
@@ -360,9 +366,10 @@ class Explorer(pn.viewable.Viewer):
         reset = w.Button(name="Reset camera", width=120)
         reset.on_click(self.reset_camera)
         return pn.Column(
-            w.FloatSlider.from_param(self.param.log_level, name="log10 iso level (e/bohr^3)"),
-            w.FloatSlider.from_param(self.param.log_error_level,
-                                     name="log10 |error| level (e/bohr^3)"),
+            w.EditableFloatSlider.from_param(self.param.log_level, css_classes=["ddviz-level"],
+                                             name="log10 iso level (e/bohr^3)"),
+            w.EditableFloatSlider.from_param(self.param.log_error_level,
+                                             name="log10 |error| level (e/bohr^3)"),
             w.CheckButtonGroup.from_param(self.param.layers, name="Layers"),
             reset, self.density_hist, width=360)
 

@@ -30,11 +30,13 @@ def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
     for row in rows:
         name, default, kind = row["name"], row["default"], row["type"]
         label = name + (f" ({row['unit']})" if row.get("unit") else "")
-        common = dict(name=label, description=row["help"], width=260)
+        common = dict(label=label, description=row["help"], width=260,
+                      css_classes=["cfg-" + name.replace(".", "-")])
         if row.get("choices"):
             w = pn.widgets.Select(options=list(row["choices"]), value=default, **common)
         elif kind == "bool":
-            w = pn.widgets.Checkbox(value=default, name=label, width=260)
+            w = pn.widgets.Checkbox(value=default, label=label, width=260,
+                                    css_classes=common["css_classes"])
         elif kind == "int":
             w = pn.widgets.IntInput(value=default, start=row.get("minimum"), **common)
         elif kind == "float":
@@ -80,7 +82,7 @@ class TrainingPanel(pn.viewable.Viewer):
         self.widgets = form_widgets(self.rows)
         self.process: subprocess.Popen | None = None
         self.progress = pn.indicators.Progress(value=0, max=100, width=300)
-        self.status = pn.pane.Markdown("")
+        self.status = pn.pane.Markdown("", css_classes=["ddviz-train-status"])
         self.curves = pn.pane.HoloViews(None, height=320, sizing_mode="stretch_width")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
         self.refresh_datasets()

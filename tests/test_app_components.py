@@ -1,0 +1,99 @@
+"""The app's components in Python (as in a notebook): every number matches the library's."""
+
+import time
+
+import numpy as np
+import pytest
+
+from ddviz import io
+from ddviz.app import Explorer, TrainingPanel
+from ddviz.compare import compute_comparison, metrics
+from ddviz.model.files import load_model
+
+
+def test_explorer_with_objects_matches_the_library(app_files, app_settings):
+    ref = io.read(app_files["data"] / "ethane_ref.nc")
+    model, _ = load_model(app_files["models"] / "tiny-ethane.safetensors")
+    ex = Explorer(structure=ref.atoms, model=model, reference=ref, settings=app_settings)
+    c = ex.comparison
+    assert c is not None and not ex.alert.visible
+    direct = compute_comparison(ref.atoms, model, ref)
+    assert c.metrics()["rel_l1"] == pytest.approx(metrics(direct.predicted, direct.reference)["rel_l1"])
+    assert "relative L1" in ex.message
+    before = ex.scene.triangles("predicted")
+    ex.log_level = ex.log_level - 1.0  # a lower level encloses more: more triangles
+    assert ex.scene.triangles("predicted") > before
+    ex.layers = ["predicted"]
+    assert not ex.scene.actors["reference"].GetVisibility()
+    ex.slice_axis, ex.slice_index = "c", 10
+    img = ex.slices.object[0].get(0)
+    assert "z = " in img.label or "z = " in str(img.opts.get().kwargs.get("title"))
+
+
+def test_explorer_from_files_and_exports(app_settings):
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    assert ex.comparison is not None and ex.comparison.reference is not None  # its own reference
+    for what in ("slices.png", "slices.svg", "scatter.png", "view.png", "report.html"):
+        path = ex.export(what)
+        assert path.stat().st_size > 1000, what
+
+
+def test_prediction_alone_from_a_bare_structure(app_settings):
+    ex = Explorer(structure="data/ethane.xyz", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    c = ex.comparison
+    assert c.reference is None and set(c.fields()) == {"predicted"}
+    assert c.grid.spacing.max() < 0.21  # the standard grid
+    assert ex.scatter.object is None and ex.scene.triangles("predicted") > 0
+
+
+def test_bad_inputs_show_a_message_and_the_session_stays_usable(app_settings, tmp_path):
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    good = ex.comparison
+    ex.upload("structure", "broken.cube", b"not a cube file\n" * 3)
+    assert ex.alert.visible and "broken.cube" in ex.alert.object
+    with pytest.raises(Exception, match="safetensors"):
+        ex.upload("model", "model.pt", b"\x80\x04pickle")
+    with pytest.raises(Exception, match="above the"):
+        ex.upload("structure", "big.xyz", b"x" * (app_settings.max_upload_bytes + 1))
+    ex.structure = "data/ethane_ref.nc"  # back to a good file: works again
+    assert not ex.alert.visible and ex.comparison is not good
+    with pytest.raises(Exception, match="configured folders"):
+        ex._resolve("structure", "data/../../etc/passwd")
+
+
+def test_training_form_is_generated_from_the_config(app_settings):
+    from ddviz.config import describe
+    from ddviz.train import TrainConfig
+
+    panel = TrainingPanel(settings=app_settings)
+    names = {r["name"] for r in describe(TrainConfig)} - {"train"}
+    assert set(panel.widgets) == names
+    panel.widgets["steps"].value = 7
+    panel.widgets["model.fitting_widths"].value = "8, 8"
+    cfg = panel.config()
+    assert cfg.steps == 7 and cfg.model.fitting_widths == [8, 8]
+    assert cfg.train == [panel.dataset]
+
+
+def test_training_subprocess_finishes_and_reports_the_model(app_settings):
+    seen = []
+    panel = TrainingPanel(settings=app_settings, on_model=seen.append)
+    panel.run_name = "from-tab"
+    for name, value in {"steps": 6, "validate_every": 3, "points_per_snapshot": 64,
+                        "validation_snapshots": 2, "validation_stride": 4, "model.m1": 8,
+                        "model.m2": 4, "model.embedding_widths": "8",
+                        "model.fitting_widths": "8"}.items():
+        panel.widgets[name].value = value
+    panel.start()
+    deadline = time.time() + 180
+    while panel.process is not None and time.time() < deadline:
+        time.sleep(0.5)
+        panel.poll()
+    assert panel.state == "finished", (panel.run_dir / "train.log").read_text()[-2000:]
+    assert seen and seen[0].name == "from-tab.safetensors" and seen[0].exists()
+    assert panel.curves.object is not None
+    ex = Explorer(settings=app_settings)
+    assert "models/from-tab.safetensors" in ex.param.model.objects
