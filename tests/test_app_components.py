@@ -26,7 +26,7 @@ def test_explorer_with_objects_matches_the_library(app_files, app_settings):
     ex.layers = ["predicted"]
     assert not ex.scene.actors["reference"].GetVisibility()
     ex.slice_axis, ex.slice_index = "c", 10
-    img = ex.slices.object[0].get(0)
+    img = ex.slices[0].object.get(0)
     assert "z = " in img.label or "z = " in str(img.opts.get().kwargs.get("title"))
 
 

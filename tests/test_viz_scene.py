@@ -55,3 +55,16 @@ def test_cell_box_has_twelve_edges_of_the_cell():
     lengths = sorted(np.round(np.linalg.norm(box.points[lines[:, 0]] - box.points[lines[:, 1]], axis=1), 6))
     assert len(lengths) == 12
     np.testing.assert_allclose(lengths, [2.0] * 4 + [np.sqrt(10.0)] * 4 + [4.0] * 4, rtol=1e-5)
+
+
+def test_show_replaces_the_content_in_the_same_render_window():
+    grid = Grid([0.0, 0.0, 0.0], np.eye(3) * 0.3, (30, 30, 30))
+    field = gaussian(grid, grid.index_to_point((15, 15, 15)))
+    scene = Scene(molecule("H2O"), grid, {"predicted": field, "reference": field}, level=0.3,
+                  window_size=(200, 150))
+    window = scene.plotter.ren_win
+    scene.show(molecule("CH4"), grid, {"predicted": field}, level=0.3)
+    assert scene.plotter.ren_win is window
+    assert "reference" not in scene.actors and scene.triangles("predicted") > 0
+    renderer = scene.plotter.renderer
+    assert renderer.GetActors().GetNumberOfItems() == len(scene.actors)  # old actors gone

@@ -55,16 +55,17 @@ class Explorer(pn.viewable.Viewer):
         super().__init__(**params)
         self.progress = pn.indicators.Progress(value=0, max=100, active=False, width=200,
                                                visible=False)
-        self.vtk = None  # the VTK pane, made with the first scene
+        # the scene and its VTK pane are made with the first result (a pane made on an empty
+        # scene stayed grey in vtk.js); later results reuse the same render window and re-sync
+        self.scene = self.vtk = None
         self.view3d = pn.Column(pn.pane.Markdown("*3D view: waiting for a prediction*"),
                                 sizing_mode="stretch_width", height=480, css_classes=["ddviz-3d"])
-        self.slices = pn.pane.HoloViews(None, css_classes=["ddviz-slices"])  # fixed-size figures
+        self.slices = pn.Row(css_classes=["ddviz-slices"])  # one pane per slice panel
         self.scatter = pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
         self.histograms = pn.pane.HoloViews(None, height=380, width=420)
         self.table = pn.pane.HoloViews(None, height=300, width=380)
         self.density_hist = pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["ddviz-alert"])
-        self.scene = None
         self._quiet = False
         self.refresh_files()
         for name, value in (("structure", structure), ("model", model), ("reference", reference)):
@@ -88,8 +89,9 @@ class Explorer(pn.viewable.Viewer):
         self.param.structure.objects = structures
         self.param.reference.objects = refs
         self.param.model.objects = models
-        if self.structure is None and structures:
-            self.structure = structures[0]
+        if self.structure is None and structures:  # prefer one with a reference to compare with
+            with_ref = [k for k in structures if k.lower().endswith(DENSITY_SUFFIXES)]
+            self.structure = (with_ref or structures)[0]
         if self.model is None and models:
             self.model = models[0]
 
@@ -225,16 +227,19 @@ class Explorer(pn.viewable.Viewer):
         if comparison.error is not None:
             m = float(np.abs(comparison.error).max()) or 1e-6
             self.log_error_level = round(math.log10(0.25 * m), 2)
-        self.scene = Scene(comparison.atoms, comparison.grid, comparison.fields(),
-                           level=10 ** self.log_level, error_level=10 ** self.log_error_level,
-                           window_size=(640, 480))
-        self._layers_changed()
-        if self.vtk is None:
+        args = (comparison.atoms, comparison.grid, comparison.fields(), 10 ** self.log_level,
+                10 ** self.log_error_level)
+        if self.scene is None:
+            self.scene = Scene(*args, window_size=(640, 480))
+            self._layers_changed()
             self.vtk = pn.pane.VTK(self.scene.plotter.ren_win, sizing_mode="stretch_width",
-                                   height=480, orientation_widget=True)
+                                   height=480, orientation_widget=False)  # vtk.js 30: throws
             self.view3d[:] = [self.vtk]
         else:
-            self.vtk.object = self.scene.plotter.ren_win
+            self.scene.show(*args)  # same render window: the browser's view stays valid
+            self._layers_changed()
+            self._sync()
+            self.vtk.reset_camera()  # fit the browser's camera to the new structure
         self.density_hist.object = plots.density_histogram(values)
         self.table.object = plots.metrics_table(comparison.metrics())
         if comparison.reference is not None:
@@ -290,12 +295,18 @@ class Explorer(pn.viewable.Viewer):
         from ddviz.viz import plots
 
         c = self.comparison
-        self.slices.object = plots.slice_panels(c.grid, c.fields(), axis, index, atoms=c.atoms)
+        layout = plots.slice_panels(c.grid, c.fields(), axis, index, atoms=c.atoms)
+        width, height = plots.layout_size(layout)
+        # one pane per panel (Panel links their axes: shared zoom). A Bokeh grid of them, updated
+        # after the first render, was squeezed to zero width inside Tabs (Panel 1.9, Bokeh 3.9).
+        self.slices[:] = [pn.pane.HoloViews(panel, width=width // len(layout), height=height,
+                                            linked_axes=True) for panel in layout]
 
     def reset_camera(self, *_) -> None:
         if self.scene is not None:
             self.scene.reset_camera()
             self._sync()
+            self.vtk.reset_camera()
 
     def _sync(self) -> None:
         """Send the changed scene to the browser (vtk.js)."""
@@ -374,6 +385,12 @@ class Explorer(pn.viewable.Viewer):
             reset, self.density_hist, width=360)
 
     def __panel__(self):
+        # built once: each pane must sit in one place only, however often Panel asks
+        if getattr(self, "_layout", None) is None:
+            self._layout = self._build_layout()
+        return self._layout
+
+    def _build_layout(self):
         w = pn.widgets
         exports = pn.Row(*(self._download(k, f"⬇ {k}") for k in
                            ("slices.png", "slices.svg", "scatter.png", "view.png", "report.html")))
@@ -383,7 +400,7 @@ class Explorer(pn.viewable.Viewer):
                 pn.Row(self.view3d, self.view_controls(), sizing_mode="stretch_width"),
                 pn.Row(w.RadioButtonGroup.from_param(self.param.slice_axis, name="Slice axis"),
                        w.IntSlider.from_param(self.param.slice_index, name="Plane index")),
-                pn.Row(self.slices),  # a fixed-size row: a bare pane here is squeezed to 0 width
+                self.slices,
                 pn.Row(self.scatter, self.histograms, self.table),
                 exports, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

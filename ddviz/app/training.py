@@ -87,6 +87,7 @@ class TrainingPanel(pn.viewable.Viewer):
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
         self.refresh_datasets()
         self._poller = None
+        self._stamp, self._status = None, {}
 
     def refresh_datasets(self) -> None:
         found = sorted({str(p.parent) for root in self.settings.data_dirs if root.is_dir()
@@ -143,7 +144,11 @@ class TrainingPanel(pn.viewable.Viewer):
     def poll(self) -> dict:
         """Read the run folder (status, history), update progress and curves; returns status."""
         run_dir = self.run_dir
-        status = _read_json(run_dir / STATUS) or {}
+        stamp = tuple(_mtime(run_dir / f) for f in (STATUS, HISTORY))
+        if stamp == self._stamp and self.process is None:
+            return self._status  # nothing new: leave the page alone
+        self._stamp = stamp
+        status = self._status = _read_json(run_dir / STATUS) or {}
         history = _read_json(run_dir / HISTORY) or []
         if status:
             self.progress.value = int(100 * status["step"] / max(status["steps"], 1))
@@ -152,7 +157,8 @@ class TrainingPanel(pn.viewable.Viewer):
             self.status.object = (f"**{status['state']}** step {status['step']}/{status['steps']}, "
                                   f"ETA {eta:.0f} s" + (f", best validation relative L1 "
                                                         f"{best:.3%}" if best is not None else ""))
-        self.curves.object = history_plot(history)
+        if history:
+            self.curves.object = history_plot(history)
         if self.process is not None and self.process.poll() is not None:
             code = self.process.returncode
             self.process = None
@@ -177,6 +183,11 @@ class TrainingPanel(pn.viewable.Viewer):
         return call
 
     def __panel__(self):
+        if getattr(self, "_layout", None) is None:  # built once (each pane in one place)
+            self._layout = self._build_layout()
+        return self._layout
+
+    def _build_layout(self):
         w = pn.widgets
         start, stop, resume = (w.Button(name=n, button_type=t, width=90) for n, t in
                                (("Start", "primary"), ("Stop", "warning"), ("Resume", "success")))
@@ -192,6 +203,13 @@ class TrainingPanel(pn.viewable.Viewer):
             pn.Card(form, title="Configuration", collapsed=False),
             pn.Row(start, stop, resume, self.progress), self.status, self.alert, self.curves,
             sizing_mode="stretch_width")
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def _read_json(path: Path):

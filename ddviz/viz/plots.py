@@ -18,6 +18,7 @@ hv.Store.set_current_backend("bokeh")
 RHO = "e/bohr^3"
 PANELS = ("reference", "predicted", "error")
 FRAME_WIDTH = 280  # pixels per slice panel in the browser (bohr scaled equally on both axes)
+PAD_WIDTH, PAD_HEIGHT = 150, 70  # pixels around the image: axis labels, colour bar, title
 
 
 def styled(el, **options):
@@ -87,8 +88,8 @@ def slice_panels(grid: Grid, fields: dict[str, np.ndarray], axis: int, index: in
             el = styled(el.redim.range(**{label: (0.0, top)}), cmap=cmap)
         el = styled(el, colorbar=True, title=f"{name}, {plane_name(grid, axis, index)}")
         height = int(round(FRAME_WIDTH * (bounds[3] - bounds[1]) / (bounds[2] - bounds[0])))
-        el = el.opts(aspect="equal", backend="matplotlib").opts(
-            frame_width=FRAME_WIDTH, frame_height=max(height, 40), backend="bokeh")
+        el = el.opts(aspect="equal", backend="matplotlib").opts(  # room for axes and colour bar
+            width=FRAME_WIDTH + PAD_WIDTH, height=max(height, 40) + PAD_HEIGHT, backend="bokeh")
         if atoms is not None:
             pa = projected_atoms(atoms, grid, axis, index)
             dots = hv.Points(pa[:, :2], kdims=[xl, yl]).opts(color="black", size=6, backend="bokeh")
@@ -96,6 +97,13 @@ def slice_panels(grid: Grid, fields: dict[str, np.ndarray], axis: int, index: in
         panels.append(el)
     return hv.Layout(panels).cols(len(panels)).opts(sublabel_format="", fig_inches=5,
                                                     backend="matplotlib")
+
+
+def layout_size(layout: hv.Layout) -> tuple[int, int]:
+    """(width, height) in pixels that a Bokeh rendering of :func:`slice_panels` needs."""
+    heights = [el.opts.get("plot", backend="bokeh").kwargs.get("height", FRAME_WIDTH)
+               for el in (p.get(0) if isinstance(p, hv.Overlay) else p for p in layout)]
+    return len(heights) * (FRAME_WIDTH + PAD_WIDTH + 10), max(heights) + 40
 
 
 def scatter(predicted, reference, max_points: int | None = None, dynamic: bool = True):

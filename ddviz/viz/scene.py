@@ -98,16 +98,27 @@ class Scene:
     and -level in two colours).
     """
 
-    def __init__(self, atoms, grid: Grid, fields: dict[str, np.ndarray], level: float = 0.05,
-                 error_level: float | None = None, show_cell: bool | None = None,
-                 window_size=(800, 600)):
+    def __init__(self, atoms=None, grid: Grid | None = None, fields: dict | None = None,
+                 level: float = 0.05, error_level: float | None = None,
+                 show_cell: bool | None = None, window_size=(800, 600)):
+        """An empty scene without atoms/grid/fields (fill it with :meth:`show`)."""
+        self.plotter = pv.Plotter(off_screen=True, window_size=window_size)
+        self.plotter.set_background("white")
+        self.actors: dict[str, object] = {}
+        if grid is not None:
+            self.show(atoms, grid, fields or {}, level, error_level, show_cell)
+        else:
+            self.plotter.render()
+
+    def show(self, atoms, grid: Grid, fields: dict[str, np.ndarray], level: float = 0.05,
+             error_level: float | None = None, show_cell: bool | None = None) -> None:
+        """Replace what the scene shows (same render window, so a browser view stays valid)."""
         unknown = set(fields) - set(LAYERS)
         if unknown:
             raise DdvizError(f"unknown scene layers {sorted(unknown)}; known: {LAYERS}")
+        self.plotter.clear_actors()
         self.grid = grid
         self.dataset = grid_dataset(grid, fields)
-        self.plotter = pv.Plotter(off_screen=True, window_size=window_size)
-        self.plotter.set_background("white")
         self.actors: dict[str, object] = {}
         self.level = float(level)
         if error_level is None and "error" in fields:
@@ -130,6 +141,7 @@ class Scene:
             self.actors["cell"] = self.plotter.add_mesh(cell_box(cell), color="black",
                                                         line_width=2, name="cell")
         self.reset_camera()
+        self.plotter.render()
 
     def _surface(self, key: str) -> pv.PolyData:
         if key == "error+":

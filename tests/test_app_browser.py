@@ -1,0 +1,141 @@
+"""The app in a real browser: Debian's Chromium via pytest-playwright against `panel serve app.py`.
+
+Fails on any browser console error. Screenshots go to test-results/ as artifacts.
+"""
+
+import io as _io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-results"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is needed (apt-get install chromium); .ci/run installs it")
+    return {"executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     "--disable-quic"]}
+
+
+@pytest.fixture(scope="module")
+def server(app_files):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT),
+               DDVIZ_DATA_DIRS=os.pathsep.join([str(app_files["data"]), str(app_files["dataset"])]),
+               DDVIZ_MODELS_DIR=str(app_files["models"]), DDVIZ_RUNS_DIR=str(app_files["runs"]))
+    log = open(app_files["root"] / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"),
+                             "--address", "127.0.0.1", "--port", str(port), "--liveness"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url + "/liveness", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the app server did not answer /liveness within 60 s")
+    yield url + "/app"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def app_page(page, server):
+    """The app's page, loaded until the first comparison is shown; console errors collected."""
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{e} {(e.stack or '')[:400]}"))
+    page.set_viewport_size({"width": 1600, "height": 1400})
+    page.goto(server)
+    page.locator(".ddviz-message").get_by_text("points in").wait_for(timeout=90_000)
+    yield page
+    assert errors == [], "\n".join(errors)
+
+
+def pixels(locator) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(_io.BytesIO(locator.screenshot())).convert("RGB"), dtype=float)
+
+
+def save(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # full_page resizes the viewport
+
+
+def wait_for_change(locator, before, timeout=20.0) -> np.ndarray:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        now = pixels(locator)
+        if now.shape != before.shape or np.abs(now - before).mean() > 0.5:
+            return now
+        time.sleep(0.25)
+    return now
+
+
+def test_explore_tab_renders_3d_slices_scatter_and_reacts_to_the_level(app_page):
+    page = app_page
+    page.locator("select").first.select_option("data/ethane.xyz")  # prediction alone
+    page.locator(".ddviz-message").get_by_text("relative L1").wait_for(state="detached",
+                                                                      timeout=60_000)
+    page.locator(".ddviz-slices canvas").first.wait_for(timeout=30_000)
+    page.locator("select").first.select_option("data/ethane_ref.nc")  # with its reference
+    page.locator(".ddviz-message").get_by_text("relative L1").wait_for(timeout=60_000)
+    canvas = page.locator(".ddviz-3d canvas").first
+    canvas.wait_for(timeout=30_000)
+    time.sleep(1.0)  # vtk.js draws after the scene arrives
+    first = pixels(canvas)
+    save(page, "explore")
+    assert first.std() > 10, "the 3D view is blank"
+    for hook in (".ddviz-slices", ".ddviz-scatter"):
+        plot = page.locator(f"{hook} canvas").first
+        plot.wait_for(timeout=30_000)
+        assert pixels(page.locator(hook)).std() > 10, f"{hook} is blank"
+    level = page.locator(".ddviz-level input").first
+    level.fill("-3.0")
+    level.press("Enter")
+    second = wait_for_change(canvas, first)
+    assert np.abs(second - first).mean() > 0.5, "the iso-level change did not reach the 3D view"
+    save(page, "explore-level")
+
+
+def test_training_tab_trains_a_model_that_the_explore_tab_offers(app_page):
+    page = app_page
+    page.get_by_text("Train", exact=True).click()
+    for name, value in {"steps": "6", "validate_every": "3", "points_per_snapshot": "64",
+                        "validation_snapshots": "2", "validation_stride": "4", "model-m1": "8",
+                        "model-m2": "4", "model-embedding_widths": "8",
+                        "model-fitting_widths": "8"}.items():
+        box = page.locator(f".cfg-{name} input").first
+        box.fill(value)
+        box.press("Enter")
+    page.get_by_role("button", name="Start").click()
+    page.locator(".ddviz-train-status").get_by_text("finished").wait_for(timeout=180_000)
+    save(page, "train")
+    page.get_by_text("Explore", exact=True).click()
+    model_select = page.locator("select").nth(1)
+    model_select.locator("option", has_text="my-model.safetensors").wait_for(state="attached",
+                                                                           timeout=30_000)
+    model_select.select_option("models/my-model.safetensors")
+    page.locator(".ddviz-message").get_by_text("points in").wait_for(timeout=60_000)
+    save(page, "explore-new-model")
