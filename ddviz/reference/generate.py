@@ -25,7 +25,7 @@ import numpy as np
 from ddviz.errors import ConfigError, DdvizError
 from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid, Sample
 from ddviz.io.atomic import write_text_atomic
-from ddviz.reference.scf import SCFSettings, compute
+from ddviz.reference.scf import SCFSettings, compute, method
 from ddviz.units import ang_to_bohr
 
 MANIFEST = "manifest.json"
@@ -180,8 +180,9 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _finished(path: Path, atoms: ase.Atoms) -> Sample | None:
-    """The stored snapshot at ``path`` if it is readable and holds this geometry, else None."""
+def _finished(path: Path, atoms: ase.Atoms, options: Options) -> Sample | None:
+    """The stored snapshot at ``path`` if it is readable and holds this geometry, stored as asked
+    (values or orbitals only) and, where the file records them, with the same SCF settings."""
     from ddviz import io
 
     if not path.is_file():
@@ -191,7 +192,9 @@ def _finished(path: Path, atoms: ase.Atoms) -> Sample | None:
     except DdvizError:
         return None
     same = (len(sample.atoms) == len(atoms) and np.array_equal(sample.atoms.numbers, atoms.numbers)
-            and np.allclose(sample.atoms.positions, atoms.positions, atol=GEOMETRY_ATOL))
+            and np.allclose(sample.atoms.positions, atoms.positions, atol=GEOMETRY_ATOL)
+            and sample.has_values != options.compact
+            and all(sample.provenance.get(k, v) == v for k, v in method(options.settings).items()))
     return sample if same else None
 
 
@@ -245,7 +248,7 @@ def generate(frames: list[Frame], outdir, options: Options = Options()) -> Repor
     old = _old_entries(outdir)
     report, entries, failed, todo = Report(), {}, {}, []
     for name, frame in zip(names, frames):
-        sample = _finished(outdir / name, frame.atoms)
+        sample = _finished(outdir / name, frame.atoms, options)
         if sample is None:
             todo.append(frame)
             continue
@@ -253,27 +256,29 @@ def generate(frames: list[Frame], outdir, options: Options = Options()) -> Repor
         entries[name] = _entry(name, frame, old.get(name) or sample.provenance, options)
     bar = tqdm(total=len(frames), initial=len(report.skipped), unit="frame", desc="generate",
                disable=not options.progress, dynamic_ncols=True)
-    with _sigterm_as_interrupt(), bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
-        results = (map(_job, todo, [options] * len(todo)) if pool is None else
-                   pool.imap_unordered(_star_job, [(f, options) for f in todo]))
-        for frame, result, values, error in results:
-            name = frame.filename(options.fmt)
-            if error is not None:
-                failed[name] = {"file": name, "source": frame.source, "frame": frame.index,
-                                "reason": error}
-                report.failed[name] = error
-                _write_failed(outdir, failed)
-            else:
-                sample = Sample(frame.atoms, frame_grid(frame.atoms, options), values,
-                                result.provenance, orbitals=result.orbitals)
-                io.write(sample, outdir / name, **({"values": not options.compact}
-                                                   if options.fmt == "nc" else {}))
-                entries[name] = _entry(name, frame, result.provenance, options)
-                report.computed.append(name)
-                _write_manifest(outdir, entries, options)
-            bar.update(1)
-    _write_failed(outdir, failed)
-    report.manifest = _write_manifest(outdir, entries, options)
+    try:
+        with _sigterm_as_interrupt(), bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
+            results = (map(_job, todo, [options] * len(todo)) if pool is None else
+                       pool.imap_unordered(_star_job, [(f, options) for f in todo]))
+            for frame, result, values, error in results:
+                name = frame.filename(options.fmt)
+                if error is None:
+                    sample = Sample(frame.atoms, frame_grid(frame.atoms, options), values,
+                                    result.provenance, orbitals=result.orbitals)
+                    io.write(sample, outdir / name, **({"values": not options.compact}
+                                                       if options.fmt == "nc" else {}))
+                    entries[name] = _entry(name, frame, result.provenance, options)
+                    report.computed.append(name)
+                    _write_manifest(outdir, entries, options)
+                else:
+                    failed[name] = {"file": name, "source": frame.source, "frame": frame.index,
+                                    "reason": error}
+                    report.failed[name] = error
+                    _write_failed(outdir, failed)
+                bar.update(1)
+    finally:  # also when interrupted: the manifest lists exactly the files written
+        _write_failed(outdir, failed)
+        report.manifest = _write_manifest(outdir, entries, options)
     return report
 
 

@@ -81,6 +81,13 @@ def versions() -> dict:
             "ase": ase.__version__, "numpy": np.__version__}
 
 
+def method(settings: SCFSettings) -> dict:
+    """The provenance entries that define the reference method (same settings, same density)."""
+    return {"method": "RKS", "functional": settings.xc, "basis": settings.basis,
+            "pseudopotential": settings.pseudo, "grids_level": settings.grids_level,
+            "density_fit": settings.density_fit, "conv_tol": settings.conv_tol}
+
+
 def build_mol(atoms: ase.Atoms, settings: SCFSettings):
     """The PySCF molecule (bohr) for ``atoms`` (Å), laid out as OrbitalDensity rebuilds it."""
     from pyscf import gto
@@ -143,10 +150,7 @@ def compute(atoms: ase.Atoms, settings: SCFSettings = SCFSettings(),
     occupied = mf.mo_occ > 0
     orbitals = OrbitalDensity(atoms.numbers, ang_to_bohr(atoms.positions), settings.basis,
                               settings.pseudo, mf.mo_coeff[:, occupied], mf.mo_occ[occupied])
-    record = {"method": "RKS", "functional": settings.xc, "basis": settings.basis,
-              "pseudopotential": settings.pseudo, "grids_level": settings.grids_level,
-              "density_fit": settings.density_fit, "conv_tol": settings.conv_tol,
-              "energy_Ha": float(energy), "converged": True, "scf_cycles": cycles,
+    record = {**method(settings), "energy_Ha": float(energy), "converged": True, "scf_cycles": cycles,
               "scf_strategy": strategy, "scf_wall_s": round(wall, 3),
               "valence_electrons": float(mol.nelectron), "versions": versions()}
     record.update(provenance or {})
