@@ -18,6 +18,7 @@ import ase
 import ase.io
 import numpy as np
 
+from ddviz import io
 from ddviz.errors import ConfigError
 from ddviz.io.atomic import atomic_path, write_text_atomic
 from ddviz.reference import md
@@ -83,8 +84,6 @@ def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
     """The MD snapshots of recipe ``rec``: read from ``outdir/trajectory.xyz`` when it matches
     the recipe, else run (starting geometry from the seed, relaxed if the preset says so)."""
     from tqdm import tqdm
-
-    from ddviz import io
 
     path = Path(outdir) / TRAJECTORY
     recipe_path = Path(outdir) / RECIPE
