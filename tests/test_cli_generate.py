@@ -136,7 +136,8 @@ def test_bad_structure_file_exits_2_with_one_line(tmp_path, capsys, content):
     bad.write_text(content)
     assert main(["generate", str(bad), "-o", str(tmp_path / "out")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and "bad.xyz" in lines[0] and lines[0].startswith("ddviz generate: error")
+    assert len(lines) == 1 and "bad.xyz" in lines[0]
+    assert lines[0].startswith("ddviz generate: error")
 
 
 def test_compact_with_cube_is_refused(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Reference data: the SCF (PySCF) with its fall-backs, xTB MD and starting geometries (real codes)."""
+"""Reference data: PySCF SCF with its fall-backs, xTB MD, starting geometries (real codes)."""
 
 import numpy as np
 import pytest
@@ -16,7 +16,7 @@ def test_scf_gives_valence_orbitals_energy_and_provenance():
     assert result.orbitals.electrons == pytest.approx(14.0)  # 2 x 4 + 6 x 1 valence electrons
     assert result.orbitals.coeff.shape == (56, 7)
     p = result.provenance
-    assert p["functional"] == "pbe" and p["basis"] == "gth-dzvp" and p["pseudopotential"] == "gth-pbe"
+    assert (p["functional"], p["basis"], p["pseudopotential"]) == ("pbe", "gth-dzvp", "gth-pbe")
     assert p["converged"] is True and p["seed"] == 7 and p["energy_Ha"] == result.energy
     assert set(p["versions"]) >= {"ddviz", "pyscf", "tblite", "ase"}
 
@@ -103,3 +103,23 @@ def test_md_thermalises_to_its_temperature_and_keeps_bonds():
     for atoms in frames[::10]:  # still ethane: every H within 1.3 Å of a carbon
         d = atoms.get_all_distances()
         assert np.all(d[atoms.numbers == 1][:, atoms.numbers == 6].min(axis=1) < 1.3)
+
+
+def test_density_fitting_is_recorded_and_close_to_exact_coulomb():
+    water = molecule("H2O")
+    fitted = compute(water, SCFSettings(density_fit=True))
+    assert fitted.provenance["density_fit"] and fitted.provenance["auxbasis"] == "pyscf-default"
+    assert fitted.energy == pytest.approx(compute(water).energy, abs=1e-4)
+
+
+def test_every_dataset_preset_has_a_valid_recipe():
+    from ddviz.reference import dataset
+
+    for name, preset in dataset.PRESETS.items():
+        rec = dataset.recipe(name)
+        assert rec["md"]["n_snapshots"] == preset.n_train + preset.n_test >= 2
+        assert SCFSettings(**rec["scf"]).basis == "gth-dzvp"
+        md.build(preset.system, seed=0)
+    assert dataset.recipe("ethane", n_train=3, n_test=1, seed=9)["md"]["seed"] == 9
+    with pytest.raises(ConfigError, match="unknown dataset"):
+        dataset.recipe("benzene")

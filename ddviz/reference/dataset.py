@@ -4,14 +4,15 @@
 (the snapshots, Å, with step/time/temperature/seed/split in each frame's info),
 ``outdir/<name>_<index:04d>.nc`` (compact snapshots) and ``outdir/manifest.json``. Every stage
 resumes: a finished trajectory with the same recipe is reused, finished snapshots are skipped.
-The train split is the first ``n_train`` snapshots in time, the test split the ``n_test`` after them.
+The train split is the first ``n_train`` snapshots in time, the test split the ``n_test`` after
+them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import ase
@@ -31,27 +32,35 @@ RECIPE = "dataset.json"
 
 @dataclass(frozen=True)
 class Preset:
-    """A dataset: the system (see :func:`ddviz.reference.md.build`), snapshot counts, MD and SCF."""
+    """A dataset: the system (see :func:`ddviz.reference.md.build`), snapshot counts, MD and SCF.
+
+    scf: SCFSettings overrides. max_workers: SCF processes that fit in memory at once.
+    """
 
     system: str
     n_train: int
     n_test: int
     relax: bool = False  # relax the random starting geometry with xTB first (water clusters)
-    density_fit: bool = False
+    scf: dict = field(default_factory=dict)
+    max_workers: int = 2
     purpose: str = ""
 
 
 # 0.5 fs steps, 1 ps equilibration at 300 K, one snapshot every 100 fs (see MD below).
 # Density fitting from water16 on: their 4-centre integrals no longer fit in memory (18 GB for
-# water16), and direct SCF is several times slower; for water8 and smaller it is slower than exact.
+# water16) and direct SCF is several times slower; for water8 and smaller it is slower than exact.
+# PySCF's even-tempered auxiliary basis keeps the density within 2e-5 of exact Coulomb (the
+# smaller "weigend" J-fit basis: 1.3e-4, too much). water32's fitted integrals take ~9 GB (kept on
+# disk by PySCF beyond max_memory): one SCF at a time.
+_DF = {"density_fit": True}
 PRESETS: dict[str, Preset] = {
     "ethane": Preset("ethane", 100, 20, purpose="small alkane, training and test"),
     "n-butane": Preset("n-butane", 100, 20, purpose="alkane with a C-C-C-C torsion"),
     "isobutane": Preset("isobutane", 100, 20, purpose="branched alkane"),
     "water8": Preset("water8", 40, 10, relax=True, purpose="water cluster, training and test"),
-    "water16": Preset("water16", 0, 4, relax=True, density_fit=True,
+    "water16": Preset("water16", 0, 4, relax=True, scf=_DF,
                       purpose="transferability test (2x water8)"),
-    "water32": Preset("water32", 0, 2, relax=True, density_fit=True,
+    "water32": Preset("water32", 0, 2, relax=True, scf=_DF, max_workers=1,
                       purpose="transferability test (4x water8)"),
 }
 MD = md.MDSettings(temperature_K=300.0, timestep_fs=0.5, friction_per_fs=0.01,
@@ -70,7 +79,7 @@ def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
         raise ConfigError(f"need n_train, n_test >= 0 and at least one snapshot, got {n_train}, "
                           f"{n_test}")
     settings = dataclasses.replace(MD, seed=seed, n_snapshots=n_train + n_test)
-    scf = SCFSettings(density_fit=preset.density_fit)
+    scf = SCFSettings(**preset.scf)
     return {"name": name, "preset": dataclasses.asdict(preset), "n_train": n_train,
             "n_test": n_test, "seed": seed, "md": dataclasses.asdict(settings),
             "scf": scf.describe(), "method": "GFN2-xTB Langevin MD (tblite), then PySCF RKS"}
@@ -78,6 +87,14 @@ def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
 
 def _split(k: int, n_train: int) -> str:
     return "train" if k < n_train else "test"
+
+
+def _same_md(old: dict, new: dict) -> bool:
+    """Whether two recipes give the same trajectory (the SCF settings may differ)."""
+    keys = ("n_train", "n_test", "seed", "md")
+    return (all(old.get(k) == new[k] for k in keys)
+            and old.get("preset", {}).get("system") == new["preset"]["system"]
+            and old.get("preset", {}).get("relax") == new["preset"]["relax"])
 
 
 def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
@@ -88,9 +105,11 @@ def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
     path = Path(outdir) / TRAJECTORY
     recipe_path = Path(outdir) / RECIPE
     n = rec["n_train"] + rec["n_test"]
-    if path.is_file() and recipe_path.is_file() and json.loads(recipe_path.read_text()) == rec:
+    if (path.is_file() and recipe_path.is_file()
+            and _same_md(json.loads(recipe_path.read_text()), rec)):
         frames = io.read_structures(path)
         if len(frames) == n:
+            write_text_atomic(recipe_path, json.dumps(rec, indent=1) + "\n")
             return frames
     settings = md.MDSettings(**rec["md"])
     start = md.build(rec["preset"]["system"], rec["seed"])
@@ -114,6 +133,7 @@ def build(name: str, outdir, n_train: int | None = None, n_test: int | None = No
     rec = recipe(name, n_train, n_test, seed)
     frames = trajectory(outdir, rec, progress)
     jobs = [Frame(name, k, atoms, TRAJECTORY) for k, atoms in enumerate(frames)]
+    workers = min(workers, PRESETS[name].max_workers)
     options = Options(SCFSettings(**rec["scf"]), compact=True, workers=workers,
                       metadata={"dataset": name}, progress=progress)
     return generate(jobs, outdir, options)

@@ -26,7 +26,7 @@ MIN_INTER = 1.6  # Å, closest distance between atoms of different waters
 
 
 def build(system: str, seed: int = 0) -> ase.Atoms:
-    """A starting geometry: ``ethane``, ``n-butane``, ``isobutane`` or ``waterN`` (e.g. ``water8``)."""
+    """A starting geometry (Å): ``ethane``, ``n-butane``, ``isobutane`` or ``waterN``."""
     if system in MOLECULES:
         atoms = molecule(MOLECULES[system])
         atoms.center()
