@@ -191,3 +191,13 @@ def test_dataset_runs_md_then_compact_snapshots_and_resumes(tmp_path, monkeypatc
                           progress=False)
     assert len(again.skipped) == 3 and not again.computed
     assert (tmp_path / "trajectory.xyz").stat().st_mtime_ns == traj_mtime
+
+
+def test_cube_output_has_the_grid_values_and_resumes(tmp_path):
+    frames = [Frame("water", 0, molecule("H2O"), "water.xyz")]
+    options = Options(fmt="cube", workers=1, progress=False)
+    assert generate(frames, tmp_path, options).computed == ["water_0000.cube"]
+    sample = io.read(tmp_path / "water_0000.cube")
+    assert sample.electrons() == pytest.approx(8.0, rel=5e-3)
+    assert sample.grid.is_close(Grid.around(ang_to_bohr(molecule("H2O").positions)), atol=1e-5)
+    assert generate(frames, tmp_path, options).skipped == ["water_0000.cube"]

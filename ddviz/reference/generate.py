@@ -4,8 +4,10 @@ Each frame becomes ``OUTDIR/<stem>_<index:04d>.nc`` (or ``.cube``) with the dens
 grid (:meth:`Grid.around`, cubegen's layout; bohr, e/bohr^3) and, in netCDF, the orbitals and the
 provenance. Frames run in a pool of single-threaded worker processes; the main process alone writes
 files, each atomically, so an interrupted run leaves only complete files. A rerun skips snapshots
-that exist, are readable and hold the same geometry. Frames whose SCF fails are listed in
-``OUTDIR/failed.json``; ``OUTDIR/manifest.json`` lists the finished snapshots.
+that exist, are readable and hold the same geometry, storage and method. Frames whose SCF fails
+are listed in ``OUTDIR/failed.json``; ``OUTDIR/manifest.json`` lists the finished snapshots.
+(A worker killed outright, e.g. by the out-of-memory killer, stalls a multiprocessing pool: run
+very large systems with one worker, which computes in the main process.)
 """
 
 from __future__ import annotations
@@ -276,18 +278,20 @@ def generate(frames: list[Frame], outdir, options: Options = Options()) -> Repor
     bar = tqdm(total=len(frames), initial=len(report.skipped), unit="frame", desc="generate",
                disable=not options.progress, dynamic_ncols=True)
     interrupts = _Interrupts()
-    try:
-        with interrupts.installed(), bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
-            results = (map(_job, todo, [options] * len(todo)) if pool is None else
-                       pool.imap_unordered(_star_job, [(f, options) for f in todo]))
-            for frame, result, values, error in results:
-                with interrupts.held():
-                    _record(frame, result, values, error, outdir, options, report, entries, failed)
-                bar.update(1)
-    finally:  # also when interrupted: the manifest lists exactly the files written
-        with interrupts.held():
-            _write_failed(outdir, failed)
-            report.manifest = _write_manifest(outdir, entries, options)
+    with interrupts.installed():
+        try:
+            with bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
+                results = (map(_job, todo, [options] * len(todo)) if pool is None else
+                           pool.imap_unordered(_star_job, [(f, options) for f in todo]))
+                for frame, result, values, error in results:
+                    with interrupts.held():
+                        _record(frame, result, values, error, outdir, options, report, entries,
+                                failed)
+                    bar.update(1)
+        finally:  # also when interrupted: the manifest lists exactly the files written
+            with interrupts.held():
+                _write_failed(outdir, failed)
+                report.manifest = _write_manifest(outdir, entries, options)
     return report
 
 
