@@ -73,6 +73,10 @@ def test_orbitals_only_file_reads_lazily(tmp_path):
     dio.write(s, tmp_path / "h2.nc")
     with h5py.File(tmp_path / "h2.nc") as f:
         assert "density" not in f
+    from ddviz.cli.info import describe
+
+    info = describe(tmp_path / "h2.nc")  # exact count from the occupations, no grid evaluated
+    assert info["electrons"] == pytest.approx(2.0, abs=1e-12) and info["grid_shape"] == list(s.grid.shape)
     t = dio.read(tmp_path / "h2.nc")
     assert not t.has_values and t.orbitals is not None
     np.testing.assert_allclose(t.density.values, s.density.values, rtol=1e-12)

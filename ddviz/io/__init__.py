@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ase
+import numpy as np
 
 from ddviz.errors import DdvizError, UnsupportedError
 from ddviz.io._common import DEFAULT_MAX_POINTS, ENV_MAX_POINTS, existing_file, max_points_limit
@@ -87,7 +88,8 @@ def read(path, *, max_points: int | None = None, format: str | None = None):
         raise UnsupportedError(f"a {fmt.name} file holds a structure, not a density "
                                f"(use read_structure)", path=path)
     existing_file(path)
-    return fmt.load().read(path, max_points_limit(max_points))
+    with np.errstate(all="ignore"):  # hostile numbers are checked, not warned about
+        return fmt.load().read(path, max_points_limit(max_points))
 
 
 def write(sample, path, *, format: str | None = None, **options) -> None:
@@ -107,15 +109,17 @@ def read_structure(path, index: int = -1, *, format: str | None = None) -> ase.A
     """One structure (ASE atoms, Å) from a structure file or a density file's header."""
     fmt = format_of(path, format)
     existing_file(path)
-    if fmt.density:
-        return fmt.load().read_atoms(path)
-    return fmt.load().read(path, fmt.ase_format, index)
+    with np.errstate(all="ignore"):
+        if fmt.density:
+            return fmt.load().read_atoms(path)
+        return fmt.load().read(path, fmt.ase_format, index)
 
 
 def read_structures(path, *, format: str | None = None) -> list[ase.Atoms]:
     """All frames of a structure file (e.g. multi-frame xyz); a density file gives one."""
     fmt = format_of(path, format)
     existing_file(path)
-    if fmt.density:
-        return [fmt.load().read_atoms(path)]
-    return fmt.load().read(path, fmt.ase_format, slice(None))
+    with np.errstate(all="ignore"):
+        if fmt.density:
+            return [fmt.load().read_atoms(path)]
+        return fmt.load().read(path, fmt.ase_format, slice(None))

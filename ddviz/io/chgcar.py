@@ -44,14 +44,15 @@ def _poscar_header(r: LineReader):
     factor = scale if scale > 0 else (-scale / volume) ** (1 / 3)
     cell = rows * factor
     line = r.next("species names or atom counts")
-    if all(t.isdigit() for t in line.split()) and line.split():
-        counts_line, species = line, _species(comment.split())
+    if all(t.isdigit() for t in line.split()) and line.split():  # VASP 4: names in the comment
+        counts_line, names = line, comment.split()[:len(line.split())]
+        species = _species(names) if len(names) == len(line.split()) else None
         if species is None:
             raise r.error("VASP 4 file without species names (expected them on line 6 or in the "
                           "comment line)", 6)
     else:
         species = _species(line.split())
-        if species is None:
+        if not species:
             raise r.error(f"expected element symbols, got {line.decode('latin-1').strip()[:40]!r}")
         counts_line = r.next("atom counts")
     counts = r.numbers(len(species), f"{len(species)} atom counts (one per species)",
@@ -60,7 +61,6 @@ def _poscar_header(r: LineReader):
         raise r.error(f"{len(counts_line.split())} atom counts for {len(species)} species")
     if min(counts) < 0 or sum(counts) > r.remaining() // 6 + 1:
         raise r.error(f"implausible atom counts {counts} for a file of {r.size} bytes")
-    species = species[:len(counts)]
     mode = r.next("Direct or Cartesian")
     if mode.strip()[:1] in (b"S", b"s"):
         mode = r.next("Direct or Cartesian")

@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ddviz.errors import UnsupportedError
+from ddviz.errors import DdvizError, UnsupportedError
 from ddviz.grid import Grid, Sample, atoms_from_bohr
 from ddviz.io._common import LineReader, check_points, open_binary
 from ddviz.units import BOHR_PER_ANGSTROM, ang_to_bohr
@@ -46,7 +46,8 @@ def _header(r: LineReader, max_points: int | None):
     numbers, positions = [], []
     for i in range(abs(natoms)):
         z, _charge, *xyz = r.numbers(5, "5 numbers (Z, charge, x, y, z) for atom "
-                                        f"{i + 1} of {abs(natoms)}", ints=1)
+                                        f"{i + 1} of {abs(natoms)}", ints=1,
+                                   at_least=False)
         if not 0 <= z <= 118:
             raise r.error(f"atomic number must be 0..118, got {z}")
         numbers.append(z)
@@ -58,22 +59,23 @@ def _header(r: LineReader, max_points: int | None):
                                    path=r.path, line=r.line)
     try:
         grid = Grid(origin * scale, vectors, shape)
-    except Exception as exc:
+    except DdvizError as exc:
         raise r.error(f"bad voxel vectors: {exc}", 6) from None
     positions = np.array(positions, dtype=float).reshape(-1, 3) * scale
     return comments, numbers, positions, grid, n
 
 
 def _provenance(comments, path) -> dict:
-    prov = {"source_format": "cube", "source_file": str(path), "comment": comments[0]}
-    if comments[1].lstrip().startswith("{"):
+    """Provenance from a ddviz comment line (``... {json}``), else the two comment lines."""
+    prov = {"source_format": "cube", "source_file": str(path), "comment": comments}
+    start = comments[0].find("{")
+    if start >= 0:
         try:
-            extra = json.loads(comments[1])
+            extra = json.loads(comments[0][start:])
         except ValueError:
             extra = None
         if isinstance(extra, dict):
-            return {**extra, **{k: v for k, v in prov.items() if k not in extra}}
-    prov["comment2"] = comments[1]
+            return {**extra, **prov}  # this file's facts win over older ones
     return prov
 
 
@@ -91,7 +93,7 @@ def read(path, max_points: int | None) -> Sample:
 def read_atoms(path):
     """The atoms (Å) of a cube file, from its header only."""
     with open_binary(path) as f:
-        _, numbers, positions, _, _ = _header(LineReader(f, path), None)
+        _, numbers, positions, _, _ = _header(LineReader(f, path), 1 << 62)
     return atoms_from_bohr(numbers, positions)
 
 
@@ -104,7 +106,7 @@ def write(sample: Sample, path, *, name=None) -> None:
     """Write in bohr (positive voxel counts), values as ``%13.5E``, 6 per line, each z-row new line."""
     grid = sample.grid
     pos = ang_to_bohr(sample.atoms.positions).reshape(-1, 3)
-    lines = ["Electron density in e/bohr^3 written by ddviz", _comment(sample),
+    lines = ["ddviz density e/bohr^3 " + _comment(sample), "OUTER LOOP: X, MIDDLE LOOP: Y, INNER LOOP: Z",
              "%5d%12.6f%12.6f%12.6f" % (len(pos), *grid.origin)]
     lines += ["%5d%12.6f%12.6f%12.6f" % (n, *v) for n, v in zip(grid.shape, grid.vectors)]
     lines += ["%5d%12.6f%12.6f%12.6f%12.6f" % (z, float(z), *p)

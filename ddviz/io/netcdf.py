@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 
+import h5py
 import numpy as np
 import xarray as xr
 
@@ -48,7 +49,7 @@ def write(sample: Sample, path, *, name=None, values: bool | None = None) -> Non
         "cell": (("axis", "xyz"), ang_to_bohr(np.asarray(atoms.cell))),
         "atoms_pbc": (("axis",), np.asarray(atoms.pbc, dtype=np.int8)),
     }
-    attrs = {ATTR_VERSION: FORMAT_VERSION, "provenance": json.dumps(sample.provenance)}
+    attrs = {ATTR_VERSION: FORMAT_VERSION, "provenance": json.dumps(sample.provenance, default=str)}
     if values:
         data["density"] = (DIMS, np.asarray(sample.density.values))
     if sample.orbitals is not None:
@@ -76,6 +77,13 @@ def _sniff(path) -> None:
 
 def _open(path) -> xr.Dataset:
     _sniff(path)
+    try:  # h5py first: it fails cleanly where h5netcdf leaves a half-built object behind
+        with h5py.File(path, "r") as f:
+            ours = "grid_shape" in f
+    except Exception as exc:
+        raise FileFormatError(f"unreadable HDF5 file: {exc}", path=path) from None
+    if not ours:
+        raise FileFormatError("not a ddviz netCDF file (no grid_shape variable)", path=path)
     try:
         return xr.open_dataset(path, engine="h5netcdf", decode_cf=False, cache=False,
                                phony_dims="access")

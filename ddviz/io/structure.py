@@ -29,6 +29,31 @@ def _check(atoms, path) -> ase.Atoms:
     return atoms
 
 
+def _check_xyz_counts(text: str, path) -> None:
+    """Each xyz frame's atom count must fit in the lines that follow (ASE would loop ~forever)."""
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) and lines[i].strip():
+        try:
+            natoms = int(lines[i].split()[0])
+        except ValueError:
+            raise FileFormatError(f"expected the number of atoms, got {lines[i].strip()[:40]!r}",
+                                  path=path, line=i + 1) from None
+        if natoms < 0 or i + 2 + natoms > len(lines):
+            raise FileFormatError(f"frame declares {natoms} atoms but {len(lines) - i - 2} lines "
+                                  "follow", path=path, line=i + 1)
+        i += natoms + 2
+
+
+def _check_poscar_counts(path) -> None:
+    """Parse the POSCAR header with ddviz's own checks (atom counts against the file size)."""
+    from ddviz.io.chgcar import _poscar_header
+    from ddviz.io._common import LineReader
+
+    with open_binary(path) as f:
+        _poscar_header(LineReader(f, path))
+
+
 def read(path, ase_format: str, index):
     """Atoms (Å) at ``index`` (an int), or a list of all frames for a slice."""
     with open_binary(path) as f:
@@ -39,6 +64,10 @@ def read(path, ase_format: str, index):
         text = f.read().decode("latin-1")
     if not text.strip():
         raise FileFormatError("empty file, expected a structure", path=path)
+    if ase_format == "extxyz":
+        _check_xyz_counts(text, path)
+    elif ase_format == "vasp":
+        _check_poscar_counts(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
