@@ -170,8 +170,9 @@ def test_sigterm_leaves_only_complete_files(tmp_path):
 
 
 def test_dataset_runs_md_then_compact_snapshots_and_resumes(tmp_path, monkeypatch):
-    monkeypatch.setattr(dataset, "MD", dataclasses.replace(dataset.MD, equilibration_steps=20,
-                                                           interval=10))
+    short = dataclasses.replace(dataset.PRESETS["ethane"],
+                                md={"equilibration_steps": 20, "interval": 10})
+    monkeypatch.setitem(dataset.PRESETS, "ethane", short)
     report = dataset.build("ethane", tmp_path, n_train=2, n_test=1, seed=3, workers=1,
                            progress=False)
     assert len(report.computed) == 3 and not report.failed

@@ -34,19 +34,27 @@ RECIPE = "dataset.json"
 class Preset:
     """A dataset: the system (see :func:`ddviz.reference.md.build`), snapshot counts, MD and SCF.
 
-    scf: SCFSettings overrides. max_workers: SCF processes that fit in memory at once.
+    md: MDSettings overrides of :data:`MD`. scf: SCFSettings overrides. max_workers: SCF processes
+    that fit in memory at once.
     """
 
     system: str
     n_train: int
     n_test: int
     relax: bool = False  # relax the random starting geometry with xTB first (water clusters)
+    md: dict = field(default_factory=dict)
     scf: dict = field(default_factory=dict)
     max_workers: int = 2
     purpose: str = ""
 
 
-# 0.5 fs steps, 1 ps equilibration at 300 K, one snapshot every 100 fs (see MD below).
+# Langevin MD at 300 K: 0.5 fs steps, friction 0.01/fs, 1 ps equilibration.
+MD = md.MDSettings(temperature_K=300.0, timestep_fs=0.5, friction_per_fs=0.01,
+                   equilibration_steps=2000, interval=200)
+# Snapshots 500 fs apart for the training sets: n-butane's trans/gauche flips and the methyl
+# rotations are ps-scale (at 100 fs, one flip in 12 ps; successive torsions correlated 0.6-0.9).
+# The few transferability snapshots of water16/32 are 100 fs apart.
+_DECORRELATED = {"interval": 1000}
 # Density fitting from water16 on: their 4-centre integrals no longer fit in memory (18 GB for
 # water16) and direct SCF is several times slower; for water8 and smaller it is slower than exact.
 # PySCF's even-tempered auxiliary basis keeps the density within 2e-5 of exact Coulomb (the
@@ -54,17 +62,16 @@ class Preset:
 # disk by PySCF beyond max_memory): one SCF at a time.
 _DF = {"density_fit": True}
 PRESETS: dict[str, Preset] = {
-    "ethane": Preset("ethane", 100, 20, purpose="small alkane, training and test"),
-    "n-butane": Preset("n-butane", 100, 20, purpose="alkane with a C-C-C-C torsion"),
-    "isobutane": Preset("isobutane", 100, 20, purpose="branched alkane"),
-    "water8": Preset("water8", 40, 10, relax=True, purpose="water cluster, training and test"),
+    "ethane": Preset("ethane", 100, 20, md=_DECORRELATED, purpose="small alkane"),
+    "n-butane": Preset("n-butane", 100, 20, md=_DECORRELATED,
+                       purpose="alkane with a C-C-C-C torsion (trans and gauche)"),
+    "isobutane": Preset("isobutane", 100, 20, md=_DECORRELATED, purpose="branched alkane"),
+    "water8": Preset("water8", 40, 10, relax=True, md=_DECORRELATED, purpose="water cluster"),
     "water16": Preset("water16", 0, 4, relax=True, scf=_DF,
                       purpose="transferability test (2x water8)"),
     "water32": Preset("water32", 0, 2, relax=True, scf=_DF, max_workers=1,
                       purpose="transferability test (4x water8)"),
 }
-MD = md.MDSettings(temperature_K=300.0, timestep_fs=0.5, friction_per_fs=0.01,
-                   equilibration_steps=2000, interval=200)
 
 
 def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
@@ -78,7 +85,7 @@ def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
     if n_train < 0 or n_test < 0 or n_train + n_test < 1:
         raise ConfigError(f"need n_train, n_test >= 0 and at least one snapshot, got {n_train}, "
                           f"{n_test}")
-    settings = dataclasses.replace(MD, seed=seed, n_snapshots=n_train + n_test)
+    settings = dataclasses.replace(MD, **preset.md, seed=seed, n_snapshots=n_train + n_test)
     scf = SCFSettings(**preset.scf)
     return {"name": name, "preset": dataclasses.asdict(preset), "n_train": n_train,
             "n_test": n_test, "seed": seed, "md": dataclasses.asdict(settings),
