@@ -1,7 +1,7 @@
 """Build a named reference dataset in DIR: GFN2-xTB Langevin MD at 300 K (0.5 fs steps, 1 ps
 equilibration, a snapshot every 500 fs, 100 fs for water16/32; DIR/trajectory.xyz), then one
-PySCF snapshot per frame
-stored compactly (orbitals only) as DIR/<name>_<index:04d>.nc, with DIR/manifest.json listing
+PySCF snapshot per frame stored compactly (orbitals only) as DIR/<name>_<index:04d>.nc, with
+DIR/manifest.json listing
 energies and the train/test split (train: the first snapshots in time, test: the last).
 Rerunning resumes. Datasets (train + test snapshots):
 """
