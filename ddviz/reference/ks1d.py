@@ -72,7 +72,8 @@ class Model:
     ion_kappa: float = 0.5        # ion-ion screening (1/bohr)
     ion_softening: float = 1.0    # b in s = sqrt(d^2 + b^2) (bohr)
     nk: int = 1                   # Gamma-centred k-points
-    extra_bands: int = 6          # empty bands above N/2 (per k-point)
+    extra_bands: int = 6          # first guess of empty bands above N/2; grown until the
+                                  # highest band lies 40 T above mu (occupation < 1e-17)
     tol: float = 1e-10            # density residual (electrons/bohr^(1/2))
     max_iter: int = 200
 
@@ -330,6 +331,10 @@ def solve(chain: Chain, model: Model = Model(), density: np.ndarray | None = Non
         v_eff = v_ext + v_h + v_xc
         eigs, orbs = diagonalise(v_eff, chain.length, ks, nbands)
         f, mu = occupations(eigs, kw, ne, model.temperature)
+        while eigs[:, -1].min() < mu + 40 * model.temperature and nbands < n:
+            nbands = min(n, nbands + max(4, nbands // 2))  # the last bands must be empty
+            eigs, orbs = diagonalise(v_eff, chain.length, ks, nbands)
+            f, mu = occupations(eigs, kw, ne, model.temperature)
         n_out = density_from_orbitals(orbs, f, kw)
         res = math.sqrt(h * float(np.sum((n_out - n_in) ** 2)))
         residuals.append(res)
