@@ -14,6 +14,7 @@ from ddviz.errors import DdvizError
 # name -> one-line help; the module ddviz.cli.<name> implements it.
 COMMANDS = {
     "info": "print what a density or structure file holds",
+    "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
 }
 
 

@@ -9,6 +9,7 @@
   self-consistent response re-converges the SCF at fixed electron count (Hartree and xc respond).
   In an insulator both decay exponentially (the gap); in a metal chi0 dV has slowly decaying Friedel
   oscillations and it is the self-consistent screening that localises the response.
+* Far weight: the fraction of sum |dn| farther than two lattice spacings from x0.
 * Decay length: -1/slope of a straight-line fit of log(max |dn| in bins of 2 lattice spacings)
   against the distance from x0, from one bin out to L/2 - half a bin, ignoring bins below 1e-9 of
   the peak (the numerical floor).
@@ -19,14 +20,16 @@ from __future__ import annotations
 import numpy as np
 import scipy.special
 
-from ddviz.reference.ks1d import Chain, Model, Result, diagonalise, occupations, solve
+from ddviz.reference.ks1d import (Chain, Model, Result, diagonalise, single_threaded_blas,
+                                  solve)
 
 
 def band_structure(result: Result, nk: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """k (1/bohr, 0..pi/L) and eigenvalues (nk/2+1, nbands) of the converged potential."""
     ks = 2 * np.pi * np.arange(nk // 2 + 1) / (nk * result.chain.length)
-    eigs, _ = diagonalise(result.v_eff, result.chain.length, ks, result.eigenvalues.shape[1],
-                          vectors=False)
+    with single_threaded_blas():
+        eigs, _ = diagonalise(result.v_eff, result.chain.length, ks,
+                              result.eigenvalues.shape[1], vectors=False)
     return ks, eigs
 
 
@@ -48,8 +51,9 @@ def bare_response(base: Result, dv: np.ndarray, eps: float = 1e-4) -> np.ndarray
     ks = 2 * np.pi * np.arange(base.model.nk // 2 + 1) / (base.model.nk * base.chain.length)
     out = []
     for sign in (1, -1):
-        eigs, orbs = diagonalise(base.v_eff + sign * eps * dv, base.chain.length, ks,
-                                 base.eigenvalues.shape[1])
+        with single_threaded_blas():
+            eigs, orbs = diagonalise(base.v_eff + sign * eps * dv, base.chain.length, ks,
+                                     base.eigenvalues.shape[1])
         f = scipy.special.expit((base.mu - eigs) / base.model.temperature)
         out.append(sum(2 * w * (np.abs(o) ** 2 @ fk) for o, fk, w in zip(orbs, f, base.kweights)))
     return (out[0] - out[1]) / (2 * eps)
@@ -91,7 +95,15 @@ def screening(chain: Chain, model: Model, width: float = 1.0, eps: float = 1e-4,
     return {"x": base.x, "x0": x0, "dv": dv, "dn_bare": dn0, "dn_scf": dns, "base": base,
             "decay_bare": decay_length(base.x, dn0, x0, chain.length, 2 * lattice),
             "decay_scf": decay_length(base.x, dns, x0, chain.length, 2 * lattice),
+            "far_bare": far_weight(base.x, dn0, x0, chain.length, 2 * lattice),
+            "far_scf": far_weight(base.x, dns, x0, chain.length, 2 * lattice),
             "charge_bare": float(dn0.sum() * base.h), "charge_scf": float(dns.sum() * base.h)}
+
+
+def far_weight(x: np.ndarray, dn: np.ndarray, x0: float, length: float, radius: float) -> float:
+    """Fraction of sum |dn| farther than ``radius`` bohr from x0 (the non-local part)."""
+    d = np.abs(np.mod(x - x0 + length / 2, length) - length / 2)
+    return float(np.abs(dn[d > radius]).sum() / np.abs(dn).sum())
 
 
 def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 32) -> dict:
