@@ -17,15 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from ddviz.reference.ks1d import Model, solve  # noqa: E402
-from ddviz.reference.ks1d_md import displaced_chain  # noqa: E402
-from ddviz.reference.ks1d_response import characters  # noqa: E402
+from ddviz.reference.ks1d import Model, solve
+from ddviz.reference.ks1d_md import displaced_chain
+from ddviz.reference.ks1d_response import characters
 
 
 def mixing_table(max_iter: int = 300) -> list[tuple]:

@@ -10,7 +10,14 @@ import scipy.linalg
 
 from ddviz.errors import ConvergenceError
 from ddviz.reference import ks1d
-from ddviz.reference.ks1d import Chain, Model, diagonalise, occupations, solve, uniform_chain
+from ddviz.reference.ks1d import (
+    Chain,
+    Model,
+    diagonalise,
+    occupations,
+    solve,
+    uniform_chain,
+)
 from ddviz.reference.ks1d_md import displaced_chain, equilibrium_chain
 
 

@@ -9,8 +9,13 @@ import pytest
 
 from ddviz.reference.ks1d import Model, solve
 from ddviz.reference.ks1d_data import read_sample, to_sample, write_sample
-from ddviz.reference.ks1d_md import (displaced_chain, energy_drift, generate_cells,
-                                     generate_trajectory, verlet)
+from ddviz.reference.ks1d_md import (
+    displaced_chain,
+    energy_drift,
+    generate_cells,
+    generate_trajectory,
+    verlet,
+)
 from ddviz.units import ANGSTROM_PER_BOHR
 
 SMALL = Model(nk=2)
@@ -46,7 +51,8 @@ def test_sample_layout_and_netcdf_roundtrip(tmp_path):
 
 
 def test_generator_resumes_bit_identically(tmp_path):
-    kw = dict(character="metallic", natoms=8, steps=10, stride=2, seed=5, model=SMALL)
+    kw = {"character": "metallic", "natoms": 8, "steps": 10, "stride": 2, "seed": 5,
+          "model": SMALL}
     full = generate_trajectory(tmp_path / "full", **kw)
     assert full["written"] == 5  # 0, 2 train; 4 validation; 6 skipped (gap); 8, 10 test
     part = generate_trajectory(tmp_path / "part", stop_after=3, **kw)

@@ -149,7 +149,7 @@ class Chain:
     def electrons(self) -> float:
         return float(sum(s.valence for s in self.species))
 
-    def moved(self, positions) -> "Chain":
+    def moved(self, positions) -> Chain:
         return Chain(self.length, list(self.symbols), np.asarray(positions, dtype=float))
 
 
@@ -188,7 +188,7 @@ def kinetic_matrix(n: int, length: float, k: float) -> np.ndarray:
 
 
 def _image_offsets(length: float, reach: float) -> np.ndarray:
-    m = int(math.ceil(reach / length)) + 1
+    m = math.ceil(reach / length) + 1
     return np.arange(-m, m + 1) * length
 
 
@@ -299,7 +299,7 @@ class Result:
 
     def band_gap(self) -> float:
         """Indirect gap (Ha) at integer filling: min eps_{N/2} - max eps_{N/2-1} over k (>= 0)."""
-        nocc = int(round(self.chain.electrons / 2))
+        nocc = round(self.chain.electrons / 2)
         return max(0.0, float(self.eigenvalues[:, nocc].min() - self.eigenvalues[:, nocc - 1].max()))
 
 
@@ -368,7 +368,7 @@ def _solve(chain, model, density, mixer, alpha, q0, extra_potential, raise_on_fa
     x = np.arange(n) * h
     ne = chain.electrons
     ks, kw = kpoints(model.nk, chain.length)
-    nbands = int(math.ceil(ne / 2)) + model.extra_bands
+    nbands = math.ceil(ne / 2) + model.extra_bands
     v_ext, dv_ext = external_potential(chain, x, with_derivative=True)
     if extra_potential is not None:
         v_ext = v_ext + extra_potential
@@ -392,19 +392,19 @@ def _solve(chain, model, density, mixer, alpha, q0, extra_potential, raise_on_fa
         if res < model.tol or not np.isfinite(res):
             break
         n_in = mix(n_in, n_out, ne, h)
-    if not (residuals[-1] < model.tol):
-        if raise_on_failure:
-            raise ConvergenceError(f"1D KS SCF ({mixer}) did not reach residual {model.tol:g} in "
-                                   f"{model.max_iter} iterations (last {residuals[-1]:.3g})")
+    if not (residuals[-1] < model.tol) and raise_on_failure:
+        raise ConvergenceError(f"1D KS SCF ({mixer}) did not reach residual {model.tol:g} in "
+                               f"{model.max_iter} iterations (last {residuals[-1]:.3g})")
     # Mermin free energy at the output density
-    v_h_out, e_h = hartree(n_out, chain.length, model.soft_coulomb)
+    _, e_h = hartree(n_out, chain.length, model.soft_coulomb)
     _, e_xc = xc(n_out, model.xc_coefficient, h)
     e_band = 2 * float(np.sum(kw[:, None] * f * eigs))
     kinetic = e_band - h * float(np.sum((v_eff - v_ext) * n_out)) - h * float(np.sum(v_ext * n_out))
     e_ext = h * float(np.sum(v_ext * n_out))
     e_ii, f_ii = ion_ion(chain, model)
     ts = model.temperature * entropy(f, kw)
-    comps = dict(kinetic=kinetic, external=e_ext, hartree=e_h, xc=e_xc, ion_ion=e_ii, minus_ts=-ts)
+    comps = {"kinetic": kinetic, "external": e_ext, "hartree": e_h, "xc": e_xc, "ion_ion": e_ii,
+             "minus_ts": -ts}
     energy = float(sum(comps.values()))
     forces = -h * dv_ext @ n_out + f_ii
     return Result(chain, model, x, n_out, eigs, f, kw, float(mu), energy, comps, forces,

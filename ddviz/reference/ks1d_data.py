@@ -23,8 +23,8 @@ import xarray as xr
 from ddviz.errors import FileFormatError
 from ddviz.grid import Grid, Sample
 from ddviz.io.atomic import atomic_path
-from ddviz.units import BOHR_PER_ANGSTROM, bohr_to_ang
 from ddviz.reference.ks1d import SPECIES, Result
+from ddviz.units import BOHR_PER_ANGSTROM, bohr_to_ang
 
 AMU_IN_ME = 1822.888486  # electron masses per atomic mass unit
 TRANSVERSE_BOHR = 1.0    # w: the nominal transverse box (bohr), also the grid's b and c steps

@@ -27,7 +27,14 @@ import scipy.optimize
 
 from ddviz.errors import DdvizError
 from ddviz.io.atomic import atomic_path, write_text_atomic
-from ddviz.reference.ks1d import CHARACTER_SYMBOL, SPECIES, Chain, Model, solve, uniform_chain
+from ddviz.reference.ks1d import (
+    CHARACTER_SYMBOL,
+    SPECIES,
+    Chain,
+    Model,
+    solve,
+    uniform_chain,
+)
 from ddviz.reference.ks1d_data import is_complete, to_sample, write_sample
 
 LATTICE = 4.0  # bohr between neighbouring atoms
@@ -102,14 +109,13 @@ class MDState:
     log: np.ndarray  # rows: step, time, potential, kinetic, total, scf iterations
 
     def save(self, path) -> None:
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, step=self.step, positions=self.positions, velocities=self.velocities,
-                         forces=self.forces, density=self.density,
-                         previous_density=self.previous_density, log=self.log)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, step=self.step, positions=self.positions, velocities=self.velocities,
+                     forces=self.forces, density=self.density,
+                     previous_density=self.previous_density, log=self.log)
 
     @classmethod
-    def load(cls, path) -> "MDState":
+    def load(cls, path) -> MDState:
         with np.load(path) as z:
             return cls(int(z["step"]), z["positions"], z["velocities"], z["forces"], z["density"],
                        z["previous_density"], z["log"])

@@ -17,11 +17,19 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import scipy.special
 
-from ddviz.reference.ks1d import (Chain, Model, Result, diagonalise, single_threaded_blas,
-                                  solve)
+from ddviz.reference.ks1d import (
+    Chain,
+    Model,
+    Result,
+    diagonalise,
+    single_threaded_blas,
+    solve,
+)
 
 
 def band_structure(result: Result, nk: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +44,7 @@ def band_structure(result: Result, nk: int = 32) -> tuple[np.ndarray, np.ndarray
 def dense_gap(result: Result, nk: int = 32) -> float:
     """Indirect band gap (Ha, >= 0) at integer filling on a dense k grid."""
     _, eigs = band_structure(result, nk)
-    nocc = int(round(result.chain.electrons / 2))
+    nocc = round(result.chain.electrons / 2)
     return max(0.0, float(eigs[:, nocc].min() - eigs[:, nocc - 1].max()))
 
 
@@ -72,7 +80,7 @@ def decay_length(x: np.ndarray, dn: np.ndarray, x0: float, length: float, bin_wi
     edges = np.arange(bin_width / 2, length / 2 - bin_width / 2 + 1e-9, bin_width)
     centres, env = [], []
     peak = np.abs(dn).max()
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = np.abs(dn[(d >= lo) & (d < hi)]).max()
         if m > 1e-9 * peak:
             centres.append(0.5 * (lo + hi))
