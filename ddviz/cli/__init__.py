@@ -14,11 +14,13 @@ from ddviz.errors import DdvizError
 # name -> one-line help; the module ddviz.cli.<name> implements it.
 COMMANDS = {
     "info": "print what a density or structure file holds",
+    "generate": "compute reference densities (PySCF) for every frame of structure files",
+    "dataset": "build a named reference dataset (xTB MD + PySCF snapshots)",
     "train": "train a Deep Density model from a configuration file",
     "evaluate": "compare a model's predictions with reference densities",
     "predict": "predict the density of a structure and write it to a file",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
-    "generate": "compute reference densities (PySCF) for every frame of structure files",
+    "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
 }
 
 

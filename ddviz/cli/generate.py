@@ -27,7 +27,8 @@ def add_arguments(parser) -> None:
                         help="parallel single-threaded SCF processes (default %(default)s)")
     parser.add_argument("--temperature", type=float, default=None, metavar="K",
                         help="MD temperature to record in the provenance (K)")
-    parser.add_argument("--seed", type=int, default=None, help="MD seed to record in the provenance")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="MD seed to record in the provenance")
     parser.add_argument("--split", choices=("train", "test"), default=None,
                         help="split recorded in the manifest (default: the frame's, else train)")
     parser.add_argument("--grids-level", type=int, default=None,

@@ -4,8 +4,10 @@ Each frame becomes ``OUTDIR/<stem>_<index:04d>.nc`` (or ``.cube``) with the dens
 grid (:meth:`Grid.around`, cubegen's layout; bohr, e/bohr^3) and, in netCDF, the orbitals and the
 provenance. Frames run in a pool of single-threaded worker processes; the main process alone writes
 files, each atomically, so an interrupted run leaves only complete files. A rerun skips snapshots
-that exist, are readable and hold the same geometry. Frames whose SCF fails are listed in
-``OUTDIR/failed.json``; ``OUTDIR/manifest.json`` lists the finished snapshots.
+that exist, are readable and hold the same geometry, storage and method. Frames whose SCF fails
+are listed in ``OUTDIR/failed.json``; ``OUTDIR/manifest.json`` lists the finished snapshots.
+(A worker killed outright, e.g. by the out-of-memory killer, stalls a multiprocessing pool: run
+very large systems with one worker, which computes in the main process.)
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from pathlib import Path
 import ase
 import numpy as np
 
+from ddviz import io
 from ddviz.errors import ConfigError, DdvizError
 from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid, Sample
 from ddviz.io.atomic import write_text_atomic
-from ddviz.reference.scf import SCFSettings, compute
+from ddviz.reference.scf import SCFSettings, compute, method
 from ddviz.units import ang_to_bohr
 
 MANIFEST = "manifest.json"
@@ -93,8 +96,6 @@ class Report:
 
 def read_frames(paths) -> list[Frame]:
     """Every frame of every structure file (multi-frame xyz allowed); stems must be unique."""
-    from ddviz import io
-
     frames, stems = [], {}
     for path in paths:
         stem = Path(path).stem
@@ -112,12 +113,14 @@ def frame_grid(atoms: ase.Atoms, options: Options) -> Grid:
     return Grid.around(ang_to_bohr(atoms.positions), options.spacing, options.margin)
 
 
+def _metadata(frame: Frame, options: Options) -> dict:
+    """The frame's ``info`` (step, seed, split...) overridden by the run's metadata."""
+    return {**{k: _plain(v) for k, v in frame.atoms.info.items()}, **options.metadata}
+
+
 def _provenance(frame: Frame, options: Options) -> dict:
-    extra = {k: _plain(v) for k, v in frame.atoms.info.items()}
-    extra.update(options.metadata)
-    extra.update(source=frame.source, frame=frame.index, spacing_bohr=options.spacing,
-                 margin_bohr=options.margin)
-    return extra
+    return {**_metadata(frame, options), "source": frame.source, "frame": frame.index,
+            "spacing_bohr": options.spacing, "margin_bohr": options.margin}
 
 
 def _plain(value):
@@ -164,26 +167,47 @@ def _pool(workers: int):
         pool.join()
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """Turn SIGTERM into KeyboardInterrupt so atomic writes clean up (main thread only)."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+class _Interrupts:
+    """SIGINT/SIGTERM raise KeyboardInterrupt in the main process, but not while a snapshot and
+    its manifest entry are being written: a signal then waits until the writing is done."""
+
+    def __init__(self):
+        self.holding = self.pending = False
+
+    def _handler(self, signum, frame):
+        if self.holding:
+            self.pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def installed(self):
+        try:
+            previous = {s: signal.signal(s, self._handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: leave signals alone
+            yield self
+            return
+        try:
+            yield self
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+    @contextlib.contextmanager
+    def held(self):
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
 
 
-def _finished(path: Path, atoms: ase.Atoms) -> Sample | None:
-    """The stored snapshot at ``path`` if it is readable and holds this geometry, else None."""
-    from ddviz import io
-
+def _finished(path: Path, atoms: ase.Atoms, options: Options) -> Sample | None:
+    """The stored snapshot at ``path`` if it is readable and holds this geometry, stored as asked
+    (values or orbitals only) and, where the file records them, with the same SCF settings."""
     if not path.is_file():
         return None
     try:
@@ -191,7 +215,9 @@ def _finished(path: Path, atoms: ase.Atoms) -> Sample | None:
     except DdvizError:
         return None
     same = (len(sample.atoms) == len(atoms) and np.array_equal(sample.atoms.numbers, atoms.numbers)
-            and np.allclose(sample.atoms.positions, atoms.positions, atol=GEOMETRY_ATOL))
+            and np.allclose(sample.atoms.positions, atoms.positions, atol=GEOMETRY_ATOL)
+            and sample.has_values != options.compact
+            and all(sample.provenance.get(k, v) == v for k, v in method(options.settings).items()))
     return sample if same else None
 
 
@@ -201,7 +227,7 @@ def _entry(name: str, frame: Frame, provenance: dict, options: Options) -> dict:
     entry = {"file": name, "source": frame.source, "frame": frame.index,
              "formula": frame.atoms.get_chemical_formula(), "natoms": len(frame.atoms)}
     entry.update({k: provenance.get(k) for k in keys})
-    meta = {**{k: _plain(v) for k, v in frame.atoms.info.items()}, **options.metadata}
+    meta = _metadata(frame, options)
     entry.update({k: meta[k] for k in MANIFEST_KEYS if k in meta})
     entry.setdefault("split", "train")
     return entry
@@ -235,8 +261,6 @@ def generate(frames: list[Frame], outdir, options: Options = Options()) -> Repor
     """Compute and write the snapshot of every frame not already done; see the module docstring."""
     from tqdm import tqdm
 
-    from ddviz import io
-
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     names = [f.filename(options.fmt) for f in frames]
@@ -245,7 +269,7 @@ def generate(frames: list[Frame], outdir, options: Options = Options()) -> Repor
     old = _old_entries(outdir)
     report, entries, failed, todo = Report(), {}, {}, []
     for name, frame in zip(names, frames):
-        sample = _finished(outdir / name, frame.atoms)
+        sample = _finished(outdir / name, frame.atoms, options)
         if sample is None:
             todo.append(frame)
             continue
@@ -253,28 +277,40 @@ def generate(frames: list[Frame], outdir, options: Options = Options()) -> Repor
         entries[name] = _entry(name, frame, old.get(name) or sample.provenance, options)
     bar = tqdm(total=len(frames), initial=len(report.skipped), unit="frame", desc="generate",
                disable=not options.progress, dynamic_ncols=True)
-    with _sigterm_as_interrupt(), bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
-        results = (map(_job, todo, [options] * len(todo)) if pool is None else
-                   pool.imap_unordered(_star_job, [(f, options) for f in todo]))
-        for frame, result, values, error in results:
-            name = frame.filename(options.fmt)
-            if error is not None:
-                failed[name] = {"file": name, "source": frame.source, "frame": frame.index,
-                                "reason": error}
-                report.failed[name] = error
+    interrupts = _Interrupts()
+    with interrupts.installed():
+        try:
+            with bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
+                results = (map(_job, todo, [options] * len(todo)) if pool is None else
+                           pool.imap_unordered(_star_job, [(f, options) for f in todo]))
+                for frame, result, values, error in results:
+                    with interrupts.held():
+                        _record(frame, result, values, error, outdir, options, report, entries,
+                                failed)
+                    bar.update(1)
+        finally:  # also when interrupted: the manifest lists exactly the files written
+            with interrupts.held():
                 _write_failed(outdir, failed)
-            else:
-                sample = Sample(frame.atoms, frame_grid(frame.atoms, options), values,
-                                result.provenance, orbitals=result.orbitals)
-                io.write(sample, outdir / name, **({"values": not options.compact}
-                                                   if options.fmt == "nc" else {}))
-                entries[name] = _entry(name, frame, result.provenance, options)
-                report.computed.append(name)
-                _write_manifest(outdir, entries, options)
-            bar.update(1)
-    _write_failed(outdir, failed)
-    report.manifest = _write_manifest(outdir, entries, options)
+                report.manifest = _write_manifest(outdir, entries, options)
     return report
+
+
+def _record(frame, result, values, error, outdir, options, report, entries, failed) -> None:
+    """Write one finished frame's snapshot and manifest entry, or its failed.json entry."""
+    name = frame.filename(options.fmt)
+    if error is not None:
+        failed[name] = {"file": name, "source": frame.source, "frame": frame.index,
+                        "reason": error}
+        report.failed[name] = error
+        _write_failed(outdir, failed)
+        return
+    sample = Sample(frame.atoms, frame_grid(frame.atoms, options), values, result.provenance,
+                    orbitals=result.orbitals)
+    io.write(sample, outdir / name, **({"values": not options.compact}
+                                       if options.fmt == "nc" else {}))
+    entries[name] = _entry(name, frame, result.provenance, options)
+    report.computed.append(name)
+    _write_manifest(outdir, entries, options)
 
 
 def _star_job(args):

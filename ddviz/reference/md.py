@@ -26,7 +26,7 @@ MIN_INTER = 1.6  # Å, closest distance between atoms of different waters
 
 
 def build(system: str, seed: int = 0) -> ase.Atoms:
-    """A starting geometry: ``ethane``, ``n-butane``, ``isobutane`` or ``waterN`` (e.g. ``water8``)."""
+    """A starting geometry (Å): ``ethane``, ``n-butane``, ``isobutane`` or ``waterN``."""
     if system in MOLECULES:
         atoms = molecule(MOLECULES[system])
         atoms.center()
@@ -78,11 +78,27 @@ def _random_rotation(rng: np.random.Generator) -> np.ndarray:
                      [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
 
-def xtb_calculator():
-    """GFN2-xTB through tblite's ASE calculator, quiet."""
+def xtb_calculator(threads: int | None = 1):
+    """GFN2-xTB through tblite's ASE calculator, quiet.
+
+    threads: OpenMP threads of tblite for calls from this thread. One thread keeps trajectories
+    bit-for-bit reproducible (parallel sums change the rounding) and is as fast for these sizes.
+    """
     from tblite.ase import TBLite
 
+    if threads:
+        _set_openmp_threads(threads)
     return TBLite(method="GFN2-xTB", verbosity=0)
+
+
+def _set_openmp_threads(n: int) -> None:
+    """omp_set_num_threads for the system libgomp that tblite links (no-op if there is none)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libgomp.so.1").omp_set_num_threads(int(n))
+    except (OSError, AttributeError):
+        pass
 
 
 def relax(atoms: ase.Atoms, fmax: float = 0.1, steps: int = 200) -> ase.Atoms:
@@ -119,7 +135,7 @@ def run_md(atoms: ase.Atoms, settings: MDSettings, progress=None) -> list[ase.At
     """
     from ase.constraints import FixCom
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+    from ase.md.velocitydistribution import Stationary, ZeroRotation, thermalize_momenta
 
     s = settings
     if s.n_snapshots < 1 or s.interval < 1 or s.equilibration_steps < 0:
@@ -128,7 +144,7 @@ def run_md(atoms: ase.Atoms, settings: MDSettings, progress=None) -> list[ase.At
     atoms.set_constraint(FixCom())
     atoms.calc = xtb_calculator()
     rng = np.random.default_rng(s.seed)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=s.temperature_K, rng=rng)
+    thermalize_momenta(atoms, s.temperature_K, rng=rng)  # Maxwell–Boltzmann
     Stationary(atoms)
     ZeroRotation(atoms)
     dyn = Langevin(atoms, s.timestep_fs * units.fs, temperature_K=s.temperature_K,

@@ -27,9 +27,10 @@ class SCFSettings:
     """How the reference SCF is run.
 
     grids_level: PySCF DFT grid level (PySCF's default is 3; 1 changes the density by ~3e-5 relative
-    L1). conv_tol: energy convergence (Ha). density_fit: density fitting for the Coulomb term.
-    fallbacks: retry a non-converged SCF (damping + level shift, then Newton). threads: OpenMP
-    threads for this job (1: run several jobs in parallel instead).
+    L1). conv_tol: energy convergence (Ha). density_fit: density fitting for the Coulomb term,
+    with ``auxbasis``. max_memory_mb: PySCF's memory budget (MB). fallbacks: retry a
+    non-converged SCF (damping + level shift, then Newton). threads: OpenMP threads for this job
+    (1: run several jobs in parallel instead).
     """
 
     xc: str = "pbe"
@@ -38,7 +39,9 @@ class SCFSettings:
     grids_level: int = 1
     conv_tol: float = 1e-9
     density_fit: bool = False
+    auxbasis: str | None = None  # None: PySCF's choice (even-tempered for gth-dzvp)
     max_cycle: int = 50
+    max_memory_mb: int = 4000
     charge: int = 0
     fallbacks: bool = True
     damp: float = 0.5
@@ -81,28 +84,40 @@ def versions() -> dict:
             "ase": ase.__version__, "numpy": np.__version__}
 
 
+def method(settings: SCFSettings) -> dict:
+    """The provenance entries that define the reference method (same settings, same density)."""
+    return {"method": "RKS", "functional": settings.xc, "basis": settings.basis,
+            "pseudopotential": settings.pseudo, "grids_level": settings.grids_level,
+            "density_fit": settings.density_fit,
+            "auxbasis": (settings.auxbasis or "pyscf-default") if settings.density_fit else None,
+            "conv_tol": settings.conv_tol}
+
+
 def build_mol(atoms: ase.Atoms, settings: SCFSettings):
     """The PySCF molecule (bohr) for ``atoms`` (Å), laid out as OrbitalDensity rebuilds it."""
     from pyscf import gto
 
-    atom = [(s, tuple(p)) for s, p in zip(atoms.get_chemical_symbols(), ang_to_bohr(atoms.positions))]
+    positions = ang_to_bohr(atoms.positions)
+    atom = [(s, tuple(p)) for s, p in zip(atoms.get_chemical_symbols(), positions)]
     try:
         return gto.M(atom=atom, basis=settings.basis, pseudo=settings.pseudo or None, unit="Bohr",
                      charge=settings.charge, spin=0, verbose=0)
     except (RuntimeError, KeyError, ValueError) as exc:  # odd electron count, unknown basis...
         raise ConfigError(f"cannot set up {atoms.get_chemical_formula()} with basis "
-                          f"{settings.basis!r}, pseudopotential {settings.pseudo!r}: {exc}") from exc
+                          f"{settings.basis!r}, pseudopotential {settings.pseudo!r}: {exc}"
+                          ) from exc
 
 
 def _make_rks(mol, s: SCFSettings):
     from pyscf import dft
 
     mf = dft.RKS(mol)
+    mf.max_memory = s.max_memory_mb
     mf.xc = s.xc
     mf.grids.level = s.grids_level
     mf.conv_tol = s.conv_tol
     mf.max_cycle = s.max_cycle
-    return mf.density_fit() if s.density_fit else mf
+    return mf.density_fit(auxbasis=s.auxbasis) if s.density_fit else mf
 
 
 def _attempts(mol, s: SCFSettings):
@@ -118,7 +133,7 @@ def _attempts(mol, s: SCFSettings):
 
 def compute(atoms: ase.Atoms, settings: SCFSettings = SCFSettings(),
             provenance: dict | None = None) -> SCFResult:
-    """Run the SCF for ``atoms`` (positions in Å, closed shell); raise ConvergenceError if it fails.
+    """Run the SCF for ``atoms`` (Å, closed shell); raise ConvergenceError if it fails.
 
     ``provenance`` (temperature, seed, MD step...) is merged into the result's provenance.
     """
@@ -143,11 +158,8 @@ def compute(atoms: ase.Atoms, settings: SCFSettings = SCFSettings(),
     occupied = mf.mo_occ > 0
     orbitals = OrbitalDensity(atoms.numbers, ang_to_bohr(atoms.positions), settings.basis,
                               settings.pseudo, mf.mo_coeff[:, occupied], mf.mo_occ[occupied])
-    record = {"method": "RKS", "functional": settings.xc, "basis": settings.basis,
-              "pseudopotential": settings.pseudo, "grids_level": settings.grids_level,
-              "density_fit": settings.density_fit, "conv_tol": settings.conv_tol,
-              "energy_Ha": float(energy), "converged": True, "scf_cycles": cycles,
-              "scf_strategy": strategy, "scf_wall_s": round(wall, 3),
+    record = {**method(settings), "energy_Ha": float(energy), "converged": True,
+              "scf_cycles": cycles, "scf_strategy": strategy, "scf_wall_s": round(wall, 3),
               "valence_electrons": float(mol.nelectron), "versions": versions()}
     record.update(provenance or {})
     return SCFResult(float(energy), True, orbitals, cycles, wall, strategy, record)

@@ -1,0 +1,156 @@
+"""Named reference datasets: GFN2-xTB Langevin MD snapshots, then PySCF densities (orbitals only).
+
+``build(name, outdir)`` writes ``outdir/dataset.json`` (the recipe), ``outdir/trajectory.xyz``
+(the snapshots, Å, with step/time/temperature/seed/split in each frame's info),
+``outdir/<name>_<index:04d>.nc`` (compact snapshots) and ``outdir/manifest.json``. Every stage
+resumes: a finished trajectory with the same recipe is reused, finished snapshots are skipped.
+The train split is the first ``n_train`` snapshots in time, the test split the ``n_test`` after
+them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ase
+import ase.io
+import numpy as np
+
+from ddviz import io
+from ddviz.errors import ConfigError
+from ddviz.io.atomic import atomic_path, write_text_atomic
+from ddviz.reference import md
+from ddviz.reference.generate import Frame, Options, Report, generate
+from ddviz.reference.scf import SCFSettings
+
+TRAJECTORY = "trajectory.xyz"
+RECIPE = "dataset.json"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A dataset: the system (see :func:`ddviz.reference.md.build`), snapshot counts, MD and SCF.
+
+    md: MDSettings overrides of :data:`MD`. scf: SCFSettings overrides. max_workers: SCF processes
+    that fit in memory at once.
+    """
+
+    system: str
+    n_train: int
+    n_test: int
+    relax: bool = False  # relax the random starting geometry with xTB first (water clusters)
+    md: dict = field(default_factory=dict)
+    scf: dict = field(default_factory=dict)
+    max_workers: int = 2
+    purpose: str = ""
+
+
+# Langevin MD at 300 K: 0.5 fs steps, friction 0.01/fs, 1 ps equilibration.
+MD = md.MDSettings(temperature_K=300.0, timestep_fs=0.5, friction_per_fs=0.01,
+                   equilibration_steps=2000, interval=200)
+# Snapshots 500 fs apart for the training sets: n-butane's trans/gauche flips and the methyl
+# rotations are ps-scale (at 100 fs, one flip in 12 ps; successive torsions correlated 0.6-0.9).
+# The few transferability snapshots of water16/32 are 100 fs apart.
+_DECORRELATED = {"interval": 1000}
+# Density fitting from water16 on: their 4-centre integrals no longer fit in memory (18 GB for
+# water16) and direct SCF is several times slower; for water8 and smaller it is slower than exact.
+# PySCF's even-tempered auxiliary basis keeps the density within 2e-5 of exact Coulomb (the
+# smaller "weigend" J-fit basis: 1.3e-4, too much). water32's fitted integrals take ~9 GB (kept on
+# disk by PySCF beyond max_memory): one SCF at a time.
+_DF = {"density_fit": True}
+PRESETS: dict[str, Preset] = {
+    "ethane": Preset("ethane", 100, 20, md=_DECORRELATED, purpose="small alkane"),
+    "n-butane": Preset("n-butane", 100, 20, md=_DECORRELATED,
+                       purpose="alkane with a C-C-C-C torsion (trans and gauche)"),
+    "isobutane": Preset("isobutane", 100, 20, md=_DECORRELATED, purpose="branched alkane"),
+    "water8": Preset("water8", 40, 10, relax=True, md=_DECORRELATED, purpose="water cluster"),
+    "water16": Preset("water16", 0, 4, relax=True, scf=_DF,
+                      purpose="transferability test (2x water8)"),
+    "water32": Preset("water32", 0, 2, relax=True, scf=_DF, max_workers=1,
+                      purpose="transferability test (4x water8)"),
+}
+
+
+def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
+           seed: int = 0) -> dict:
+    """The full, JSON-serialisable description of a dataset (preset with overrides)."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown dataset {name!r}; expected one of {', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    n_train = preset.n_train if n_train is None else n_train
+    n_test = preset.n_test if n_test is None else n_test
+    if n_train < 0 or n_test < 0 or n_train + n_test < 1:
+        raise ConfigError(f"need n_train, n_test >= 0 and at least one snapshot, got {n_train}, "
+                          f"{n_test}")
+    settings = dataclasses.replace(MD, **preset.md, seed=seed, n_snapshots=n_train + n_test)
+    scf = SCFSettings(**preset.scf)
+    return {"name": name, "preset": dataclasses.asdict(preset), "n_train": n_train,
+            "n_test": n_test, "seed": seed, "md": dataclasses.asdict(settings),
+            "scf": scf.describe(), "method": "GFN2-xTB Langevin MD (tblite), then PySCF RKS"}
+
+
+def _split(k: int, n_train: int) -> str:
+    return "train" if k < n_train else "test"
+
+
+def _same_md(old: dict, new: dict) -> bool:
+    """Whether two recipes give the same trajectory (the SCF settings may differ)."""
+    keys = ("n_train", "n_test", "seed", "md")
+    return (all(old.get(k) == new[k] for k in keys)
+            and old.get("preset", {}).get("system") == new["preset"]["system"]
+            and old.get("preset", {}).get("relax") == new["preset"]["relax"])
+
+
+def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
+    """The MD snapshots of recipe ``rec``: read from ``outdir/trajectory.xyz`` when it matches
+    the recipe, else run (starting geometry from the seed, relaxed if the preset says so)."""
+    from tqdm import tqdm
+
+    path = Path(outdir) / TRAJECTORY
+    recipe_path = Path(outdir) / RECIPE
+    n = rec["n_train"] + rec["n_test"]
+    if (path.is_file() and recipe_path.is_file()
+            and _same_md(json.loads(recipe_path.read_text()), rec)):
+        frames = io.read_structures(path)
+        if len(frames) == n:
+            write_text_atomic(recipe_path, json.dumps(rec, indent=1) + "\n")
+            return frames
+    settings = md.MDSettings(**rec["md"])
+    start = md.build(rec["preset"]["system"], rec["seed"])
+    if rec["preset"]["relax"]:
+        start = md.relax(start)
+    total = settings.equilibration_steps + settings.n_snapshots * settings.interval
+    with tqdm(total=total, unit="step", desc=f"MD {rec['name']}", disable=not progress) as bar:
+        frames = md.run_md(start, settings, progress=lambda step: bar.update(step - bar.n))
+    for k, atoms in enumerate(frames):
+        atoms.info.update(split=_split(k, rec["n_train"]), system=rec["name"])
+    Path(outdir).mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        ase.io.write(tmp, frames, format="extxyz")
+    write_text_atomic(recipe_path, json.dumps(rec, indent=1) + "\n")
+    return io.read_structures(path)  # as stored (8 decimals), so reruns compute the same
+
+
+def build(name: str, outdir, n_train: int | None = None, n_test: int | None = None,
+          seed: int = 0, workers: int = 2, progress: bool = True) -> Report:
+    """Make (or finish) dataset ``name`` in ``outdir``; returns the generate report."""
+    rec = recipe(name, n_train, n_test, seed)
+    frames = trajectory(outdir, rec, progress)
+    jobs = [Frame(name, k, atoms, TRAJECTORY) for k, atoms in enumerate(frames)]
+    workers = min(workers, PRESETS[name].max_workers)
+    options = Options(SCFSettings(**rec["scf"]), compact=True, workers=workers,
+                      metadata={"dataset": name}, progress=progress)
+    return generate(jobs, outdir, options)
+
+
+def timing(outdir) -> dict:
+    """SCF wall time per snapshot (s) in a finished dataset: mean, min, max, count."""
+    snaps = json.loads((Path(outdir) / "manifest.json").read_text())["snapshots"]
+    t = np.array([s["scf_wall_s"] for s in snaps if s.get("scf_wall_s") is not None])
+    if not t.size:
+        return {"count": 0}
+    return {"count": int(t.size), "mean_s": float(t.mean()), "min_s": float(t.min()),
+            "max_s": float(t.max())}

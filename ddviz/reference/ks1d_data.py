@@ -1,0 +1,122 @@
+"""1D Kohn–Sham results as ddviz Samples, and a minimal netCDF writer/reader for them.
+
+A chain becomes a :class:`~ddviz.grid.Sample` with atoms along x (ASE, Å, cell diag(L, w, w) with
+w = 1 bohr, pbc (True, False, False)), grid origin 0, voxel vectors diag(h, 1, 1) bohr, shape (n, 1, 1),
+and the density in electrons/bohr, so ``Sample.electrons()`` (sum * h * 1 * 1) counts electrons.
+The fictitious species carry element symbols: "Ne" = insulating-like, "Li" = metal-like; the
+mapping and every model parameter go into the provenance.
+
+:func:`write_sample` / :func:`read_sample` are a stop-gap until ``ddviz.io.write``/``read`` exist
+(swap them in one place); the layout is plain xarray netCDF (h5netcdf engine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+
+import ase
+import numpy as np
+import xarray as xr
+
+from ddviz.errors import FileFormatError
+from ddviz.grid import Grid, Sample
+from ddviz.io.atomic import atomic_path
+from ddviz.reference.ks1d import SPECIES, Result
+from ddviz.units import BOHR_PER_ANGSTROM, bohr_to_ang
+
+AMU_IN_ME = 1822.888486  # electron masses per atomic mass unit
+TRANSVERSE_BOHR = 1.0    # w: the nominal transverse box (bohr), also the grid's b and c steps
+
+SPECIES_MEANING = {"Ne": "insulating-like fictitious atom (deep narrow Gaussian well, 2 electrons)",
+                   "Li": "metal-like fictitious atom (shallow wide Gaussian well, 1 electron)"}
+
+
+def model_record(result: Result) -> dict:
+    """Everything needed to recompute the sample: model settings and per-species parameters."""
+    return {
+        "generator": "ddviz.reference.ks1d",
+        "model": result.model.as_dict(),
+        "species": {s: asdict(SPECIES[s]) for s in sorted(set(result.chain.symbols))},
+        "species_meaning": {s: SPECIES_MEANING[s] for s in sorted(set(result.chain.symbols))},
+        "units": {"length": "bohr", "energy": "Ha", "density": "electrons/bohr (1D)",
+                  "mass": "electron masses"},
+        "cell_length_bohr": result.chain.length,
+        "positions_bohr": [float(p) for p in result.chain.positions],
+        "symbols": list(result.chain.symbols),
+        "free_energy_Ha": result.energy,
+        "forces_Ha_per_bohr": [float(f) for f in result.forces],
+        "chemical_potential_Ha": result.mu,
+        "scf_iterations": result.iterations,
+        "scf_residual": result.residuals[-1],
+    }
+
+
+def chain_atoms(result: Result) -> ase.Atoms:
+    """ASE atoms along x (Å), positions wrapped into the cell; masses = the fictitious ones (amu)."""
+    chain = result.chain
+    pos = np.zeros((len(chain.symbols), 3))
+    pos[:, 0] = np.mod(chain.positions, chain.length)
+    cell = np.diag([chain.length, TRANSVERSE_BOHR, TRANSVERSE_BOHR])
+    atoms = ase.Atoms(symbols=chain.symbols, positions=bohr_to_ang(pos), cell=bohr_to_ang(cell),
+                      pbc=(True, False, False))
+    atoms.set_masses([SPECIES[s].mass / AMU_IN_ME for s in chain.symbols])
+    return atoms
+
+
+def chain_grid(n: int, length: float) -> Grid:
+    """The 1D grid as a ddviz Grid: shape (n, 1, 1), voxel vectors diag(h, 1, 1) bohr."""
+    return Grid(np.zeros(3), np.diag([length / n, TRANSVERSE_BOHR, TRANSVERSE_BOHR]), (n, 1, 1),
+                (True, False, False))
+
+
+def to_sample(result: Result, provenance: dict | None = None) -> Sample:
+    """A converged chain as a Sample (density in electrons/bohr); ``provenance`` is merged in."""
+    record = model_record(result)
+    record.update(provenance or {})
+    grid = chain_grid(result.x.size, result.chain.length)
+    return Sample(chain_atoms(result), grid, result.density.reshape(grid.shape), record)
+
+
+def write_sample(sample: Sample, path) -> None:
+    """Write a Sample to netCDF atomically (density, grid, atoms, provenance as JSON)."""
+    atoms = sample.atoms
+    ds = xr.Dataset(
+        {"density": sample.density,
+         "grid_origin": ("xyz", sample.grid.origin),
+         "grid_vectors": (("vec", "xyz"), sample.grid.vectors),
+         "grid_pbc": ("vec", np.array(sample.grid.pbc, dtype=np.int8)),
+         "atomic_numbers": ("atom", atoms.numbers.astype(np.int32)),
+         "positions": (("atom", "xyz"), atoms.positions * BOHR_PER_ANGSTROM),
+         "masses_amu": ("atom", atoms.get_masses()),
+         "cell": (("vec", "xyz"), np.asarray(atoms.cell) * BOHR_PER_ANGSTROM),
+         "atoms_pbc": ("vec", np.array(atoms.pbc, dtype=np.int8))},
+        attrs={"provenance": json.dumps(sample.provenance), "length_unit": "bohr",
+               "format": "ddviz-sample-netcdf-1"})
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+
+
+def read_sample(path) -> Sample:
+    """Read a file written by :func:`write_sample`."""
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            ds = ds.load()
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"cannot read netCDF: {exc}", path=path) from exc
+    if "density" not in ds:
+        raise FileFormatError("no 'density' variable", path=path, field="density")
+    grid = Grid(ds["grid_origin"].values, ds["grid_vectors"].values, ds["density"].shape,
+                tuple(bool(p) for p in ds["grid_pbc"].values))
+    atoms = ase.Atoms(numbers=ds["atomic_numbers"].values,
+                      positions=bohr_to_ang(ds["positions"].values),
+                      cell=bohr_to_ang(ds["cell"].values),
+                      pbc=tuple(bool(p) for p in ds["atoms_pbc"].values))
+    atoms.set_masses(ds["masses_amu"].values)
+    return Sample(atoms, grid, ds["density"].values, json.loads(ds.attrs["provenance"]))
+
+
+def is_complete(path) -> bool:
+    """True when ``path`` exists (writes are atomic, so an existing file is a finished one)."""
+    return os.path.exists(path)
