@@ -74,5 +74,5 @@ def app_files(ethane_dataset, tmp_path_factory):
 def app_settings(app_files):
     from ddviz.app.settings import AppSettings
 
-    return AppSettings(data_dirs=[app_files["data"], app_files["dataset"]],
+    return AppSettings(data_dirs=[app_files["data"]], dataset_dirs=[app_files["dataset"]],
                        models_dir=app_files["models"], runs_dir=app_files["runs"])

@@ -37,7 +37,7 @@ def server(app_files):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=str(ROOT),
-               DDVIZ_DATA_DIRS=os.pathsep.join([str(app_files["data"]), str(app_files["dataset"])]),
+               DDVIZ_DATA_DIRS=str(app_files["data"]), DDVIZ_DATASET_DIRS=str(app_files["dataset"]),
                DDVIZ_MODELS_DIR=str(app_files["models"]), DDVIZ_RUNS_DIR=str(app_files["runs"]))
     log = open(app_files["root"] / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"),

@@ -26,13 +26,16 @@ def _env_paths(name: str, default: list[Path]) -> list[Path]:
 
 @dataclass
 class AppSettings:
-    """data_dirs: folders structures, references and datasets are read from. models_dir: model
-    files (read, and written by training). runs_dir: training runs. max_upload_bytes: uploads
-    above this are refused. Environment: DDVIZ_DATA_DIRS (os.pathsep-separated),
+    """data_dirs: folders structures and reference densities are read from. dataset_dirs:
+    folders holding training datasets (folders with a manifest.json). models_dir: model files
+    (read, and written by training). runs_dir: training runs. max_upload_bytes: uploads above
+    this are refused. Environment: DDVIZ_DATA_DIRS, DDVIZ_DATASET_DIRS (os.pathsep-separated),
     DDVIZ_MODELS_DIR, DDVIZ_RUNS_DIR, DDVIZ_MAX_UPLOAD_MB."""
 
     data_dirs: list[Path] = field(default_factory=lambda: _env_paths(
-        "DDVIZ_DATA_DIRS", [ROOT / "examples", ROOT / "assets"]))
+        "DDVIZ_DATA_DIRS", [ROOT / "examples"]))
+    dataset_dirs: list[Path] = field(default_factory=lambda: _env_paths(
+        "DDVIZ_DATASET_DIRS", [ROOT / "assets" / "datasets"]))
     models_dir: Path = field(default_factory=lambda: Path(
         os.environ.get("DDVIZ_MODELS_DIR", ROOT / "models")))
     runs_dir: Path = field(default_factory=lambda: Path(
@@ -42,6 +45,7 @@ class AppSettings:
 
     def __post_init__(self):
         self.data_dirs = [Path(d).resolve() for d in self.data_dirs]
+        self.dataset_dirs = [Path(d).resolve() for d in self.dataset_dirs]
         self.models_dir = Path(self.models_dir).resolve()
         self.runs_dir = Path(self.runs_dir).resolve()
 

@@ -90,7 +90,7 @@ class TrainingPanel(pn.viewable.Viewer):
         self._stamp, self._status = None, {}
 
     def refresh_datasets(self) -> None:
-        found = sorted({str(p.parent) for root in self.settings.data_dirs if root.is_dir()
+        found = sorted({str(p.parent) for root in self.settings.dataset_dirs if root.is_dir()
                         for p in root.rglob("manifest.json")})
         self.param.dataset.objects = found
         if found and self.dataset not in found:
@@ -114,7 +114,7 @@ class TrainingPanel(pn.viewable.Viewer):
             raise DdvizError("a run is already going on; stop it first")
         if not self.dataset:
             raise DdvizError("choose a dataset folder first")
-        self.settings.safe_path(Path(self.dataset) / "manifest.json", self.settings.data_dirs)
+        self.settings.safe_path(Path(self.dataset) / "manifest.json", self.settings.dataset_dirs)
         run_dir = self.run_dir
         config_path = run_dir / "config.toml"
         if not resume:

@@ -8,7 +8,7 @@ def add_arguments(p):
     p.add_argument("--port", type=int, default=5006, help="port (default 5006)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.add_argument("--data", action="append", default=[],
-                   help="data folder to offer files from (repeatable; default examples/ and assets/)")
+                   help="folder of structures and references to offer (repeatable; default examples/)")
 
 
 def run(args):
