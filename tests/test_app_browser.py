@@ -72,10 +72,19 @@ def app_page(page, server):
     assert errors == [], "\n".join(errors)
 
 
-def pixels(locator) -> np.ndarray:
+def pixels(locator, tries: int = 10) -> np.ndarray:
+    """RGB pixels of an element; retried while the page swaps the element for a new one."""
     from PIL import Image
+    from playwright.sync_api import Error
 
-    return np.asarray(Image.open(_io.BytesIO(locator.screenshot())).convert("RGB"), dtype=float)
+    for attempt in range(tries):
+        try:
+            shot = locator.screenshot(timeout=10_000)
+            return np.asarray(Image.open(_io.BytesIO(shot)).convert("RGB"), dtype=float)
+        except Error:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
 
 
 def save(page, name):
