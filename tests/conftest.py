@@ -76,3 +76,22 @@ def app_settings(app_files):
 
     return AppSettings(data_dirs=[app_files["data"]], dataset_dirs=[app_files["dataset"]],
                        models_dir=app_files["models"], runs_dir=app_files["runs"])
+
+
+@pytest.fixture(scope="module")
+def water_comparison():
+    """A synthetic comparison on water's standard-like grid (0.3 bohr, 3 bohr margin): reference
+    = atom-centred Gaussians (e/bohr^3), prediction = reference plus a smooth 5 % ripple."""
+    import numpy as np
+    from ase.build import molecule
+
+    from ddviz.compare import Comparison
+    from ddviz.grid import Grid
+    from ddviz.units import ang_to_bohr
+
+    atoms = molecule("H2O")
+    grid = Grid.around(ang_to_bohr(atoms.positions), spacing=0.3, margin=3.0)
+    pts = grid.points()
+    ref = sum(np.exp(-np.sum((pts - p) ** 2, axis=1)) for p in ang_to_bohr(atoms.positions))
+    ref = ref.reshape(grid.shape)
+    return Comparison(atoms, grid, ref * (1 + 0.05 * np.cos(pts[:, 1]).reshape(grid.shape)), ref)

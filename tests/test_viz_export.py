@@ -1,26 +1,16 @@
 import re
 
-import numpy as np
 import pytest
-from ase.build import molecule
 
-from ddviz.compare import Comparison
 from ddviz.errors import UnsupportedError
-from ddviz.grid import Grid
-from ddviz.units import ang_to_bohr
 from ddviz.viz import plots
 from ddviz.viz.export import save_figure, save_report, save_scene
 from ddviz.viz.scene import Scene
 
 
 @pytest.fixture(scope="module")
-def comparison():
-    atoms = molecule("H2O")
-    grid = Grid.around(ang_to_bohr(atoms.positions), spacing=0.35, margin=3.0)
-    pts = grid.points()
-    ref = sum(np.exp(-np.sum((pts - p) ** 2, axis=1)) for p in ang_to_bohr(atoms.positions))
-    ref = ref.reshape(grid.shape)
-    return Comparison(atoms, grid, ref * (1 + 0.05 * np.cos(pts[:, 1]).reshape(grid.shape)), ref)
+def comparison(water_comparison):
+    return water_comparison
 
 
 def test_figures_export_as_png_svg_html(comparison, tmp_path):

@@ -1,10 +1,8 @@
 import holoviews as hv
 import numpy as np
 import pytest
-from ase.build import molecule
 
 from ddviz.compare import metrics
-from ddviz.grid import Grid
 from ddviz.units import ang_to_bohr
 from ddviz.viz import plots
 
@@ -15,14 +13,9 @@ def image_of(el):
 
 
 @pytest.fixture(scope="module")
-def comparison():
-    atoms = molecule("H2O")
-    grid = Grid.around(ang_to_bohr(atoms.positions), spacing=0.3, margin=3.0)
-    pts = grid.points()
-    ref = sum(np.exp(-np.sum((pts - p) ** 2, axis=1)) for p in ang_to_bohr(atoms.positions))
-    ref = ref.reshape(grid.shape)
-    pred = ref + 0.01 * np.sin(pts[:, 0]).reshape(grid.shape)
-    return atoms, grid, {"reference": ref, "predicted": pred, "error": pred - ref}
+def comparison(water_comparison):
+    c = water_comparison
+    return c.atoms, c.grid, c.fields()
 
 
 def test_slice_image_values_sit_at_their_bohr_coordinates(comparison):
