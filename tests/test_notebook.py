@@ -1,0 +1,21 @@
+"""The example notebook runs headless from top to bottom (a real Jupyter kernel)."""
+
+import os
+
+import nbformat
+from nbclient import NotebookClient
+
+from tests.conftest import ROOT
+
+
+def test_example_notebook_executes_and_reports_metrics(monkeypatch):
+    nb = nbformat.read(ROOT / "examples" / "explore.ipynb", as_version=4)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "examples")}}).execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    assert "relative L1" in printed and "electrons 1" in printed
+    last = nb.cells[-1]["outputs"]
+    assert last and any("application/vnd.holoviews_exec.v0+json" in o.get("data", {})
+                        or "text/html" in o.get("data", {}) for o in last)
