@@ -123,3 +123,16 @@ def test_every_dataset_preset_has_a_valid_recipe():
     assert dataset.recipe("ethane", n_train=3, n_test=1, seed=9)["md"]["seed"] == 9
     with pytest.raises(ConfigError, match="unknown dataset"):
         dataset.recipe("benzene")
+
+
+def test_example_structures_are_readable_closed_shell_molecules():
+    from conftest import ROOT
+
+    from ddviz import io
+    from ddviz.reference.scf import build_mol
+
+    paths = sorted((ROOT / "examples").glob("*.xyz"))
+    assert {p.stem for p in paths} >= {"ethane", "n-butane", "isobutane", "water8"}
+    for path in paths:
+        for atoms in io.read_structures(path):
+            assert build_mol(atoms, SCFSettings()).nelectron % 2 == 0
