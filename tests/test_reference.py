@@ -10,7 +10,7 @@ from ddviz.reference.scf import SCFSettings, compute
 
 
 def test_scf_gives_valence_orbitals_energy_and_provenance():
-    result = compute(molecule("C2H6"), provenance={"seed": 7})
+    result = compute(molecule("C2H6"), provenance={"seed": 7, "converged": False})
     assert result.converged and result.strategy == "diis"
     assert result.energy == pytest.approx(-14.9343, abs=1e-3)  # Ha, GTH-PBE valence
     assert result.orbitals.electrons == pytest.approx(14.0)  # 2 x 4 + 6 x 1 valence electrons

@@ -135,7 +135,7 @@ def compute(atoms: ase.Atoms, settings: SCFSettings = SCFSettings(),
             provenance: dict | None = None) -> SCFResult:
     """Run the SCF for ``atoms`` (Å, closed shell); raise ConvergenceError if it fails.
 
-    ``provenance`` (temperature, seed, MD step...) is merged into the result's provenance.
+    ``provenance`` (temperature, seed, MD step...) is added to the result's provenance.
     """
     from pyscf import lib
 
@@ -158,8 +158,8 @@ def compute(atoms: ase.Atoms, settings: SCFSettings = SCFSettings(),
     occupied = mf.mo_occ > 0
     orbitals = OrbitalDensity(atoms.numbers, ang_to_bohr(atoms.positions), settings.basis,
                               settings.pseudo, mf.mo_coeff[:, occupied], mf.mo_occ[occupied])
-    record = {**method(settings), "energy_Ha": float(energy), "converged": True,
-              "scf_cycles": cycles, "scf_strategy": strategy, "scf_wall_s": round(wall, 3),
-              "valence_electrons": float(mol.nelectron), "versions": versions()}
-    record.update(provenance or {})
+    record = {**(provenance or {}), **method(settings), "energy_Ha": float(energy),
+              "converged": True, "scf_cycles": cycles, "scf_strategy": strategy,
+              "scf_wall_s": round(wall, 3), "valence_electrons": float(mol.nelectron),
+              "versions": versions()}  # the caller's entries cannot override the SCF's own
     return SCFResult(float(energy), True, orbitals, cycles, wall, strategy, record)
