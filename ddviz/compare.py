@@ -116,7 +116,16 @@ class Comparison:
     grid: Grid
     predicted: np.ndarray
     reference: np.ndarray | None = None
-    seconds: float = 0.0  # time the prediction took
+    seconds: float = 0.0  # time the prediction took (0 when it came from a cache)
+    step: int = 1  # the grid is every step-th point of the full grid along each axis
+    cached: bool = False  # the prediction came from a cache
+
+    def describe_grid(self) -> str:
+        """E.g. '66×58×68 points' or '33×29×34 points (every 2nd of the full grid)'."""
+        text = "×".join(str(n) for n in self.grid.shape) + " points"
+        if self.step > 1:
+            text += f" (every {self.step}{'nd' if self.step == 2 else 'th'} of the full grid)"
+        return text
 
     @property
     def error(self) -> np.ndarray | None:
@@ -151,23 +160,97 @@ def check_same_atoms(atoms, ref_atoms, tol_ang: float = 1e-3) -> None:
         raise DdvizError("the structure and the reference density have different atoms")
 
 
-def compute_comparison(atoms, model, reference=None, spacing: float = 0.2, margin: float = 4.0,
-                       progress=None, device=None) -> Comparison:
-    """Predict with ``model`` (a DeepDensity or a Predictor) on the reference Sample's grid, or
-    without a reference on the standard grid around the atoms (spacing, margin in bohr)."""
-    import time
+def grid_key(grid: Grid) -> tuple:
+    """The parts of a grid that a cache key needs (bohr)."""
+    return (grid.origin, grid.vectors, tuple(grid.shape), tuple(grid.pbc))
 
-    from ddviz.predict import Predictor
+
+def model_key(model) -> str:
+    """A digest of a model's weights and configuration (a DeepDensity or a Predictor)."""
+    import json
+    from dataclasses import asdict
+
+    from ddviz.cache import digest
+
+    net = getattr(model, "model", model)
+    weights = [(name, t.detach().cpu().numpy()) for name, t in net.state_dict().items()]
+    return digest(json.dumps(asdict(net.config), sort_keys=True, default=str), weights)
+
+
+def comparison_grid(atoms, reference=None, spacing: float = 0.2, margin: float = 4.0) -> Grid:
+    """The reference Sample's grid (its atoms must be ``atoms``), or without a reference the
+    standard grid around the atoms (spacing, margin in bohr)."""
     from ddviz.units import ang_to_bohr
 
     if reference is not None:
         check_same_atoms(atoms, reference.atoms)
-        grid = reference.grid
-    else:
-        grid = Grid.around(ang_to_bohr(atoms.positions), spacing, margin)
+        return reference.grid
+    return Grid.around(ang_to_bohr(atoms.positions), spacing, margin)
+
+
+def prediction_key(predictor, atoms, grid: Grid) -> str:
+    """Cache key of a prediction: weights, dtype, device, atoms (Å, cell, pbc) and grid."""
+    from ddviz.cache import digest
+
+    return digest("predicted", model_key(predictor), str(getattr(predictor, "dtype", "")),
+                  str(getattr(predictor, "device", "")),
+                  atoms.numbers, atoms.positions, np.asarray(atoms.cell), tuple(atoms.pbc),
+                  grid_key(grid))
+
+
+def is_cached(atoms, model, cache, reference=None, step: int = 1, spacing: float = 0.2,
+              margin: float = 4.0, device=None) -> bool:
+    """True when ``cache`` holds the prediction that :func:`compute_comparison` would make."""
+    from ddviz.predict import Predictor
+
     predictor = model if isinstance(model, Predictor) else Predictor(model, device=device)
+    grid = comparison_grid(atoms, reference, spacing, margin).every(step)
+    return prediction_key(predictor, atoms, grid) in cache
+
+
+def reference_on(reference, grid: Grid, step: int = 1, cache=None) -> np.ndarray:
+    """A reference Sample's density (e/bohr^3) on ``grid`` = ``reference.grid.every(step)``:
+    stored values are subsampled, orbitals evaluated on the grid (through ``cache``, a
+    :class:`ddviz.cache.FieldCache`, when given)."""
+    orbitals = reference.orbitals
+    if reference.has_values or orbitals is None:
+        return np.asarray(reference.density.values)[::step, ::step, ::step]
+    if cache is None:
+        return orbitals.evaluate_grid(grid)
+    from ddviz.cache import digest
+
+    key = digest("reference", orbitals.numbers, orbitals.positions_bohr, orbitals.basis,
+                 orbitals.pseudo, orbitals.coeff, orbitals.occ, grid_key(grid))
+    return cache.get_or_compute(key, lambda: orbitals.evaluate_grid(grid))
+
+
+def compute_comparison(atoms, model, reference=None, spacing: float = 0.2, margin: float = 4.0,
+                       progress=None, device=None, step: int = 1, cache=None) -> Comparison:
+    """Predict with ``model`` (a DeepDensity or a Predictor) on the reference Sample's grid, or
+    without a reference on the standard grid around the atoms (spacing, margin in bohr).
+
+    step: evaluate only every step-th point along each axis (a quick preview: 2 gives 8x fewer
+    points). cache: a :class:`ddviz.cache.FieldCache` for the prediction and a reference
+    evaluated from orbitals (keys: weights, atoms, orbitals and grid, by content).
+    """
+    import time
+
+    from ddviz.predict import Predictor
+
+    grid = comparison_grid(atoms, reference, spacing, margin).every(step)
+    predictor = model if isinstance(model, Predictor) else Predictor(model, device=device)
+
+    def predict():
+        return np.asarray(predictor.predict_grid(atoms, grid, progress=progress), dtype=np.float64)
+
     t0 = time.perf_counter()
-    predicted = predictor.predict_grid(atoms, grid, progress=progress)
-    seconds = time.perf_counter() - t0
-    ref = None if reference is None else np.asarray(reference.density.values)
-    return Comparison(atoms, grid, np.asarray(predicted, dtype=np.float64), ref, seconds)
+    cached = False
+    if cache is None:
+        predicted = predict()
+    else:
+        key = prediction_key(predictor, atoms, grid)
+        cached = key in cache
+        predicted = cache.get_or_compute(key, predict)
+    seconds = 0.0 if cached else time.perf_counter() - t0
+    ref = None if reference is None else reference_on(reference, grid, step, cache)
+    return Comparison(atoms, grid, predicted, ref, seconds, step, cached)

@@ -115,6 +115,17 @@ class Grid:
         ijk = np.stack(np.unravel_index(flat, self.shape), axis=-1).astype(float)
         return self.origin + ijk @ self.vectors
 
+    def every(self, step: int) -> Grid:
+        """The grid of every ``step``-th point along each axis (indices 0, step, 2 step, ...):
+        ``values[::step, ::step, ::step]`` of a field on this grid lies on it. A periodic axis
+        stays periodic only when ``step`` divides its points."""
+        step = int(step)
+        if step < 1:
+            raise DdvizError(f"grid step must be a positive integer, got {step}")
+        shape = tuple((n - 1) // step + 1 for n in self.shape)
+        pbc = tuple(p and n % step == 0 for p, n in zip(self.pbc, self.shape))
+        return Grid(self.origin, self.vectors * step, shape, pbc)
+
     def index_to_point(self, index) -> np.ndarray:
         """(3,) bohr: the Cartesian position of grid index (i, j, k)."""
         return self.origin + np.asarray(index, dtype=float) @ self.vectors
@@ -163,11 +174,7 @@ class Sample:
     def density(self) -> xr.DataArray:
         """e/bohr^3 on the grid (evaluated from the orbitals on first access if not stored)."""
         if self._density is None:
-            values = np.empty(self.grid.size)
-            step = 1 << 16
-            for s in range(0, self.grid.size, step):
-                values[s:s + step] = self.orbitals.evaluate(self.grid.points(s, s + step))
-            self._density = self.make_density(self.grid, values)
+            self._density = self.make_density(self.grid, self.orbitals.evaluate_grid(self.grid))
         return self._density
 
     @property

@@ -80,6 +80,13 @@ class OrbitalDensity:
             out[s:s + chunk] = np.einsum("pk,pk->p", psi, psi)
         return out
 
+    def evaluate_grid(self, grid, chunk: int = 1 << 16) -> np.ndarray:
+        """(grid.shape) e/bohr^3 on every point of a :class:`ddviz.grid.Grid`, in chunks."""
+        values = np.empty(grid.size)
+        for s in range(0, grid.size, chunk):
+            values[s:s + chunk] = self.evaluate(grid.points(s, s + chunk))
+        return values.reshape(grid.shape)
+
     # --- netCDF (xarray) representation ---------------------------------------------------------
     def to_vars(self) -> tuple[dict, dict]:
         """(data variables, attributes) to store in an xarray Dataset."""

@@ -75,7 +75,8 @@ def app_settings(app_files):
     from ddviz.app.settings import AppSettings
 
     return AppSettings(data_dirs=[app_files["data"]], dataset_dirs=[app_files["dataset"]],
-                       models_dir=app_files["models"], runs_dir=app_files["runs"])
+                       models_dir=app_files["models"], runs_dir=app_files["runs"],
+                       cache_dir=app_files["root"] / "cache")
 
 
 @pytest.fixture(scope="module")

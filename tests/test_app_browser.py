@@ -38,7 +38,8 @@ def server(app_files):
         port = s.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=str(ROOT),
                DDVIZ_DATA_DIRS=str(app_files["data"]), DDVIZ_DATASET_DIRS=str(app_files["dataset"]),
-               DDVIZ_MODELS_DIR=str(app_files["models"]), DDVIZ_RUNS_DIR=str(app_files["runs"]))
+               DDVIZ_MODELS_DIR=str(app_files["models"]), DDVIZ_RUNS_DIR=str(app_files["runs"]),
+               DDVIZ_CACHE_DIR=str(app_files["root"] / "cache"))
     log = open(app_files["root"] / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"),
                              "--address", "127.0.0.1", "--port", str(port), "--liveness"],

@@ -4,6 +4,11 @@ on the worst-error slice and in a predicted-vs-reference scatter plot.
 Usable in a served app and in Jupyter: ``Explorer(structure=..., model=..., reference=...)``
 takes paths or objects (ASE atoms / Sample / loaded model). Every number shown comes from
 :class:`ddviz.compare.Comparison`.
+
+In a served app a large grid is first shown as a preview on every 2nd point along each axis
+(8x fewer points), then replaced by the full grid; the message and the metrics table say which
+grid they come from. Results are cached by content (:mod:`ddviz.cache`), so a reopened page or a
+restarted server shows a seen comparison at once.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import numpy as np
 import panel as pn
 import param
 
+from ddviz import cache as field_cache
 from ddviz.app.settings import AppSettings
-from ddviz.compare import Comparison, compute_comparison
+from ddviz.compare import Comparison, compute_comparison, is_cached
 from ddviz.errors import DdvizError
 from ddviz.grid import Sample
 
@@ -27,6 +33,8 @@ STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
 NONE = "(the structure file's own, if it has one)"
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-eval")
+PREVIEW_STEP = 2  # the preview takes every 2nd grid point along each axis
+PREVIEW_MIN_POINTS = 100_000  # smaller grids are shown at full resolution at once
 
 
 class Explorer(pn.viewable.Viewer):
@@ -51,6 +59,8 @@ class Explorer(pn.viewable.Viewer):
         self.settings = settings or AppSettings()
         self._objects: dict[str, object] = {}  # names -> objects given directly (notebook)
         self._models: dict[str, object] = {}  # loaded model cache by path
+        self.cache = field_cache.shared(self.settings.cache_dir)  # shared by all sessions
+        self._generation = 0  # bumped per evaluation: results of superseded ones are dropped
         self._uploads = Path(tempfile.mkdtemp(prefix="ddviz-uploads-"))
         super().__init__(**params)
         self.progress = pn.indicators.Progress(value=0, max=100, active=False, width=200,
@@ -156,9 +166,7 @@ class Explorer(pn.viewable.Viewer):
             if key not in self._models:
                 self._models[key] = load_model(model)[0]
             model = self._models[key]
-        if reference is not None:
-            reference.density  # evaluate lazily stored orbitals here, in the worker
-        return atoms, model, reference
+        return atoms, model, reference  # orbitals are evaluated on the grid by _compute
 
     # --- evaluation in the background ------------------------------------------------------------
     def _inputs_changed(self, *events) -> None:
@@ -175,15 +183,28 @@ class Explorer(pn.viewable.Viewer):
     def _report(self, done: int, total: int) -> None:
         self.progress.value = int(100 * done / max(total, 1))
 
-    def _compute(self) -> Comparison:
-        atoms, model, reference = self._load_inputs()
-        return compute_comparison(atoms, model, reference, progress=self._report)
+    def _compute(self, inputs, step: int = 1) -> Comparison:
+        atoms, model, reference = inputs
+        return compute_comparison(atoms, model, reference, progress=self._report, step=step,
+                                  cache=self.cache)
+
+    def _steps(self, inputs) -> list[int]:
+        """[PREVIEW_STEP, 1] for a large grid not in the cache yet, else [1]."""
+        from ddviz.compare import comparison_grid
+
+        atoms, model, reference = inputs
+        if comparison_grid(atoms, reference).size < PREVIEW_MIN_POINTS or \
+                is_cached(atoms, model, self.cache, reference):
+            return [1]
+        return [PREVIEW_STEP, 1]
 
     def evaluate(self) -> Comparison | None:
-        """Evaluate now, in this thread (notebooks, tests); errors become a message on the page."""
+        """Evaluate now, in this thread, on the full grid (notebooks, tests); errors become a
+        message on the page."""
+        self._generation += 1
         self._begin()
         try:
-            comparison = self._compute()
+            comparison = self._compute(self._load_inputs())
         except DdvizError as exc:
             self._fail(exc)
             return None
@@ -191,16 +212,24 @@ class Explorer(pn.viewable.Viewer):
         return comparison
 
     async def _evaluate_async(self) -> None:
+        """Preview (large grids not cached), then the full grid, in the worker thread."""
+        self._generation += 1
+        generation = self._generation
+
+        async def work(fn, *args):
+            return await asyncio.wrap_future(_EXECUTOR.submit(fn, *args))
+
         self._begin()
         try:
-            comparison = await asyncio.wrap_future(_EXECUTOR.submit(self._compute))
-        except DdvizError as exc:
-            self._fail(exc)
-            return
-        except Exception as exc:  # keep the session usable whatever happened
-            self._fail(exc)
-            return
-        self._show(comparison)
+            inputs = await work(self._load_inputs)
+            for step in await work(self._steps, inputs):
+                comparison = await work(self._compute, inputs, step)
+                if generation != self._generation:
+                    return  # newer inputs were chosen meanwhile
+                self._show(comparison)
+        except Exception as exc:  # noqa: BLE001  (DdvizError or not: keep the session usable)
+            if generation == self._generation:
+                self._fail(exc)
 
     def _begin(self) -> None:
         self.busy = True
@@ -241,7 +270,7 @@ class Explorer(pn.viewable.Viewer):
             self._sync()
             self.vtk.reset_camera()  # fit the browser's camera to the new structure
         self.density_hist.object = plots.density_histogram(values)
-        self.table.object = plots.metrics_table(comparison.metrics())
+        self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
         if comparison.reference is not None:
             self.scatter.object = plots.scatter(comparison.predicted, comparison.reference)
             self.histograms.object = plots.error_histogram(comparison.error)
@@ -258,9 +287,18 @@ class Explorer(pn.viewable.Viewer):
         self.busy = False
         self.progress.visible = False
         m = comparison.metrics()
-        summary = f"{comparison.grid.size:,} points in {comparison.seconds:.2f} s"
+        took = "from the cache" if comparison.cached else f"in {comparison.seconds:.2f} s"
+        if comparison.step > 1:
+            summary = (f"preview on every {comparison.step}nd point: {comparison.grid.size:,} "
+                       f"points {took}")
+        else:
+            summary = f"full grid: {comparison.grid.size:,} points {took}"
         if "rel_l1" in m:
             summary += f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}"
+        if comparison.step > 1:  # the full grid follows: keep the progress bar going
+            self.busy = True
+            self.progress.value, self.progress.visible, self.progress.active = 0, True, True
+            summary += "; computing every point..."
         self.message = summary
 
     # --- interactive updates ---------------------------------------------------------------------

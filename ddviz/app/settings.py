@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ddviz.cache import default_dir as default_cache_dir
 from ddviz.errors import DdvizError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,8 +30,9 @@ class AppSettings:
     """data_dirs: folders structures and reference densities are read from. dataset_dirs:
     folders holding training datasets (folders with a manifest.json). models_dir: model files
     (read, and written by training). runs_dir: training runs. max_upload_bytes: uploads above
-    this are refused. Environment: DDVIZ_DATA_DIRS, DDVIZ_DATASET_DIRS (os.pathsep-separated),
-    DDVIZ_MODELS_DIR, DDVIZ_RUNS_DIR, DDVIZ_MAX_UPLOAD_MB."""
+    this are refused. cache_dir: computed grids kept across restarts (None: in memory only; see
+    :mod:`ddviz.cache`). Environment: DDVIZ_DATA_DIRS, DDVIZ_DATASET_DIRS (os.pathsep-separated),
+    DDVIZ_MODELS_DIR, DDVIZ_RUNS_DIR, DDVIZ_MAX_UPLOAD_MB, DDVIZ_CACHE_DIR."""
 
     data_dirs: list[Path] = field(default_factory=lambda: _env_paths(
         "DDVIZ_DATA_DIRS", [ROOT / "examples"]))
@@ -42,6 +44,7 @@ class AppSettings:
         os.environ.get("DDVIZ_RUNS_DIR", ROOT / "runs")))
     max_upload_bytes: int = field(default_factory=lambda: int(
         float(os.environ.get("DDVIZ_MAX_UPLOAD_MB", "50")) * 2**20))
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
 
     def __post_init__(self):
         self.data_dirs = [Path(d).resolve() for d in self.data_dirs]

@@ -146,12 +146,13 @@ def density_histogram(values, bins: int = 80) -> hv.Curve:
         interpolation="steps-mid", backend="bokeh")
 
 
-def metrics_table(metrics: dict) -> hv.Table:
-    """The metrics of :func:`ddviz.compare.metrics` as a two-column table with units."""
+def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
+    """The metrics of :func:`ddviz.compare.metrics` as a two-column table with units; ``grid``
+    (e.g. :meth:`ddviz.compare.Comparison.describe_grid`) names the grid they come from."""
     units = {"rel_l1": "", "rel_l2": "", "mae": RHO, "max_abs_err": RHO,
              "max_abs_err_at_bohr": "bohr", "electrons_ref": "e", "electrons_pred": "e",
              "points": ""}
-    rows = []
+    rows = [] if grid is None else [("grid", grid)]
     for key, unit in units.items():
         if key not in metrics or metrics[key] is None:
             continue
