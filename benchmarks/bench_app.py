@@ -130,8 +130,10 @@ def main() -> None:
                 finally:
                     server.stop()
         browser.close()
-    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"{os.cpu_count()} CPUs; targets: first complete render 5 s, level change 0.5 s")
+    after = os.getloadavg()
+    print(f"load average (1, 5, 15 min) before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
+          f"{after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; {os.cpu_count()} CPUs; targets: first "
+          "complete render 5 s (cold), level change 0.5 s")
     report("cold", cold)
     report("warm", warm)
     report("restart", restart)

@@ -68,7 +68,7 @@ def app_page(page, server):
     page.on("pageerror", lambda e: errors.append(f"{e} {(e.stack or '')[:400]}"))
     page.set_viewport_size({"width": 1600, "height": 1400})
     page.goto(server)
-    page.locator(".ddviz-message").get_by_text("points in").wait_for(timeout=90_000)
+    page.locator(".ddviz-message").get_by_text("points").wait_for(timeout=90_000)
     yield page
     assert errors == [], "\n".join(errors)
 
@@ -111,6 +111,7 @@ def test_explore_tab_renders_3d_slices_scatter_and_reacts_to_the_level(app_page)
     page.locator(".ddviz-slices canvas").first.wait_for(timeout=30_000)
     page.locator("select").first.select_option("data/ethane_ref.nc")  # with its reference
     page.locator(".ddviz-message").get_by_text("relative L1").wait_for(timeout=60_000)
+    page.locator(".ddviz-message").get_by_text("full grid:").wait_for(timeout=60_000)
     canvas = page.locator(".ddviz-3d canvas").first
     canvas.wait_for(timeout=30_000)
     time.sleep(1.0)  # vtk.js draws after the scene arrives
@@ -147,5 +148,5 @@ def test_training_tab_trains_a_model_that_the_explore_tab_offers(app_page):
     model_select.locator("option", has_text="my-model.safetensors").wait_for(state="attached",
                                                                            timeout=30_000)
     model_select.select_option("models/my-model.safetensors")
-    page.locator(".ddviz-message").get_by_text("points in").wait_for(timeout=60_000)
+    page.locator(".ddviz-message").get_by_text("points").wait_for(timeout=60_000)
     save(page, "explore-new-model")

@@ -97,3 +97,46 @@ def test_training_subprocess_finishes_and_reports_the_model(app_settings):
     assert panel.curves.object is not None
     ex = Explorer(settings=app_settings)
     assert "models/from-tab.safetensors" in ex.param.model.objects
+
+
+def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, tmp_path):
+    import asyncio
+
+    from ddviz.cache import FieldCache
+
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)  # notebook path: the full grid at once
+    full_shape = ex.comparison.grid.shape
+    ex.cache = FieldCache(tmp_path)  # nothing cached: the served app shows a preview first
+    seen = []
+    ex.param.watch(lambda e: seen.append((ex.comparison.step, ex.comparison.grid.shape, e.new))
+                   if "points" in e.new else None, "message")
+    asyncio.run(ex._evaluate_async())
+    assert [s[0] for s in seen] == [2, 1], seen  # preview first, then the full grid
+    assert seen[0][1] == tuple((n + 1) // 2 for n in full_shape)
+    assert seen[0][2].startswith("preview on every 2nd point") and "computing" in seen[0][2]
+    assert ex.message.startswith("full grid:") and ex.comparison.grid.shape == full_shape
+    rows = {r[0]: r[1] for r in ex.table.object.data.itertuples(index=False)}
+    assert rows["grid"] == "×".join(map(str, full_shape)) + " points"
+    assert rows["points"] == str(ex.comparison.grid.size)
+    assert not ex.busy and ex.progress.value == 100 and not ex.progress.active
+    seen.clear()  # the same inputs again: straight from the cache, no preview
+    asyncio.run(ex._evaluate_async())
+    assert [s[0] for s in seen] == [1] and ex.comparison.cached
+    assert "from the cache" in ex.message
+
+
+def test_level_change_sends_only_the_moved_surfaces(app_settings):
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    atoms_actor = ex.scene.actors["atoms"]
+    atoms_mesh = atoms_actor.mapper.GetInput()
+    sent = {name: getattr(ex.vtk, name) for name in ("atoms", "bonds", "error_pos", "predicted")}
+    ex.log_level = ex.log_level - 0.5
+    assert ex.scene.actors["atoms"] is atoms_actor and atoms_actor.mapper.GetInput() is atoms_mesh
+    for name in ("atoms", "bonds", "error_pos"):  # not resent: the very same objects
+        assert getattr(ex.vtk, name) is sent[name], name
+    assert ex.vtk.predicted is not sent["predicted"]
+    assert ex.vtk.predicted["cells"].size > sent["predicted"]["cells"].size  # lower: larger
+    ex.layers = ["predicted", "atoms"]
+    assert set(ex.vtk.shown) == {"predicted", "atoms"}  # no cell: not periodic

@@ -33,8 +33,28 @@ STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
 NONE = "(the structure file's own, if it has one)"
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-eval")
+_WARM_UP = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-warm-up")
 PREVIEW_STEP = 2  # the preview takes every 2nd grid point along each axis
 PREVIEW_MIN_POINTS = 100_000  # smaller grids are shown at full resolution at once
+
+
+def _prepare_drawing() -> None:
+    from ddviz.viz import plots
+    from ddviz.viz.scene import Scene  # noqa: F401  (imports VTK)
+
+    plots.warm_up()
+
+
+_warmed = None
+
+
+def _warm_up():
+    """A future of the first-use costs of drawing (imports, compiled kernels), started once per
+    process when the first evaluation starts."""
+    global _warmed
+    if _warmed is None:
+        _warmed = _WARM_UP.submit(_prepare_drawing)
+    return _warmed
 
 
 class Explorer(pn.viewable.Viewer):
@@ -63,13 +83,20 @@ class Explorer(pn.viewable.Viewer):
         self._generation = 0  # bumped per evaluation: results of superseded ones are dropped
         self._uploads = Path(tempfile.mkdtemp(prefix="ddviz-uploads-"))
         super().__init__(**params)
-        self.progress = pn.indicators.Progress(value=0, max=100, active=False, width=200,
-                                               visible=False)
-        # the scene and its VTK pane are made with the first result (a pane made on an empty
-        # scene stayed grey in vtk.js); later results reuse the same render window and re-sync
-        self.scene = self.vtk = None
-        self.view3d = pn.Column(pn.pane.Markdown("*3D view: waiting for a prediction*"),
-                                sizing_mode="stretch_width", height=480, css_classes=["ddviz-3d"])
+        # always shown (full when done): a hidden Progress has no element in the browser yet,
+        # and a value update from the worker thread arriving then throws there (Panel 1.9)
+        self.progress = pn.indicators.Progress(value=0, max=100, active=False, width=200)
+        # the scene (server side: exports) is made with the first result and reused; the browser
+        # view exists from the start (its code loads with the page); the camera is fitted again
+        # only for other atoms
+        from ddviz.app.view3d import SceneView
+
+        self.scene = None
+        self._scene_atoms = None
+        self.vtk = SceneView(sizing_mode="stretch_width", height=450)
+        self._waiting = pn.pane.Markdown("*3D view: waiting for a prediction*", height=30)
+        self.view3d = pn.Column(self._waiting, self.vtk, sizing_mode="stretch_width", height=480,
+                                css_classes=["ddviz-3d"])
         self.slices = pn.Row(css_classes=["ddviz-slices"])  # one pane per slice panel
         self.scatter = pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
         self.histograms = pn.pane.HoloViews(None, height=380, width=420)
@@ -221,9 +248,11 @@ class Explorer(pn.viewable.Viewer):
 
         self._begin()
         try:
+            warm = asyncio.wrap_future(_warm_up())  # beside the prediction, off the event loop
             inputs = await work(self._load_inputs)
             for step in await work(self._steps, inputs):
                 comparison = await work(self._compute, inputs, step)
+                await warm
                 if generation != self._generation:
                     return  # newer inputs were chosen meanwhile
                 self._show(comparison)
@@ -234,12 +263,12 @@ class Explorer(pn.viewable.Viewer):
     def _begin(self) -> None:
         self.busy = True
         self.alert.visible = False
-        self.progress.value, self.progress.visible, self.progress.active = 0, True, True
+        self.progress.value, self.progress.active = 0, True
         self.message = "evaluating..."
 
     def _fail(self, exc: Exception) -> None:
         self.busy = False
-        self.progress.visible = False
+        self.progress.value, self.progress.active = 0, False
         self.message = ""
         self.alert.object = f"**Could not evaluate:** {exc}"
         self.alert.visible = True
@@ -258,17 +287,18 @@ class Explorer(pn.viewable.Viewer):
             self.log_error_level = round(math.log10(0.25 * m), 2)
         args = (comparison.atoms, comparison.grid, comparison.fields(), 10 ** self.log_level,
                 10 ** self.log_error_level)
+        atoms = comparison.atoms
+        same_atoms = self._scene_atoms is not None and len(atoms) == len(self._scene_atoms) \
+            and np.array_equal(atoms.numbers, self._scene_atoms.numbers) \
+            and np.allclose(atoms.positions, self._scene_atoms.positions)
+        self._scene_atoms = atoms.copy()
         if self.scene is None:
             self.scene = Scene(*args, window_size=(640, 480))
-            self._layers_changed()
-            self.vtk = pn.pane.VTK(self.scene.plotter.ren_win, sizing_mode="stretch_width",
-                                   height=480, orientation_widget=False)  # vtk.js 30: throws
-            self.view3d[:] = [self.vtk]
+            self._waiting.visible = False
         else:
-            self.scene.show(*args)  # same render window: the browser's view stays valid
-            self._layers_changed()
-            self._sync()
-            self.vtk.reset_camera()  # fit the browser's camera to the new structure
+            self.scene.show(*args)
+        self._layers_changed()
+        self.vtk.update(self.scene, reset_camera=not same_atoms)
         self.density_hist.object = plots.density_histogram(values)
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
         if comparison.reference is not None:
@@ -285,7 +315,7 @@ class Explorer(pn.viewable.Viewer):
             self._quiet = False
         self._draw_slice(axis, index)
         self.busy = False
-        self.progress.visible = False
+        self.progress.value, self.progress.active = 100, False
         m = comparison.metrics()
         took = "from the cache" if comparison.cached else f"in {comparison.seconds:.2f} s"
         if comparison.step > 1:
@@ -297,24 +327,26 @@ class Explorer(pn.viewable.Viewer):
             summary += f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}"
         if comparison.step > 1:  # the full grid follows: keep the progress bar going
             self.busy = True
-            self.progress.value, self.progress.visible, self.progress.active = 0, True, True
+            self.progress.value, self.progress.active = 0, True
             summary += "; computing every point..."
         self.message = summary
 
     # --- interactive updates ---------------------------------------------------------------------
     def _levels_changed(self, *events) -> None:
+        """Only the surfaces whose level moved are recomputed and sent to the browser."""
         if self.scene is None:
             return
-        self.scene.set_level(10 ** self.log_level, 10 ** self.log_error_level)
-        self._sync()
+        changed = self.scene.set_level(10 ** self.log_level, 10 ** self.log_error_level,
+                                       render=False)
+        self.vtk.update(self.scene, changed)
 
     def _layers_changed(self, *events) -> None:
         if self.scene is None:
             return
         for layer in self.param.layers.objects:
             self.scene.set_visible(layer, layer in self.layers)
-        if events:
-            self._sync()
+        keys = [k for k in self.scene.actors if self.scene.actors[k].GetVisibility()]
+        self.vtk.set_visible(keys)
 
     def _slice_changed(self, *events) -> None:
         c = self.comparison
@@ -343,13 +375,7 @@ class Explorer(pn.viewable.Viewer):
     def reset_camera(self, *_) -> None:
         if self.scene is not None:
             self.scene.reset_camera()
-            self._sync()
-            self.vtk.reset_camera()
-
-    def _sync(self) -> None:
-        """Send the changed scene to the browser (vtk.js)."""
-        if self.vtk is not None:
-            self.vtk.synchronize()
+            self.vtk.camera_resets += 1
 
     # --- exports ---------------------------------------------------------------------------------
     def export(self, what: str) -> Path:

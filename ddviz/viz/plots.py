@@ -127,6 +127,16 @@ def scatter(predicted, reference, max_points: int | None = None, dynamic: bool =
     return styled(shaded * line, title="predicted vs reference")
 
 
+def warm_up() -> None:
+    """Compile once per process what drawing a comparison needs (datashader's numba kernels,
+    HoloViews' Bokeh plot classes: ~2 s on first use here), e.g. in a worker thread while the
+    first prediction runs, so that the first draw does not stall an app's event loop."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random(64), rng.random(64)
+    hv.render(scatter(a, b), backend="bokeh")
+    hv.render(error_histogram(a - b), backend="bokeh")
+
+
 def error_histogram(error, bins: int = 100) -> hv.Histogram:
     """Histogram of predicted - reference over all grid points."""
     counts, edges = np.histogram(np.asarray(error).ravel(), bins=bins)

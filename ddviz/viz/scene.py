@@ -103,6 +103,7 @@ class Scene:
                  show_cell: bool | None = None, window_size=(800, 600)):
         """An empty scene without atoms/grid/fields (fill it with :meth:`show`)."""
         self.plotter = pv.Plotter(off_screen=True, window_size=window_size)
+        self.plotter.theme.allow_empty_mesh = True  # a level outside a field's range: no surface
         self.plotter.set_background("white")
         self.actors: dict[str, object] = {}
         if grid is not None:
@@ -150,16 +151,45 @@ class Scene:
             return isosurface(self.dataset, "error", -self.error_level)
         return isosurface(self.dataset, key, self.level)
 
-    def set_level(self, level: float | None = None, error_level: float | None = None) -> None:
-        """Move the density and/or error isosurfaces; actors are updated in place."""
-        if level is not None:
+    def set_level(self, level: float | None = None, error_level: float | None = None,
+                  render: bool = True) -> list[str]:
+        """Move the density and/or error isosurfaces; only the surfaces whose level changed are
+        recomputed, each actor keeps its place and just gets a new input. Returns the keys of
+        the actors that changed. ``render=False`` skips the off-screen render (a browser view
+        draws for itself)."""
+        changed = []
+        if level is not None and float(level) != self.level:
             self.level = float(level)
-        if error_level is not None:
+            changed += [k for k in ("predicted", "reference") if k in self.actors]
+        if error_level is not None and float(error_level) != self.error_level:
             self.error_level = float(error_level)
-        for key, actor in self.actors.items():
-            if key in LAYER_COLOURS:
-                actor.mapper.SetInputData(self._surface(key))
-        self.plotter.render()
+            changed += [k for k in ("error+", "error-") if k in self.actors]
+        for key in changed:
+            self.actors[key].mapper.SetInputData(self._surface(key))
+        if render:
+            self.plotter.render()
+        return changed
+
+    def mesh_arrays(self, key: str) -> dict:
+        """The current mesh of a layer as plain arrays for a browser view (bohr): points
+        (float32, x y z per point), cells (uint32, VTK's legacy layout: count then point
+        indices, per cell), kind ('polys' or 'lines'), normals (float32 or None), rgb (uint8
+        per point or None), colour (r, g, b in 0..1), opacity."""
+        actor = self.actors[key]
+        mesh = pv.wrap(actor.mapper.GetInput())
+        if mesh.n_strips:  # tubes (bonds) come as triangle strips
+            mesh = mesh.triangulate()
+        lines = mesh.n_lines > 0 and mesh.n_faces_strict == 0
+        cells = mesh.lines if lines else mesh.faces
+        normals = mesh.point_data.get("Normals")
+        rgb = mesh.point_data.get("rgb")
+        prop = actor.GetProperty()
+        return {"points": np.asarray(mesh.points, dtype=np.float32).ravel(),
+                "cells": np.asarray(cells, dtype=np.uint32),
+                "kind": "lines" if lines else "polys",
+                "normals": None if normals is None else np.asarray(normals, np.float32).ravel(),
+                "rgb": None if rgb is None else np.asarray(rgb, np.uint8).ravel(),
+                "colour": list(prop.GetColor()), "opacity": float(prop.GetOpacity())}
 
     def set_visible(self, layer: str, visible: bool) -> None:
         """Show or hide a layer: predicted, reference, error, atoms, bonds or cell."""
