@@ -119,3 +119,27 @@ def test_training_on_chains_reduces_the_error_and_evaluate_reports_it(chain_file
     assert result["pooled"]["points"] == 160
     assert result["pooled"]["rel_l1"] == pytest.approx(trainer.best["rel_l1"], rel=1e-4)
     assert result["pooled"]["electrons_ref"] == pytest.approx(2 * 5.0, abs=1e-6)
+
+
+def test_explorer_shows_a_chain_as_line_plots(chain_files):
+    import holoviews as hv
+
+    from ddviz.app import Explorer
+
+    ref = io.read(chain_files / "chain_1.nc")
+    ex = Explorer(structure=ref.atoms, model=random_1d_model(), reference=ref)
+    c = ex.comparison
+    assert c is not None and not ex.alert.visible and "relative L1" in ex.message
+    assert ex.scene is None and len(ex.slices) == 0  # no 3D view, no slices
+    layout = ex.view3d[0].object
+    density, error = layout
+    curves = {el.label: el for el in density if isinstance(el, hv.Curve)}
+    assert set(curves) == {"reference", "predicted"} and error.label == "error"
+    assert "bohr" in curves["reference"].kdims[0].name
+    assert "electrons/bohr" in curves["reference"].vdims[0].name
+    x = curves["reference"].dimension_values(0)
+    np.testing.assert_allclose(x, np.arange(80) * ref.grid.spacing[0])
+    np.testing.assert_allclose(curves["reference"].dimension_values(1), ref.density.values.ravel())
+    np.testing.assert_allclose(error.dimension_values(1), c.predicted.ravel() - c.reference.ravel())
+    ex.slice_axis = "a"  # slice controls do nothing for a 1D view
+    assert len(ex.slices) == 0
