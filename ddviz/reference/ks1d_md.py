@@ -258,11 +258,13 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
 
 
 def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, seed: int = 0,
-                     progress: bool = False) -> dict:
-    """All three characters: an 8-atom trajectory and ``cells`` 32-atom cells each."""
+                     progress: bool = False, characters=CHARACTERS) -> dict:
+    """All three characters (or those listed): an 8-atom trajectory and ``cells`` 32-atom cells
+    each; character ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed."""
     outdir = Path(outdir)
     out = {}
-    for i, character in enumerate(CHARACTERS):
+    for character in characters:
+        i = CHARACTERS.index(character)
         out[character] = {
             "md8": generate_trajectory(outdir / character / "md8", character, 8, steps, stride,
                                        seed + i, progress=progress),
