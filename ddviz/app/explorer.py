@@ -284,7 +284,7 @@ class Explorer(pn.viewable.Viewer):
         self.histograms.object = plots.error_histogram(comparison.error) if has_ref else None
         self.busy, self.progress.visible = False, False
         m = comparison.metrics()
-        self.message = (f"1D grid, {comparison.grid.size} points" + (
+        self.message = (f"{comparison.grid.size:,} points (1D) in {comparison.seconds:.2f} s" + (
             f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}" if has_ref else ""))
 
     # --- interactive updates ---------------------------------------------------------------------
