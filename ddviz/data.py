@@ -1,9 +1,10 @@
 """Datasets of reference snapshots and the random probe points that training draws from them.
 
 A dataset is a folder of snapshot files (any format :func:`ddviz.io.read` knows; compact ``.nc``
-files hold orbitals, so the exact reference density is available at any point) with an optional
-``manifest.json`` that assigns each file a split ("train", "test", ...). Lengths in bohr,
-densities in e/bohr^3.
+files hold orbitals, so the exact reference density is available at any point; other files hold
+grid values, and probe points are then grid points) with an optional ``manifest.json`` that
+assigns each file a split ("train", "test", ...). Lengths in bohr, densities in e/bohr^3
+(electrons/bohr for the 1D chains).
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ class ProbeSampler:
     Points are uniform in the snapshot's grid box, or with ``mode="density"`` a fraction
     ``focus`` of them is drawn as Gaussians of width ``sigma`` (bohr) around the atoms, where the
     density is large. (``mode="error"`` is handled by the trainer, which keeps the candidates
-    where the model is worst.) The snapshot must carry orbitals (exact values anywhere).
+    where the model is worst.) With orbitals the values are exact at any point; a snapshot with
+    grid values only moves each point to its nearest grid point (wrapped on periodic axes,
+    clamped on open ones) and takes the stored value there, so the values stay exact.
     """
 
     sample: Sample
@@ -80,18 +83,20 @@ class ProbeSampler:
     def __post_init__(self):
         if self.mode not in SAMPLING_MODES:
             raise DdvizError(f"sampling mode must be one of {SAMPLING_MODES}, got {self.mode!r}")
-        if self.sample.orbitals is None:
-            raise DdvizError("training needs snapshots with orbitals (exact values at any "
-                             "point); write them with `ddviz generate` in .nc format")
         grid = self.sample.grid
         # the box the reference grid spans (end points included for cubegen-style grids)
         self._origin = grid.origin
         self._span = grid.vectors * (np.asarray(grid.shape)[:, None] - (~np.asarray(grid.pbc))[:, None])
         self._atoms = self.sample.positions_bohr
 
+    @property
+    def on_grid(self) -> bool:
+        """True when probe points are grid points (the snapshot has no orbitals)."""
+        return self.sample.orbitals is None
+
     def draw_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, 3) bohr random probe points."""
-        n_focus = int(round(self.focus * n)) if self.mode == "density" else 0
+        """(n, 3) bohr random probe points (anywhere in or near the grid box)."""
+        n_focus = round(self.focus * n) if self.mode == "density" else 0
         uniform = self._origin + rng.random((n - n_focus, 3)) @ self._span
         if not n_focus:
             return uniform
@@ -99,8 +104,20 @@ class ProbeSampler:
         near = centres + self.sigma * rng.standard_normal((n_focus, 3))
         return np.concatenate([uniform, near])
 
+    def nearest_grid_index(self, points) -> np.ndarray:
+        """(n, 3) integer index of the grid point nearest to each of ``points`` (n, 3) bohr
+        (in grid steps), wrapped on periodic axes and clamped to the grid on open ones."""
+        grid = self.sample.grid
+        steps = (np.asarray(points, dtype=float) - grid.origin) @ np.linalg.inv(grid.vectors)
+        index = np.rint(steps).astype(np.int64)
+        shape = np.asarray(grid.shape)
+        return np.where(np.asarray(grid.pbc), np.mod(index, shape), np.clip(index, 0, shape - 1))
+
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(points (n, 3) bohr, reference density (n,) e/bohr^3)."""
         points = self.draw_points(n, rng)
-        return points, self.sample.values_at(points)
-
+        if not self.on_grid:
+            return points, self.sample.values_at(points)
+        index = self.nearest_grid_index(points)
+        values = np.asarray(self.sample.density.values)[tuple(index.T)]
+        return self._origin + index @ self.sample.grid.vectors, values

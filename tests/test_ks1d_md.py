@@ -7,8 +7,9 @@ import argparse
 import numpy as np
 import pytest
 
+from ddviz import io
 from ddviz.reference.ks1d import Model, solve
-from ddviz.reference.ks1d_data import read_sample, to_sample, write_sample
+from ddviz.reference.ks1d_data import to_sample
 from ddviz.reference.ks1d_md import (
     displaced_chain,
     energy_drift,
@@ -43,8 +44,8 @@ def test_sample_layout_and_netcdf_roundtrip(tmp_path):
     np.testing.assert_allclose(sample.cell_bohr, np.diag([32.0, 1.0, 1.0]), atol=1e-12)
     assert sample.provenance["species"]["Ne"]["sigma"] == 0.5
     assert "insulating" in sample.provenance["species_meaning"]["Ne"]
-    write_sample(sample, tmp_path / "s.nc")
-    back = read_sample(tmp_path / "s.nc")
+    io.write(sample, tmp_path / "s.nc")
+    back = io.read(tmp_path / "s.nc")
     np.testing.assert_array_equal(back.density.values, sample.density.values)
     np.testing.assert_allclose(back.atoms.positions, sample.atoms.positions, atol=1e-12)
     assert back.grid.is_close(sample.grid) and back.provenance == sample.provenance
@@ -62,8 +63,8 @@ def test_generator_resumes_bit_identically(tmp_path):
     again = generate_trajectory(tmp_path / "part", **kw)
     assert again["written"] == 0
     for split, name in (("train", "step_000002.nc"), ("test", "step_000010.nc")):
-        a = read_sample(tmp_path / "full" / split / name)
-        b = read_sample(tmp_path / "part" / split / name)
+        a = io.read(tmp_path / "full" / split / name)
+        b = io.read(tmp_path / "part" / split / name)
         np.testing.assert_array_equal(a.density.values, b.density.values)
     assert not list(tmp_path.rglob("*.tmp"))
 

@@ -278,6 +278,8 @@ class Explorer(pn.viewable.Viewer):
         from ddviz.viz.scene import Scene
 
         self.comparison = comparison
+        if plots.line_axis(comparison.grid) is not None:
+            return self._show_line(comparison)
         values = comparison.reference if comparison.reference is not None else comparison.predicted
         top = float(values.max())
         if not (10 ** self.log_level < top):
@@ -299,6 +301,8 @@ class Explorer(pn.viewable.Viewer):
             self.scene.show(*args)
         self._layers_changed()
         self.vtk.update(self.scene, reset_camera=not same_atoms)
+        if self.vtk not in self.view3d.objects:  # after a 1D result
+            self.view3d[:] = [self._waiting, self.vtk]
         self.density_hist.object = plots.density_histogram(values)
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
         if comparison.reference is not None:
@@ -331,6 +335,27 @@ class Explorer(pn.viewable.Viewer):
             summary += "; computing every point..."
         self.message = summary
 
+    def _show_line(self, comparison: Comparison) -> None:
+        """A 1D sample (a chain): line plots of reference, prediction and error along it replace
+        the 3D view and the slices; scatter, histogram and metrics as for 3D."""
+        from ddviz.viz import plots
+
+        line = plots.line_profiles(comparison.grid, comparison.fields(), comparison.atoms)
+        self.view3d[:] = [pn.pane.HoloViews(line, sizing_mode="stretch_width",
+                                            css_classes=["ddviz-line"])]
+        self.slices[:] = []
+        self.density_hist.object = None
+        self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
+        has_ref = comparison.reference is not None
+        self.scatter.object = (plots.scatter(comparison.predicted, comparison.reference)
+                               if has_ref else None)
+        self.histograms.object = plots.error_histogram(comparison.error) if has_ref else None
+        self.busy = False
+        self.progress.value, self.progress.active = 100, False
+        m = comparison.metrics()
+        self.message = (f"{comparison.grid.size:,} points (1D) in {comparison.seconds:.2f} s" + (
+            f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}" if has_ref else ""))
+
     # --- interactive updates ---------------------------------------------------------------------
     def _levels_changed(self, *events) -> None:
         """Only the surfaces whose level moved are recomputed and sent to the browser."""
@@ -350,7 +375,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _slice_changed(self, *events) -> None:
         c = self.comparison
-        if c is None or self._quiet:
+        if c is None or self._quiet or not self.slices.objects:  # none, or a 1D view
             return
         if self.slice_axis == "worst":
             axis, index = c.worst_slice()

@@ -1,4 +1,4 @@
-"""1D Kohn–Sham results as ddviz Samples, and a minimal netCDF writer/reader for them.
+"""1D Kohn–Sham results as ddviz Samples (written and read by :mod:`ddviz.io` as netCDF).
 
 A chain becomes a :class:`~ddviz.grid.Sample` with atoms along x (ASE, Å, cell diag(L, w, w) with
 w = 1 bohr, pbc (True, False, False)), grid origin 0, voxel vectors diag(h, 1, 1) bohr, shape (n, 1, 1),
@@ -6,25 +6,23 @@ and the density in electrons/bohr, so ``Sample.electrons()`` (sum * h * 1 * 1) c
 The fictitious species carry element symbols: "Ne" = insulating-like, "Li" = metal-like; the
 mapping and every model parameter go into the provenance.
 
-:func:`write_sample` / :func:`read_sample` are a stop-gap until ``ddviz.io.write``/``read`` exist
-(swap them in one place); the layout is plain xarray netCDF (h5netcdf engine).
+The files are ddviz's native netCDF (:func:`ddviz.io.write` / :func:`ddviz.io.read`); its
+``density`` variable says e/bohr^3, but for a chain the values are electrons/bohr (the provenance's
+``units`` records it). The fictitious masses are not stored in the file (the provenance's
+``species`` has them).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict
 
 import ase
 import numpy as np
-import xarray as xr
 
-from ddviz.errors import FileFormatError
 from ddviz.grid import Grid, Sample
-from ddviz.io.atomic import atomic_path
 from ddviz.reference.ks1d import SPECIES, Result
-from ddviz.units import BOHR_PER_ANGSTROM, bohr_to_ang
+from ddviz.units import bohr_to_ang
 
 AMU_IN_ME = 1822.888486  # electron masses per atomic mass unit
 TRANSVERSE_BOHR = 1.0    # w: the nominal transverse box (bohr), also the grid's b and c steps
@@ -77,44 +75,6 @@ def to_sample(result: Result, provenance: dict | None = None) -> Sample:
     record.update(provenance or {})
     grid = chain_grid(result.x.size, result.chain.length)
     return Sample(chain_atoms(result), grid, result.density.reshape(grid.shape), record)
-
-
-def write_sample(sample: Sample, path) -> None:
-    """Write a Sample to netCDF atomically (density, grid, atoms, provenance as JSON)."""
-    atoms = sample.atoms
-    ds = xr.Dataset(
-        {"density": sample.density,
-         "grid_origin": ("xyz", sample.grid.origin),
-         "grid_vectors": (("vec", "xyz"), sample.grid.vectors),
-         "grid_pbc": ("vec", np.array(sample.grid.pbc, dtype=np.int8)),
-         "atomic_numbers": ("atom", atoms.numbers.astype(np.int32)),
-         "positions": (("atom", "xyz"), atoms.positions * BOHR_PER_ANGSTROM),
-         "masses_amu": ("atom", atoms.get_masses()),
-         "cell": (("vec", "xyz"), np.asarray(atoms.cell) * BOHR_PER_ANGSTROM),
-         "atoms_pbc": ("vec", np.array(atoms.pbc, dtype=np.int8))},
-        attrs={"provenance": json.dumps(sample.provenance), "length_unit": "bohr",
-               "format": "ddviz-sample-netcdf-1"})
-    with atomic_path(path) as tmp:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-
-
-def read_sample(path) -> Sample:
-    """Read a file written by :func:`write_sample`."""
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            ds = ds.load()
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"cannot read netCDF: {exc}", path=path) from exc
-    if "density" not in ds:
-        raise FileFormatError("no 'density' variable", path=path, field="density")
-    grid = Grid(ds["grid_origin"].values, ds["grid_vectors"].values, ds["density"].shape,
-                tuple(bool(p) for p in ds["grid_pbc"].values))
-    atoms = ase.Atoms(numbers=ds["atomic_numbers"].values,
-                      positions=bohr_to_ang(ds["positions"].values),
-                      cell=bohr_to_ang(ds["cell"].values),
-                      pbc=tuple(bool(p) for p in ds["atoms_pbc"].values))
-    atoms.set_masses(ds["masses_amu"].values)
-    return Sample(atoms, grid, ds["density"].values, json.loads(ds.attrs["provenance"]))
 
 
 def is_complete(path) -> bool:

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import scipy.optimize
 
+from ddviz import io
 from ddviz.errors import DdvizError
 from ddviz.io.atomic import atomic_path, write_text_atomic
 from ddviz.reference.ks1d import (
@@ -35,7 +36,7 @@ from ddviz.reference.ks1d import (
     solve,
     uniform_chain,
 )
-from ddviz.reference.ks1d_data import is_complete, to_sample, write_sample
+from ddviz.reference.ks1d_data import is_complete, to_sample
 
 LATTICE = 4.0  # bohr between neighbouring atoms
 CHARACTERS = ("insulating", "metallic", "mixed")
@@ -205,7 +206,7 @@ def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 40
                 prov = dict(meta, step=st.step, time_au=st.step * dt, split=split,
                             velocities_bohr_per_au=[float(v) for v in st.velocities],
                             band_gap_Ha=res.band_gap())
-                write_sample(to_sample(res, prov), path)
+                io.write(to_sample(res, prov), path)
                 written[0] += 1
         st.save(ckpt)
         write_thermo(outdir / "thermo.csv", st.log)
@@ -251,17 +252,19 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
         prov = {"character": character, "natoms": natoms, "seed": seed, "cell_index": i,
                 "cell_seed": cell_seed, "amplitude_bohr": amplitude, "split": "transfer",
                 "band_gap_Ha": res.band_gap()}
-        write_sample(to_sample(res, prov), path)
+        io.write(to_sample(res, prov), path)
         written += 1
     return {"dir": str(outdir), "written": written, "skipped": skipped}
 
 
 def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, seed: int = 0,
-                     progress: bool = False) -> dict:
-    """All three characters: an 8-atom trajectory and ``cells`` 32-atom cells each."""
+                     progress: bool = False, characters=CHARACTERS) -> dict:
+    """All three characters (or those listed): an 8-atom trajectory and ``cells`` 32-atom cells
+    each; character ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed."""
     outdir = Path(outdir)
     out = {}
-    for i, character in enumerate(CHARACTERS):
+    for character in characters:
+        i = CHARACTERS.index(character)
         out[character] = {
             "md8": generate_trajectory(outdir / character / "md8", character, 8, steps, stride,
                                        seed + i, progress=progress),

@@ -177,3 +177,47 @@ def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
             text = f"{val:.4g}"
         rows.append((key, f"{text} {unit}".strip()))
     return hv.Table(rows, kdims=["metric"], vdims=["value"])
+
+
+LINE_RHO = "electrons/bohr"  # a 1D chain's density (ddviz.reference.ks1d_data)
+
+
+def line_axis(grid: Grid) -> int | None:
+    """The one axis with more than one point of a 1D (line) grid such as a chain's (n, 1, 1);
+    None for a 2D or 3D grid."""
+    long = [ax for ax, n in enumerate(grid.shape) if n > 1]
+    return long[0] if len(long) == 1 else None
+
+
+def line_profiles(grid: Grid, fields: dict[str, np.ndarray], atoms=None) -> hv.Layout:
+    """Reference, prediction (one panel) and error (below, linked x) along a 1D grid.
+
+    x: bohr along the line from the grid origin (Cartesian x for an x-aligned chain); density in
+    electrons/bohr. Atoms on the line are drawn as black dots at density 0.
+    """
+    axis = line_axis(grid)
+    if axis is None:
+        raise ValueError(f"not a 1D grid: shape {grid.shape}")
+    x = grid.origin[axis] * grid.axis_aligned + np.arange(grid.shape[axis]) * grid.spacing[axis]
+    xdim = f"{'xyz'[axis] if grid.axis_aligned else DIMS[axis]} (bohr)"
+    ydim = f"density ({LINE_RHO})"
+    colours = {"reference": "black", "predicted": "#d62728"}
+    curves = [styled(hv.Curve((x, np.ravel(fields[name])), kdims=[xdim], vdims=[ydim],
+                              label=name), color=colours[name])
+              for name in ("reference", "predicted") if name in fields]
+    if atoms is not None:
+        from ddviz.units import ang_to_bohr
+
+        frac = (ang_to_bohr(atoms.positions) - grid.origin) @ np.linalg.inv(grid.vectors)
+        on_line = grid.origin[axis] * grid.axis_aligned + frac[:, axis] * grid.spacing[axis]
+        curves.append(styled(hv.Scatter((on_line, np.zeros(len(on_line))), kdims=[xdim],
+                                        vdims=[ydim], label="atoms"), color="black"))
+    top = styled(hv.Overlay(curves), title="density along the chain", show_legend=True)
+    top = top.opts(width=700, height=300, backend="bokeh").opts(aspect=2.5, backend="matplotlib")
+    panels = [top]
+    if "error" in fields:
+        error = hv.Curve((x, np.ravel(fields["error"])), kdims=[xdim],
+                         vdims=[f"predicted - reference ({LINE_RHO})"], label="error")
+        panels.append(styled(error, color="#1f77b4", title="error along the chain").opts(
+            width=700, height=220, backend="bokeh").opts(aspect=2.5, backend="matplotlib"))
+    return hv.Layout(panels).cols(1).opts(sublabel_format="", backend="matplotlib")
