@@ -59,8 +59,9 @@ class TrainConfig:
                            choices=("uniform", "density", "error"))
     focus: float = option(0.5, "Share of points drawn near atoms ('density') or by error "
                           "('error').", minimum=0.0, maximum=1.0)
-    loss: str = option("mse", "Loss on the probe points: mean squared error or relative L2.",
-                       choices=("mse", "rel_l2"))
+    loss: str = option("l1", "Loss on the probe points: mean absolute error (l1; with uniform "
+                       "points the relative L1 metric up to a constant), mean squared error or "
+                       "relative L2.", choices=("l1", "mse", "rel_l2"))
     lr: float = option(3e-3, "Initial Adam learning rate.", minimum=0.0)
     lr_final: float = option(3e-5, "Learning rate at the last step (exponential decay).",
                              minimum=0.0)
@@ -70,6 +71,8 @@ class TrainConfig:
     patience: int = option(0, "Stop after this many validations without improvement "
                            "(0 = never stop early).", minimum=0)
     seed: int = option(0, "Seed for initial weights and probe points.")
+    threads: int = option(0, "CPU threads torch may use (0 = torch's default: all cores).",
+                          minimum=0)
     device: str = option("auto", "'auto' (CUDA when available), 'cpu' or 'cuda'.",
                          choices=("auto", "cpu", "cuda"))
     model: ModelConfig = option(ModelConfig(), "Model hyperparameters.")
@@ -111,6 +114,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.callbacks = list(callbacks)
         self.device = pick_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
         self._stop = False
         if (self.run_dir / CHECKPOINT).exists() and not resume:
             raise TrainingError("this run folder has a checkpoint: resume it (--resume) or "
@@ -121,6 +126,8 @@ class Trainer:
         self._build()
         if resume:
             self._load_checkpoint()
+        else:
+            self._normalise()
 
     # --- set-up ---------------------------------------------------------------------------------
     def _load_data(self):
@@ -160,6 +167,17 @@ class Trainer:
         self.bad_validations = 0
         self.elapsed = 0.0
         self._environments = {}
+
+    def _normalise(self, snapshots: int = 8, points: int = 2048):
+        """Descriptor statistics from a few training snapshots (own RNG: the run's stream is
+        untouched)."""
+        rng = np.random.default_rng([self.config.seed, 1])
+        chosen = rng.choice(len(self.train_samples), size=min(snapshots, len(self.train_samples)),
+                            replace=False)
+        with torch.no_grad():
+            self.model.set_descriptor_statistics(
+                (self._environment(int(i)), self.samplers[int(i)].draw_points(points, rng))
+                for i in chosen)
 
     # --- one step -------------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
@@ -202,6 +220,8 @@ class Trainer:
     def _loss(self, pred, ref):
         if self.config.loss == "mse":
             return torch.mean((pred - ref) ** 2)
+        if self.config.loss == "l1":
+            return torch.mean(torch.abs(pred - ref))
         return torch.sqrt(torch.sum((pred - ref) ** 2) / torch.sum(ref ** 2))
 
     def train_step(self) -> float:

@@ -134,3 +134,48 @@ def test_bad_config_file_is_one_line_exit_2(tmp_path, ddviz_cli):
     r = ddviz_cli("train", cfg)
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "steps" in r.stderr and "c.toml" in r.stderr
+
+
+def test_descriptor_statistics_normalise_the_fitting_net_input(ethane_dataset, tmp_path):
+    """A fresh run sets per-species mean/std of the descriptor from its data: on new points of
+    a training snapshot the normalised entries have mean ~0 and std ~1 per species."""
+    import numpy as np
+
+    from ddviz.model.neighbors import image_vectors
+
+    trainer = Trainer(config(ethane_dataset), tmp_path / "run")
+    model = trainer.model
+    assert not torch.allclose(model.descriptor_std, torch.ones_like(model.descriptor_std))
+    env = trainer._environment(0)
+    pts = torch.as_tensor(trainer.samplers[0].draw_points(4000, np.random.default_rng(9)),
+                          dtype=model.dtype)
+    with torch.no_grad():
+        p, i, shift = env.cells.query(pts)
+        vec = image_vectors(pts, env.positions, p, i, shift, env.cell)
+        kind = env.species[i]
+        desc = (model.descriptor(env.sums[i], vec) - model.descriptor_mean[kind]) \
+            / model.descriptor_std[kind]
+    for k in range(len(model.config.species)):
+        rows = desc[kind == k]
+        assert rows.mean(0).abs().median() < 0.2
+        assert 0.7 < float(rows.std(0).median()) < 1.3
+
+
+def test_l1_loss_trains(ethane_dataset, tmp_path):
+    trainer = Trainer(config(ethane_dataset, loss="l1", steps=40, validate_every=20),
+                      tmp_path / "run")
+    first = trainer.validate()["rel_l1"]
+    trainer.fit()
+    assert trainer.best["rel_l1"] < 0.7 * first
+
+
+def test_template_is_valid_toml_with_every_default(tmp_path):
+    import tomllib
+
+    from ddviz.cli.train import template
+    from ddviz.config import to_dict
+
+    path = tmp_path / "template.toml"
+    path.write_text(template())
+    assert tomllib.loads(path.read_text())["steps"] == TrainConfig().steps
+    assert to_dict(TrainConfig.from_file(path)) == to_dict(TrainConfig())

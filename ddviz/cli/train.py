@@ -22,10 +22,10 @@ def template() -> str:
     from ddviz.config import describe, toml_value
     from ddviz.train import TrainConfig
 
-    lines, section = ["# ddviz training configuration: every field, with its default."], None
+    lines, section = ["# ddviz training configuration: every field, with its default."], ""
     for row in describe(TrainConfig):
         head, _, name = row["name"].rpartition(".")
-        if head != section:
+        if head != section:  # top-level fields come first and need no table header
             section = head
             lines += ["", f"[{head}]"]
         extra = [f"unit: {row['unit']}"] if row.get("unit") else []

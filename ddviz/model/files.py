@@ -24,7 +24,7 @@ from ddviz.model.deep_density import DeepDensity
 from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
 
 FORMAT = "ddviz-deep-density"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: descriptor normalisation buffers
 
 
 def save_model(model: DeepDensity, path: str | os.PathLike,
@@ -46,6 +46,7 @@ def save_model(model: DeepDensity, path: str | os.PathLike,
         "architecture": json.dumps({
             "model": "DeepDensity", "descriptor": "se_a with the electron as a neighbour",
             "ansatz": "u(d) (c0 + c1 d~) exp(-rate (d~ - offset))",
+            "fitting_input": "(D - descriptor_mean) / descriptor_std per species",
             "parameters": sum(p.numel() for p in model.parameters())}),
         "units": json.dumps({"length": LENGTH_UNIT, "density": DENSITY_UNIT}),
         "user": user,

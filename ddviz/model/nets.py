@@ -42,10 +42,17 @@ class ResidualMLP(nn.Module):
             nn.init.zeros_(self.head.bias)
             self.out_features = head
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None,
+                scale: torch.Tensor | None = None) -> torch.Tensor:
+        """net(x), or net((x - shift) * scale) with shift, scale (sizes[0],): the input
+        normalisation is folded into the first layer's weights (no pass over x)."""
         steps = iter(self.steps)
-        for layer, kind in zip(self.layers, self.kinds):
-            y = self.act(layer(x))
+        for n, (layer, kind) in enumerate(zip(self.layers, self.kinds)):
+            if n == 0 and scale is not None:
+                weight = layer.weight * scale
+                y = self.act(F.linear(x, weight, layer.bias - weight @ shift))
+            else:
+                y = self.act(layer(x))
             if kind == "same":
                 y = x + next(steps) * y
             elif kind == "double":
@@ -54,13 +61,21 @@ class ResidualMLP(nn.Module):
         return x if self.head is None else self.head(x)
 
 
-def per_kind(nets: nn.ModuleList, kinds: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Apply ``nets[k]`` to the rows of ``x`` (P, F) whose ``kinds`` (P,) is k; (P, out)."""
+def per_kind(nets: nn.ModuleList, kinds: torch.Tensor, x: torch.Tensor,
+             shift: torch.Tensor | None = None, scale: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """Apply ``nets[k]`` to the rows of ``x`` (P, F) whose ``kinds`` (P,) is k; (P, out).
+
+    shift, scale: optional (K, F) input normalisation per kind (see :meth:`ResidualMLP.forward`).
+    """
+    def norm(k):
+        return {} if scale is None else {"shift": shift[k], "scale": scale[k]}
+
     if len(nets) == 1:
-        return nets[0](x)
+        return nets[0](x, **norm(0))
     out = x.new_zeros(x.shape[0], nets[0].out_features)
     for k, net in enumerate(nets):
         idx = (kinds == k).nonzero().squeeze(1)
         if idx.numel():
-            out = out.index_copy(0, idx, net(x.index_select(0, idx)))
+            out = out.index_copy(0, idx, net(x.index_select(0, idx), **norm(k)))
     return out
