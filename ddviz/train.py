@@ -71,6 +71,9 @@ class TrainConfig:
     patience: int = option(0, "Stop after this many validations without improvement "
                            "(0 = never stop early).", minimum=0)
     seed: int = option(0, "Seed for initial weights and probe points.")
+    init: str = option("", "Model file (.safetensors) whose weights and descriptor statistics "
+                       "start the run (fine-tuning, a second learning-rate cycle); its model "
+                       "configuration must equal this run's. Empty: fresh weights.")
     threads: int = option(0, "CPU threads torch may use (0 = torch's default: all cores).",
                           minimum=0)
     device: str = option("auto", "'auto' (CUDA when available), 'cpu' or 'cuda'.",
@@ -126,6 +129,8 @@ class Trainer:
         self._build()
         if resume:
             self._load_checkpoint()
+        elif config.init:
+            self._load_init(config.init)
         else:
             self._normalise()
 
@@ -167,6 +172,16 @@ class Trainer:
         self.bad_validations = 0
         self.elapsed = 0.0
         self._environments = {}
+
+    def _load_init(self, path) -> None:
+        """Start from a model file's weights (its configuration must equal this run's)."""
+        from ddviz.model.files import load_model
+
+        model, _ = load_model(path, device=self.device)
+        if to_dict(model.config) != to_dict(self.config.model):
+            raise TrainingError("the init model's configuration differs from this run's model "
+                                "configuration", path=path, field="init")
+        self.model.load_state_dict(model.state_dict())
 
     def _normalise(self, snapshots: int = 8, points: int = 2048):
         """Descriptor statistics from a few training snapshots (own RNG: the run's stream is

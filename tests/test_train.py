@@ -179,3 +179,18 @@ def test_template_is_valid_toml_with_every_default(tmp_path):
     path.write_text(template())
     assert tomllib.loads(path.read_text())["steps"] == TrainConfig().steps
     assert to_dict(TrainConfig.from_file(path)) == to_dict(TrainConfig())
+
+
+def test_init_starts_from_a_model_file_and_refuses_another_architecture(ethane_dataset, tmp_path):
+    first = Trainer(config(ethane_dataset, steps=8, validate_every=8), tmp_path / "a")
+    first.fit()
+    second = Trainer(config(ethane_dataset, init=str(tmp_path / "a" / MODEL)), tmp_path / "b")
+    for key, value in first.model.state_dict().items():
+        assert torch.equal(second.model.state_dict()[key], value), key
+    fresh = Trainer(config(ethane_dataset), tmp_path / "c")
+    assert not torch.equal(fresh.model.descriptor_mean, second.model.descriptor_mean) or \
+        not torch.equal(fresh.model.rate, second.model.rate)
+    other = ModelConfig(m1=8, m2=2, embedding_widths=[8], fitting_widths=[16, 16], rcut=5.0)
+    with pytest.raises(TrainingError, match="init model's configuration differs"):
+        Trainer(config(ethane_dataset, init=str(tmp_path / "a" / MODEL), model=other),
+                tmp_path / "d")
