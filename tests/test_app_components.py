@@ -140,3 +140,16 @@ def test_level_change_sends_only_the_moved_surfaces(app_settings):
     assert ex.vtk.predicted["cells"].size > sent["predicted"]["cells"].size  # lower: larger
     ex.layers = ["predicted", "atoms"]
     assert set(ex.vtk.shown) == {"predicted", "atoms"}  # no cell: not periodic
+
+
+def test_the_page_is_made_without_the_numerical_libraries(app_settings):
+    """The page's HTML waits for what its creation imports: torch, xarray, HoloViews, VTK and
+    datashader load in the workers (and at server start), not before the page is sent."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from ddviz.app import TrainingPanel, create_app; TrainingPanel(); "
+            "print(sorted(m for m in ('torch', 'xarray', 'holoviews', 'vtk', 'pyvista', "
+            "'datashader') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

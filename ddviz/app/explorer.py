@@ -17,7 +17,9 @@ import asyncio
 import math
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import panel as pn
@@ -25,9 +27,12 @@ import param
 
 from ddviz import cache as field_cache
 from ddviz.app.settings import AppSettings
-from ddviz.compare import Comparison, compute_comparison, is_cached
 from ddviz.errors import DdvizError
-from ddviz.grid import Sample
+
+# The page is made without the numerical modules (xarray, torch, VTK, HoloViews): they load in
+# the workers, while the browser builds the page.
+if TYPE_CHECKING:
+    from ddviz.compare import Comparison
 
 STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc")
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
@@ -98,10 +103,10 @@ class Explorer(pn.viewable.Viewer):
         self.view3d = pn.Column(self._waiting, self.vtk, sizing_mode="stretch_width", height=480,
                                 css_classes=["ddviz-3d"])
         self.slices = pn.Row(css_classes=["ddviz-slices"])  # one pane per slice panel
-        self.scatter = pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
-        self.histograms = pn.pane.HoloViews(None, height=380, width=420)
-        self.table = pn.pane.HoloViews(None, height=300, width=380)
-        self.density_hist = pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
+        # the plot panes are made, and join the page, with the first result: an empty one on the
+        # page makes its creation import HoloViews and its plotting classes (~0.8 s here)
+        self._plots = pn.Row()
+        self._density_box = pn.Column(sizing_mode="stretch_width")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["ddviz-alert"])
         self._quiet = False
         self.refresh_files()
@@ -173,6 +178,7 @@ class Explorer(pn.viewable.Viewer):
     def _load_inputs(self):
         """(atoms, model, reference Sample or None) from the selections (runs in the worker)."""
         from ddviz import io
+        from ddviz.grid import Sample
         from ddviz.model.files import load_model
 
         struct = self._resolve("structure", self.structure)
@@ -211,13 +217,15 @@ class Explorer(pn.viewable.Viewer):
         self.progress.value = int(100 * done / max(total, 1))
 
     def _compute(self, inputs, step: int = 1) -> Comparison:
+        from ddviz.compare import compute_comparison
+
         atoms, model, reference = inputs
         return compute_comparison(atoms, model, reference, progress=self._report, step=step,
                                   cache=self.cache)
 
     def _steps(self, inputs) -> list[int]:
         """[PREVIEW_STEP, 1] for a large grid not in the cache yet, else [1]."""
-        from ddviz.compare import comparison_grid
+        from ddviz.compare import comparison_grid, is_cached
 
         atoms, model, reference = inputs
         if comparison_grid(atoms, reference).size < PREVIEW_MIN_POINTS or \
@@ -303,6 +311,7 @@ class Explorer(pn.viewable.Viewer):
         self.vtk.update(self.scene, reset_camera=not same_atoms)
         if self.vtk not in self.view3d.objects:  # after a 1D result
             self.view3d[:] = [self._waiting, self.vtk]
+        self._place_plots()
         self.density_hist.object = plots.density_histogram(values)
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
         if comparison.reference is not None:
@@ -344,6 +353,7 @@ class Explorer(pn.viewable.Viewer):
         self.view3d[:] = [pn.pane.HoloViews(line, sizing_mode="stretch_width",
                                             css_classes=["ddviz-line"])]
         self.slices[:] = []
+        self._place_plots()
         self.density_hist.object = None
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
         has_ref = comparison.reference is not None
@@ -355,6 +365,27 @@ class Explorer(pn.viewable.Viewer):
         m = comparison.metrics()
         self.message = (f"{comparison.grid.size:,} points (1D) in {comparison.seconds:.2f} s" + (
             f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}" if has_ref else ""))
+
+    @cached_property
+    def scatter(self):
+        return pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
+
+    @cached_property
+    def histograms(self):
+        return pn.pane.HoloViews(None, height=380, width=420)
+
+    @cached_property
+    def table(self):
+        return pn.pane.HoloViews(None, height=300, width=380)
+
+    @cached_property
+    def density_hist(self):
+        return pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
+
+    def _place_plots(self) -> None:
+        if not self._plots.objects:
+            self._plots[:] = [self.scatter, self.histograms, self.table]
+            self._density_box[:] = [self.density_hist]
 
     # --- interactive updates ---------------------------------------------------------------------
     def _levels_changed(self, *events) -> None:
@@ -471,7 +502,7 @@ class Explorer(pn.viewable.Viewer):
             w.EditableFloatSlider.from_param(self.param.log_error_level,
                                              name="log10 |error| level (e/bohr^3)"),
             w.CheckButtonGroup.from_param(self.param.layers, name="Layers"),
-            reset, self.density_hist, width=360)
+            reset, self._density_box, width=360)
 
     def __panel__(self):
         # built once: each pane must sit in one place only, however often Panel asks
@@ -490,6 +521,6 @@ class Explorer(pn.viewable.Viewer):
                 pn.Row(w.RadioButtonGroup.from_param(self.param.slice_axis, name="Slice axis"),
                        w.IntSlider.from_param(self.param.slice_index, name="Plane index")),
                 self.slices,
-                pn.Row(self.scatter, self.histograms, self.table),
+                self._plots,
                 exports, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")
