@@ -108,12 +108,17 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
                   settings=app_settings)  # notebook path: the full grid at once
     full_shape = ex.comparison.grid.shape
     ex.cache = FieldCache(tmp_path)  # nothing cached: the served app shows a preview first
-    seen = []
+    seen, shown = [], []
     ex.param.watch(lambda e: seen.append((ex.comparison.step, ex.comparison.grid.shape, e.new))
                    if "points" in e.new else None, "message")
+    ex.param.watch(lambda e: shown.append(e.new), "comparison")
     asyncio.run(ex._evaluate_async())
     assert [s[0] for s in seen] == [2, 1], seen  # preview first, then the full grid
     assert seen[0][1] == tuple((n + 1) // 2 for n in full_shape)
+    preview, full = shown  # the full grid reuses the preview's points (1/8 of the work)
+    assert full.seconds > 0 and not full.cached
+    for name in ("predicted", "reference"):
+        np.testing.assert_array_equal(getattr(full, name)[::2, ::2, ::2], getattr(preview, name))
     assert seen[0][2].startswith("preview on every 2nd point") and "computing" in seen[0][2]
     assert ex.message.startswith("full grid:") and ex.comparison.grid.shape == full_shape
     rows = {r[0]: r[1] for r in ex.table.object.data.itertuples(index=False)}

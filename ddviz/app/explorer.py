@@ -216,12 +216,13 @@ class Explorer(pn.viewable.Viewer):
     def _report(self, done: int, total: int) -> None:
         self.progress.value = int(100 * done / max(total, 1))
 
-    def _compute(self, inputs, step: int = 1) -> Comparison:
+    def _compute(self, inputs, step: int = 1, coarse: Comparison | None = None) -> Comparison:
+        """The comparison on every step-th point; ``coarse`` (the preview) lends its values."""
         from ddviz.compare import compute_comparison
 
         atoms, model, reference = inputs
         return compute_comparison(atoms, model, reference, progress=self._report, step=step,
-                                  cache=self.cache)
+                                  cache=self.cache, coarse=coarse)
 
     def _steps(self, inputs) -> list[int]:
         """[PREVIEW_STEP, 1] for a large grid not in the cache yet, else [1]."""
@@ -258,8 +259,9 @@ class Explorer(pn.viewable.Viewer):
         try:
             warm = asyncio.wrap_future(_warm_up())  # beside the prediction, off the event loop
             inputs = await work(self._load_inputs)
+            comparison = None
             for step in await work(self._steps, inputs):
-                comparison = await work(self._compute, inputs, step)
+                comparison = await work(self._compute, inputs, step, comparison)
                 await warm
                 if generation != self._generation:
                     return  # newer inputs were chosen meanwhile
