@@ -29,6 +29,9 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from ddviz.cli.serve import panel_command  # the server as `ddviz serve` starts it
+
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -53,10 +56,8 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         env = dict(os.environ, DDVIZ_CACHE_DIR=str(cache_dir))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--address",
-             "127.0.0.1", "--port", str(self.port), "--liveness"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(panel_command(port=self.port), cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(240):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/liveness", timeout=1)

@@ -26,6 +26,7 @@ import panel as pn
 import param
 
 from ddviz import cache as field_cache
+from ddviz.app import warmup
 from ddviz.app.settings import AppSettings
 from ddviz.errors import DdvizError
 
@@ -38,28 +39,8 @@ STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
 NONE = "(the structure file's own, if it has one)"
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-eval")
-_WARM_UP = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-warm-up")
 PREVIEW_STEP = 2  # the preview takes every 2nd grid point along each axis
 PREVIEW_MIN_POINTS = 100_000  # smaller grids are shown at full resolution at once
-
-
-def _prepare_drawing() -> None:
-    from ddviz.viz import plots
-    from ddviz.viz.scene import Scene  # noqa: F401  (imports VTK)
-
-    plots.warm_up()
-
-
-_warmed = None
-
-
-def _warm_up():
-    """A future of the first-use costs of drawing (imports, compiled kernels), started once per
-    process when the first evaluation starts."""
-    global _warmed
-    if _warmed is None:
-        _warmed = _WARM_UP.submit(_prepare_drawing)
-    return _warmed
 
 
 class Explorer(pn.viewable.Viewer):
@@ -109,6 +90,7 @@ class Explorer(pn.viewable.Viewer):
         self._density_box = pn.Column(sizing_mode="stretch_width")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["ddviz-alert"])
         self._quiet = False
+        self._quick_scatter = False  # the scatter shown is binned with NumPy (see _show)
         self.refresh_files()
         for name, value in (("structure", structure), ("model", model), ("reference", reference)):
             if value is not None:
@@ -256,16 +238,23 @@ class Explorer(pn.viewable.Viewer):
             return await asyncio.wrap_future(_EXECUTOR.submit(fn, *args))
 
         self._begin()
+        # imports wait in the warm-up thread (started with the server), never on the event loop;
+        # until datashader's kernels are compiled the scatter is binned with NumPy
+        warm = {k: asyncio.wrap_future(f) for k, f in warmup.start().items()}
         try:
-            warm = asyncio.wrap_future(_warm_up())  # beside the prediction, off the event loop
+            await warm["computing"]
             inputs = await work(self._load_inputs)
             comparison = None
             for step in await work(self._steps, inputs):
                 comparison = await work(self._compute, inputs, step, comparison)
-                await warm
+                await warm["drawing"]
                 if generation != self._generation:
                     return  # newer inputs were chosen meanwhile
-                self._show(comparison)
+                self._show(comparison, quick_scatter=not warmup.datashader_ready())
+            if self._quick_scatter:
+                await asyncio.wrap_future(warmup.datashader())
+                if generation == self._generation:
+                    self._draw_scatter(comparison)
         except Exception as exc:  # noqa: BLE001  (DdvizError or not: keep the session usable)
             if generation == self._generation:
                 self._fail(exc)
@@ -283,7 +272,9 @@ class Explorer(pn.viewable.Viewer):
         self.alert.object = f"**Could not evaluate:** {exc}"
         self.alert.visible = True
 
-    def _show(self, comparison: Comparison) -> None:
+    def _show(self, comparison: Comparison, quick_scatter: bool = False) -> None:
+        """Draw a comparison. quick_scatter: bin the scatter plot with NumPy (datashader's
+        kernels are still compiling; :meth:`_draw_scatter` redraws it)."""
         from ddviz.viz import plots
         from ddviz.viz.scene import Scene
 
@@ -316,11 +307,9 @@ class Explorer(pn.viewable.Viewer):
         self._place_plots()
         self.density_hist.object = plots.density_histogram(values)
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
-        if comparison.reference is not None:
-            self.scatter.object = plots.scatter(comparison.predicted, comparison.reference)
-            self.histograms.object = plots.error_histogram(comparison.error)
-        else:
-            self.scatter.object = self.histograms.object = None
+        self._draw_scatter(comparison, quick_scatter)
+        self.histograms.object = (None if comparison.reference is None
+                                  else plots.error_histogram(comparison.error))
         axis, index = comparison.worst_slice()
         self.param.slice_index.bounds = (0, max(comparison.grid.shape) - 1)
         self._quiet = True  # one draw below, not one per parameter change
@@ -359,8 +348,7 @@ class Explorer(pn.viewable.Viewer):
         self.density_hist.object = None
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
         has_ref = comparison.reference is not None
-        self.scatter.object = (plots.scatter(comparison.predicted, comparison.reference)
-                               if has_ref else None)
+        self._draw_scatter(comparison)
         self.histograms.object = plots.error_histogram(comparison.error) if has_ref else None
         self.busy = False
         self.progress.value, self.progress.active = 100, False
@@ -383,6 +371,13 @@ class Explorer(pn.viewable.Viewer):
     @cached_property
     def density_hist(self):
         return pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
+
+    def _draw_scatter(self, comparison: Comparison, quick: bool = False) -> None:
+        from ddviz.viz import plots
+
+        self._quick_scatter = quick and comparison.reference is not None
+        self.scatter.object = None if comparison.reference is None else plots.scatter(
+            comparison.predicted, comparison.reference, quick=quick)
 
     def _place_plots(self) -> None:
         if not self._plots.objects:
