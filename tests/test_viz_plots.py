@@ -73,6 +73,22 @@ def test_quick_scatter_counts_every_point_like_datashader(comparison):
     assert hv.render(quick, backend="bokeh") is not None
 
 
+def test_datashaded_scatter_is_aggregated_once_per_view(comparison, monkeypatch):
+    import datashader
+    import panel as pn
+    from bokeh.document import Document
+
+    _, _, f = comparison
+    ranges = []
+    points = datashader.Canvas.points
+    monkeypatch.setattr(datashader.Canvas, "points", lambda self, *a, **k: (
+        ranges.append((self.x_range, self.y_range)), points(self, *a, **k))[1])
+    pane = pn.pane.HoloViews(plots.scatter(f["predicted"], f["reference"]))
+    pane.get_root(Document())
+    assert ranges == [((f["reference"].min(), f["reference"].max()),
+                       (f["predicted"].min(), f["predicted"].max()))]
+
+
 def test_metrics_table_shows_units(comparison):
     _, grid, f = comparison
     table = plots.metrics_table(metrics(f["predicted"], f["reference"], grid))

@@ -128,9 +128,17 @@ def scatter(predicted, reference, max_points: int | None = None, dynamic: bool =
         from holoviews.operation.datashader import dynspread, rasterize
 
         pts = hv.Points((ref, pred), kdims=[kx, ky])
-        shaded = dynspread(styled(rasterize(pts, dynamic=dynamic), cmap="fire",
-                                  cnorm="eq_hist"), dynamic=dynamic)
+        # ranges given: the first image is aggregated once (without, a live plot aggregates it
+        # twice, and sends both); zooming still re-aggregates
+        raster = rasterize(pts, dynamic=dynamic, x_range=_span(ref), y_range=_span(pred))
+        shaded = dynspread(styled(raster, cmap="fire", cnorm="eq_hist"), dynamic=dynamic)
     return styled(shaded * line, title="predicted vs reference")
+
+
+def _span(values) -> tuple[float, float]:
+    """(min, max) of values, widened to a non-empty range."""
+    lo, hi = (float(np.min(values)), float(np.max(values))) if np.size(values) else (0.0, 1.0)
+    return lo, hi if hi > lo else lo + 1.0
 
 
 def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
@@ -138,12 +146,7 @@ def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
     as datashader's rasterize counts them; empty pixels are transparent, and a point without
     neighbours covers 3x3 pixels (as dynspread shows it)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-
-    def span(v):
-        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
-        return lo, hi if hi > lo else lo + 1.0
-
-    (x0, x1), (y0, y1) = span(x), span(y)
+    (x0, x1), (y0, y1) = _span(x), _span(y)
     counts, _, _ = np.histogram2d(y, x, bins=(size[1], size[0]), range=[[y0, y1], [x0, x1]])
     padded = np.pad(counts, 1)
     rows, cols = counts.shape
