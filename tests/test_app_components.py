@@ -214,3 +214,13 @@ def test_server_start_warms_up_the_libraries_and_does_no_user_work(tmp_path):
                          check=True, timeout=300)
     assert out.stdout.strip() == "['holoviews', 'pyscf', 'pyvista', 'torch', 'xarray']", out
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_failing_warm_up_stage_is_logged_not_raised(caplog):
+    from ddviz.app import warmup
+
+    def broken():
+        raise ImportError("no such library")
+
+    warmup._best_effort(broken)  # the work it prepares for raises its own errors
+    assert "warm-up stage broken failed" in caplog.text

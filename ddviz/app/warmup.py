@@ -9,12 +9,22 @@ or computed for any structure. A server started otherwise begins it with its fir
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-warm-up")
 _LOCK = threading.Lock()
 _STAGES: dict[str, Future] = {}
+
+
+def _best_effort(stage):
+    """Run a stage; a failure is logged, not raised: the work it prepares for raises its own."""
+    try:
+        stage()
+    except Exception:
+        logging.getLogger(__name__).warning("warm-up stage %s failed", stage.__name__,
+                                            exc_info=True)
 
 
 def _computing() -> None:
@@ -50,8 +60,8 @@ def start() -> dict[str, Future]:
     'drawing' (see above). Started once per process."""
     with _LOCK:
         if not _STAGES:
-            _STAGES["computing"] = _POOL.submit(_computing)
-            _STAGES["drawing"] = _POOL.submit(_drawing)
+            _STAGES["computing"] = _POOL.submit(_best_effort, _computing)
+            _STAGES["drawing"] = _POOL.submit(_best_effort, _drawing)
         return dict(_STAGES)
 
 
@@ -62,7 +72,7 @@ def datashader() -> Future:
     start()
     with _LOCK:
         if "datashader" not in _STAGES:
-            _STAGES["datashader"] = _POOL.submit(_datashader)
+            _STAGES["datashader"] = _POOL.submit(_best_effort, _datashader)
         return _STAGES["datashader"]
 
 
