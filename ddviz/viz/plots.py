@@ -125,13 +125,15 @@ def scatter(predicted, reference, max_points: int | None = None, dynamic: bool =
     if quick:
         shaded = styled(counts_image(ref, pred, [kx, ky]), cmap="fire", cnorm="eq_hist")
     else:
-        from holoviews.operation.datashader import dynspread, rasterize
+        from holoviews.operation.datashader import rasterize
 
         pts = hv.Points((ref, pred), kdims=[kx, ky])
         # ranges given: the first image is aggregated once (without, a live plot aggregates it
-        # twice, and sends both); zooming still re-aggregates
+        # twice, and sends both); zooming still re-aggregates. Spread with NumPy: datashader's
+        # dynspread costs 3 s more of numba compiling per process (1 s for rasterize)
         raster = rasterize(pts, dynamic=dynamic, x_range=_span(ref), y_range=_span(pred))
-        shaded = dynspread(styled(raster, cmap="fire", cnorm="eq_hist"), dynamic=dynamic)
+        shaded = styled(raster.apply(_spread_image) if dynamic else _spread_image(raster),
+                        cmap="fire", cnorm="eq_hist")
     return styled(shaded * line, title="predicted vs reference")
 
 
@@ -141,19 +143,34 @@ def _span(values) -> tuple[float, float]:
     return lo, hi if hi > lo else lo + 1.0
 
 
-def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
-    """Points (x, y) counted per pixel of a ``size`` (width, height) image spanning their range,
-    as datashader's rasterize counts them; empty pixels are transparent, and a point without
-    neighbours covers 3x3 pixels (as dynspread shows it)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    (x0, x1), (y0, y1) = _span(x), _span(y)
-    counts, _, _ = np.histogram2d(y, x, bins=(size[1], size[0]), range=[[y0, y1], [x0, x1]])
+def _spread(counts: np.ndarray) -> np.ndarray:
+    """Counts per pixel with empty pixels (0 or NaN) next to counted ones given their largest
+    neighbouring count, so that a point alone covers 3x3 pixels (as datashader's dynspread
+    shows it); still-empty pixels become NaN (transparent)."""
+    counts = np.nan_to_num(np.asarray(counts, dtype=float))
     padded = np.pad(counts, 1)
     rows, cols = counts.shape
     around = np.max([padded[i:i + rows, j:j + cols] for i in range(3) for j in range(3)], axis=0)
     image = np.where(counts > 0, counts, around)
     image[image == 0] = np.nan
-    return hv.Image(image[::-1], bounds=(x0, y0, x1, y1), kdims=kdims, vdims=["count"])
+    return image
+
+
+def _spread_image(image: hv.Image) -> hv.Image:
+    """:func:`_spread` applied to an image of counts (e.g. datashader's)."""
+    counts = image.dimension_values(2, flat=False)[::-1]  # top row first
+    return hv.Image(_spread(counts), bounds=image.bounds.lbrt(), kdims=image.kdims,
+                    vdims=["count"])
+
+
+def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
+    """Points (x, y) counted per pixel of a ``size`` (width, height) image spanning their range,
+    as datashader's rasterize counts them, spread as :func:`_spread` says."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    (x0, x1), (y0, y1) = _span(x), _span(y)
+    counts, _, _ = np.histogram2d(y, x, bins=(size[1], size[0]), range=[[y0, y1], [x0, x1]])
+    return hv.Image(_spread(counts)[::-1], bounds=(x0, y0, x1, y1), kdims=kdims,
+                    vdims=["count"])
 
 
 def examples() -> list:
