@@ -144,7 +144,7 @@ class Trainer:
         if cfg.sampling != "error":
             return sampler.draw(cfg.points_per_snapshot, self.rng)
         n = cfg.points_per_snapshot
-        n_err = int(round(cfg.focus * n))
+        n_err = round(cfg.focus * n)
         pts, ref = sampler.draw(n + 2 * n_err, self.rng)
         with torch.no_grad():
             pred = self._forward(index, pts[n - n_err:]).cpu().numpy()
@@ -231,10 +231,10 @@ class Trainer:
                 self._log({"step": self.step, "loss": float(np.mean(running_loss)),
                            "lr": self.lr_at(self.step - 1), "seconds": self.elapsed})
                 running_loss = []
-            if self.step % cfg.validate_every == 0 or self.step == cfg.steps:
-                if self._validation_step():
-                    state = "early-stopped"
-                    break
+            validate = self.step % cfg.validate_every == 0 or self.step == cfg.steps
+            if validate and self._validation_step():
+                state = "early-stopped"
+                break
             if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
                 self.save_checkpoint()
             if self._stop:
@@ -341,7 +341,7 @@ class Trainer:
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = json.loads(f.metadata()["ddviz"])
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118  (not a dict)
         except Exception as exc:
             raise TrainingError(f"not a readable ddviz checkpoint: {exc}", path=path) from exc
         if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") != CHECKPOINT_VERSION:
