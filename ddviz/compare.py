@@ -28,7 +28,7 @@ class Sums:
     electrons_ref: float = 0.0  # sum ref * voxel volume
     electrons_pred: float = 0.0
 
-    def __add__(self, other: "Sums") -> "Sums":
+    def __add__(self, other: Sums) -> Sums:
         bigger = self if self.max_abs_err >= other.max_abs_err else other
         return Sums(self.abs_err + other.abs_err, self.abs_ref + other.abs_ref,
                     self.sq_err + other.sq_err, self.sq_ref + other.sq_ref, self.n + other.n,
@@ -208,30 +208,35 @@ def is_cached(atoms, model, cache, reference=None, step: int = 1, spacing: float
     return prediction_key(predictor, atoms, grid) in cache
 
 
-def reference_on(reference, grid: Grid, step: int = 1, cache=None) -> np.ndarray:
+def reference_on(reference, grid: Grid, step: int = 1, cache=None,
+                 coarse: tuple[int, np.ndarray] | None = None) -> np.ndarray:
     """A reference Sample's density (e/bohr^3) on ``grid`` = ``reference.grid.every(step)``:
     stored values are subsampled, orbitals evaluated on the grid (through ``cache``, a
-    :class:`ddviz.cache.FieldCache`, when given)."""
+    :class:`ddviz.cache.FieldCache`, when given; ``coarse``: ``(s, values)`` known on
+    ``grid.every(s)``, reused)."""
     orbitals = reference.orbitals
     if reference.has_values or orbitals is None:
         return np.asarray(reference.density.values)[::step, ::step, ::step]
     if cache is None:
-        return orbitals.evaluate_grid(grid)
+        return orbitals.evaluate_grid(grid, coarse=coarse)
     from ddviz.cache import digest
 
     key = digest("reference", orbitals.numbers, orbitals.positions_bohr, orbitals.basis,
                  orbitals.pseudo, orbitals.coeff, orbitals.occ, grid_key(grid))
-    return cache.get_or_compute(key, lambda: orbitals.evaluate_grid(grid))
+    return cache.get_or_compute(key, lambda: orbitals.evaluate_grid(grid, coarse=coarse))
 
 
 def compute_comparison(atoms, model, reference=None, spacing: float = 0.2, margin: float = 4.0,
-                       progress=None, device=None, step: int = 1, cache=None) -> Comparison:
+                       progress=None, device=None, step: int = 1, cache=None,
+                       coarse: Comparison | None = None) -> Comparison:
     """Predict with ``model`` (a DeepDensity or a Predictor) on the reference Sample's grid, or
     without a reference on the standard grid around the atoms (spacing, margin in bohr).
 
     step: evaluate only every step-th point along each axis (a quick preview: 2 gives 8x fewer
     points). cache: a :class:`ddviz.cache.FieldCache` for the prediction and a reference
-    evaluated from orbitals (keys: weights, atoms, orbitals and grid, by content).
+    evaluated from orbitals (keys: weights, atoms, orbitals and grid, by content). coarse: a
+    comparison of the same inputs on every ``coarse.step``-th point of this grid (the preview):
+    its values are reused, only the other points are evaluated.
     """
     import time
 
@@ -239,9 +244,19 @@ def compute_comparison(atoms, model, reference=None, spacing: float = 0.2, margi
 
     grid = comparison_grid(atoms, reference, spacing, margin).every(step)
     predictor = model if isinstance(model, Predictor) else Predictor(model, device=device)
+    known = {}
+    if coarse is not None:
+        if coarse.step % step or not coarse.grid.is_close(grid.every(coarse.step // step)):
+            raise DdvizError(f"the coarse comparison ({coarse.describe_grid()}) does not lie on "
+                             f"this grid ({grid.shape})")
+        within = coarse.step // step
+        known = {"predicted": (within, coarse.predicted)}
+        if coarse.reference is not None:
+            known["reference"] = (within, coarse.reference)
 
     def predict():
-        return np.asarray(predictor.predict_grid(atoms, grid, progress=progress), dtype=np.float64)
+        return np.asarray(predictor.predict_grid(atoms, grid, progress=progress,
+                                                 coarse=known.get("predicted")), dtype=np.float64)
 
     t0 = time.perf_counter()
     cached = False
@@ -252,5 +267,6 @@ def compute_comparison(atoms, model, reference=None, spacing: float = 0.2, margi
         cached = key in cache
         predicted = cache.get_or_compute(key, predict)
     seconds = 0.0 if cached else time.perf_counter() - t0
-    ref = None if reference is None else reference_on(reference, grid, step, cache)
+    ref = None if reference is None else reference_on(reference, grid, step, cache,
+                                                      known.get("reference"))
     return Comparison(atoms, grid, predicted, ref, seconds, step, cached)

@@ -55,7 +55,7 @@ class Grid:
     # --- construction -------------------------------------------------------------------------
     @classmethod
     def around(cls, positions_bohr, spacing: float = STANDARD_SPACING,
-               margin: float = STANDARD_MARGIN) -> "Grid":
+               margin: float = STANDARD_MARGIN) -> Grid:
         """The box around ``positions_bohr`` (N, 3) plus ``margin`` on each side, as cubegen builds it.
 
         Points per axis ``n = ceil(extent / spacing)`` with both end points on the box, so the actual
@@ -69,7 +69,7 @@ class Grid:
         return cls(pos.min(axis=0) - margin, np.diag(extent / (n - 1)), tuple(n))
 
     @classmethod
-    def periodic(cls, cell_bohr, shape) -> "Grid":
+    def periodic(cls, cell_bohr, shape) -> Grid:
         """A fully periodic grid dividing the cell (3, 3) bohr, rows = lattice vectors, into ``shape``."""
         cell = np.asarray(cell_bohr, dtype=float).reshape(3, 3)
         return cls(np.zeros(3), cell / np.asarray(shape, dtype=float)[:, None], tuple(shape),
@@ -111,8 +111,11 @@ class Grid:
         Chunks of a large grid can be generated without ever building the whole (N, 3) array.
         """
         stop = self.size if stop is None else min(stop, self.size)
-        flat = np.arange(start, stop)
-        ijk = np.stack(np.unravel_index(flat, self.shape), axis=-1).astype(float)
+        return self.points_at(np.arange(start, stop))
+
+    def points_at(self, flat) -> np.ndarray:
+        """(M, 3) bohr: the Cartesian points with these flat (C-order) indices."""
+        ijk = np.stack(np.unravel_index(np.asarray(flat), self.shape), axis=-1).astype(float)
         return self.origin + ijk @ self.vectors
 
     def every(self, step: int) -> Grid:
@@ -130,11 +133,62 @@ class Grid:
         """(3,) bohr: the Cartesian position of grid index (i, j, k)."""
         return self.origin + np.asarray(index, dtype=float) @ self.vectors
 
-    def is_close(self, other: "Grid", atol: float = 1e-6) -> bool:
+    def is_close(self, other: Grid, atol: float = 1e-6) -> bool:
         """Same shape, periodicity, and origin/vectors within ``atol`` bohr."""
         return (self.shape == other.shape and self.pbc == other.pbc
                 and np.allclose(self.origin, other.origin, atol=atol)
                 and np.allclose(self.vectors, other.vectors, atol=atol))
+
+
+class Refinement:
+    """The points of ``grid`` that are not on ``grid.every(step)``, in flat (C-order) order.
+
+    A field known on the coarse grid (a preview) is completed by evaluating only these points:
+    ``field[::step, ::step, ::step] = coarse`` and ``field.flat[r.flat(a, b)] = f(r.points(a, b))``
+    for chunks ``a..b`` of ``range(r.size)``. Chunks are generated plane by plane, so a large
+    grid never needs an index array of all its points.
+    """
+
+    def __init__(self, grid: Grid, step: int):
+        self.grid, self.step = grid, int(step)
+        self.coarse = grid.every(self.step)
+        na, nb, nc = grid.shape
+        self._plane = nb * nc
+        on = np.zeros((nb, nc), dtype=bool)
+        on[::self.step, ::self.step] = True
+        self._rest = np.flatnonzero(~on.ravel())  # a coarse plane's other points
+        counts = np.where(np.arange(na) % self.step == 0, self._rest.size, self._plane)
+        self._start = np.concatenate([[0], np.cumsum(counts)])  # first rank of each plane
+        self.size = int(self._start[-1])
+
+    def flat(self, start: int, stop: int) -> np.ndarray:
+        """Flat grid indices of the remaining points of ranks start..stop-1 (ascending)."""
+        stop = min(stop, self.size)
+        if start >= stop:
+            return np.zeros(0, dtype=np.int64)
+        first = int(np.searchsorted(self._start, start, side="right")) - 1
+        last = int(np.searchsorted(self._start, stop - 1, side="right")) - 1
+        pieces = []
+        for i in range(first, last + 1):
+            lo = max(start, self._start[i]) - self._start[i]
+            hi = min(stop, self._start[i + 1]) - self._start[i]
+            within = self._rest[lo:hi] if i % self.step == 0 else np.arange(lo, hi)
+            pieces.append(i * self._plane + within)
+        return np.concatenate(pieces).astype(np.int64)
+
+    def points(self, start: int, stop: int) -> np.ndarray:
+        """(M, 3) bohr: the remaining points of ranks start..stop-1."""
+        return self.grid.points_at(self.flat(start, stop))
+
+    def put_coarse(self, out: np.ndarray, coarse_values) -> None:
+        """Write ``coarse_values`` (on ``grid.every(step)``) into the coarse points of ``out``
+        (a field on the grid); the remaining points are left to fill."""
+        coarse_values = np.asarray(coarse_values)
+        if coarse_values.shape != self.coarse.shape:
+            raise DdvizError(f"coarse values of shape {coarse_values.shape} do not lie on every "
+                             f"{self.step}th point of a {self.grid.shape} grid "
+                             f"({self.coarse.shape})")
+        out[::self.step, ::self.step, ::self.step] = coarse_values
 
 
 class Sample:
@@ -217,7 +271,7 @@ class Sample:
         """Electron count by quadrature: sum of values times the voxel volume (bohr^3)."""
         return float(np.sum(self.density.values, dtype=np.float64) * self.grid.voxel_volume)
 
-    def with_density(self, values, provenance: dict | None = None) -> "Sample":
+    def with_density(self, values, provenance: dict | None = None) -> Sample:
         """A sample with the same atoms and grid and other values (e.g. a prediction)."""
         return Sample(self.atoms, self.grid, values,
                       self.provenance if provenance is None else provenance)

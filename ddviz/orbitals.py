@@ -49,8 +49,8 @@ class OrbitalDensity:
     def mol(self):
         """The PySCF molecule (bohr), built once from the basis and pseudopotential names."""
         if self._mol is None:
-            from pyscf import gto
             from ase.data import chemical_symbols
+            from pyscf import gto
 
             atom = [(chemical_symbols[z], tuple(p)) for z, p in zip(self.numbers, self.positions_bohr)]
             try:
@@ -80,12 +80,24 @@ class OrbitalDensity:
             out[s:s + chunk] = np.einsum("pk,pk->p", psi, psi)
         return out
 
-    def evaluate_grid(self, grid, chunk: int = 1 << 16) -> np.ndarray:
-        """(grid.shape) e/bohr^3 on every point of a :class:`ddviz.grid.Grid`, in chunks."""
-        values = np.empty(grid.size)
-        for s in range(0, grid.size, chunk):
-            values[s:s + chunk] = self.evaluate(grid.points(s, s + chunk))
-        return values.reshape(grid.shape)
+    def evaluate_grid(self, grid, chunk: int = 1 << 16, coarse=None) -> np.ndarray:
+        """(grid.shape) e/bohr^3 on every point of a :class:`ddviz.grid.Grid`, in chunks.
+
+        coarse: ``(step, values)`` with the values already known on ``grid.every(step)``: they
+        are copied, and only the other points are evaluated."""
+        if coarse is None:
+            values = np.empty(grid.size)
+            for s in range(0, grid.size, chunk):
+                values[s:s + chunk] = self.evaluate(grid.points(s, s + chunk))
+            return values.reshape(grid.shape)
+        from ddviz.grid import Refinement
+
+        rest = Refinement(grid, coarse[0])
+        values = np.empty(grid.shape)
+        rest.put_coarse(values, coarse[1])
+        for s in range(0, rest.size, chunk):
+            values.flat[rest.flat(s, s + chunk)] = self.evaluate(rest.points(s, s + chunk))
+        return values
 
     # --- netCDF (xarray) representation ---------------------------------------------------------
     def to_vars(self) -> tuple[dict, dict]:
@@ -94,7 +106,7 @@ class OrbitalDensity:
                 {ATTR_BASIS: self.basis, ATTR_PSEUDO: self.pseudo or ""})
 
     @classmethod
-    def from_dataset(cls, ds, numbers, positions_bohr) -> "OrbitalDensity | None":
+    def from_dataset(cls, ds, numbers, positions_bohr) -> OrbitalDensity | None:
         """The orbitals stored in ``ds`` (None if it has none)."""
         if VAR_COEFF not in ds.variables:
             return None

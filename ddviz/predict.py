@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ddviz.errors import DdvizError
-from ddviz.grid import Grid
+from ddviz.grid import Grid, Refinement
 from ddviz.model.deep_density import DeepDensity, Environment
 from ddviz.units import ang_to_bohr
 
@@ -102,17 +102,26 @@ class Predictor:
         return out
 
     def predict_grid(self, structure, grid: Grid, out: np.ndarray | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                     progress: Callable[[int, int], None] | None = None,
+                     coarse: tuple[int, np.ndarray] | None = None) -> np.ndarray:
         """Density on every grid point, shape ``grid.shape`` (written into ``out`` if given).
 
-        progress(done, total) is called after each chunk.
+        progress(done, total) is called after each chunk. coarse: ``(step, values)`` with the
+        values already known on ``grid.every(step)`` (a preview): they are copied, and only the
+        other points are evaluated.
         """
         if out is None:
             out = np.empty(grid.shape, dtype=self._np_dtype)
         if tuple(out.shape) != grid.shape or not out.flags.c_contiguous:
             raise DdvizError(f"out must be a C-contiguous array of shape {grid.shape}, got "
                              f"{tuple(out.shape)}")
-        self._run(self.environment(structure), grid.size, grid.points, out.reshape(-1), progress)
+        env = self.environment(structure)
+        if coarse is None:
+            self._run(env, grid.size, grid.points, out.reshape(-1), progress)
+            return out
+        rest = Refinement(grid, coarse[0])
+        rest.put_coarse(out, coarse[1])
+        self._run(env, rest.size, rest.points, _Scattered(out.reshape(-1), rest.flat), progress)
         return out
 
     @property
@@ -148,3 +157,14 @@ class Predictor:
                 start = stop
                 if progress is not None:
                     progress(start, total)
+
+
+class _Scattered:
+    """Writes ``target[flat(a, b)] = values`` for ``self[a:b] = values``: the chunks of the
+    points a :class:`~ddviz.grid.Refinement` leaves, put in their places on the grid."""
+
+    def __init__(self, target: np.ndarray, flat: Callable[[int, int], np.ndarray]):
+        self.target, self.flat = target, flat
+
+    def __setitem__(self, chunk: slice, values) -> None:
+        self.target[self.flat(chunk.start, chunk.stop)] = values

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,72 +18,26 @@ import torch
 
 from ddviz import __version__
 from ddviz.compare import error_sums, pooled
-from ddviz.config import from_dict, option, to_dict
+from ddviz.config import to_dict
 from ddviz.data import ProbeSampler, load_snapshots
 from ddviz.errors import DdvizError
 from ddviz.grid import Grid
 from ddviz.io.atomic import atomic_path, write_text_atomic
-from ddviz.model.config import ModelConfig
+from ddviz.train_config import (
+    CHECKPOINT,
+    HISTORY,
+    HISTORY_CSV,
+    MODEL,
+    STATUS,
+    TrainConfig,
+)
 
-CHECKPOINT = "checkpoint.safetensors"
-MODEL = "model.safetensors"
-HISTORY = "history.json"
-HISTORY_CSV = "history.csv"
-STATUS = "status.json"
 CHECKPOINT_FORMAT = "ddviz-checkpoint"
 CHECKPOINT_VERSION = 1
 
 
 class TrainingError(DdvizError):
     """Training cannot go on: NaN loss, missing or incompatible checkpoint, bad data."""
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; stored in every checkpoint and model file."""
-
-    train: list[str] = option([], "Dataset folders or snapshot files to train on (their 'train' "
-                              "split when a manifest.json assigns splits).")
-    validation_snapshots: int = option(4, "Training snapshots held out for validation (the "
-                                       "last ones of the list).", minimum=1)
-    validation_stride: int = option(2, "Validate on every n-th grid point along each axis "
-                                    "(1 = the full grid).", minimum=1)
-    steps: int = option(2000, "Optimisation steps.", minimum=1)
-    snapshots_per_step: int = option(4, "Snapshots drawn per step.", minimum=1)
-    points_per_snapshot: int = option(2048, "Random probe points per snapshot per step.",
-                                      minimum=1)
-    sampling: str = option("density", "Where probe points go: 'uniform' in the grid box, "
-                           "'density' (a share near the atoms), 'error' (where the model is "
-                           "worst among twice as many candidates).",
-                           choices=("uniform", "density", "error"))
-    focus: float = option(0.5, "Share of points drawn near atoms ('density') or by error "
-                          "('error').", minimum=0.0, maximum=1.0)
-    loss: str = option("l1", "Loss on the probe points: mean absolute error (l1; with uniform "
-                       "points the relative L1 metric up to a constant), mean squared error or "
-                       "relative L2.", choices=("l1", "mse", "rel_l2"))
-    lr: float = option(3e-3, "Initial Adam learning rate.", minimum=0.0)
-    lr_final: float = option(3e-5, "Learning rate at the last step (exponential decay).",
-                             minimum=0.0)
-    validate_every: int = option(100, "Steps between validations.", minimum=1)
-    checkpoint_every: int = option(100, "Steps between checkpoints.", minimum=1)
-    log_every: int = option(10, "Steps between history entries.", minimum=1)
-    patience: int = option(0, "Stop after this many validations without improvement "
-                           "(0 = never stop early).", minimum=0)
-    seed: int = option(0, "Seed for initial weights and probe points.")
-    init: str = option("", "Model file (.safetensors) whose weights and descriptor statistics "
-                       "start the run (fine-tuning, a second learning-rate cycle); its model "
-                       "configuration must equal this run's. Empty: fresh weights.")
-    threads: int = option(0, "CPU threads torch may use (0 = torch's default: all cores).",
-                          minimum=0)
-    device: str = option("auto", "'auto' (CUDA when available), 'cpu' or 'cuda'.",
-                         choices=("auto", "cpu", "cuda"))
-    model: ModelConfig = option(ModelConfig(), "Model hyperparameters.")
-
-    @classmethod
-    def from_file(cls, path) -> "TrainConfig":
-        from ddviz.config import load_file
-
-        return from_dict(cls, load_file(path), source=path)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -99,10 +52,10 @@ def pick_device(name: str = "auto") -> torch.device:
 class Callback:
     """Hooks called by :class:`Trainer`; override what you need."""
 
-    def on_start(self, trainer: "Trainer") -> None: ...
-    def on_log(self, trainer: "Trainer", entry: dict) -> None: ...
-    def on_validation(self, trainer: "Trainer", entry: dict) -> None: ...
-    def on_end(self, trainer: "Trainer", state: str) -> None: ...
+    def on_start(self, trainer: Trainer) -> None: ...
+    def on_log(self, trainer: Trainer, entry: dict) -> None: ...
+    def on_validation(self, trainer: Trainer, entry: dict) -> None: ...
+    def on_end(self, trainer: Trainer, state: str) -> None: ...
 
 
 class Trainer:
@@ -218,7 +171,7 @@ class Trainer:
         if cfg.sampling != "error":
             return sampler.draw(cfg.points_per_snapshot, self.rng)
         n = cfg.points_per_snapshot
-        n_err = int(round(cfg.focus * n))
+        n_err = round(cfg.focus * n)
         pts, ref = sampler.draw(n + 2 * n_err, self.rng)
         with torch.no_grad():
             pred = self._forward(index, pts[n - n_err:]).cpu().numpy()
@@ -307,10 +260,10 @@ class Trainer:
                 self._log({"step": self.step, "loss": float(np.mean(running_loss)),
                            "lr": self.lr_at(self.step - 1), "seconds": self.elapsed})
                 running_loss = []
-            if self.step % cfg.validate_every == 0 or self.step == cfg.steps:
-                if self._validation_step():
-                    state = "early-stopped"
-                    break
+            validate = self.step % cfg.validate_every == 0 or self.step == cfg.steps
+            if validate and self._validation_step():
+                state = "early-stopped"
+                break
             if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
                 self.save_checkpoint()
             if self._stop:
@@ -417,7 +370,7 @@ class Trainer:
         try:
             with safe_open(str(path), framework="pt") as f:
                 meta = json.loads(f.metadata()["ddviz"])
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118  (not a dict)
         except Exception as exc:
             raise TrainingError(f"not a readable ddviz checkpoint: {exc}", path=path) from exc
         if meta.get("format") != CHECKPOINT_FORMAT or meta.get("version") != CHECKPOINT_VERSION:

@@ -7,7 +7,6 @@ import io as _io
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ddviz.cli.serve import panel_command
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -40,10 +40,9 @@ def server(app_files):
                DDVIZ_DATA_DIRS=str(app_files["data"]), DDVIZ_DATASET_DIRS=str(app_files["dataset"]),
                DDVIZ_MODELS_DIR=str(app_files["models"]), DDVIZ_RUNS_DIR=str(app_files["runs"]),
                DDVIZ_CACHE_DIR=str(app_files["root"] / "cache"))
-    log = open(app_files["root"] / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"),
-                             "--address", "127.0.0.1", "--port", str(port), "--liveness"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    log = open(app_files["root"] / "server.log", "w")  # noqa: SIM115  (the server writes to it)
+    proc = subprocess.Popen(panel_command(port=port), env=env, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

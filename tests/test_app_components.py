@@ -108,12 +108,17 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
                   settings=app_settings)  # notebook path: the full grid at once
     full_shape = ex.comparison.grid.shape
     ex.cache = FieldCache(tmp_path)  # nothing cached: the served app shows a preview first
-    seen = []
+    seen, shown = [], []
     ex.param.watch(lambda e: seen.append((ex.comparison.step, ex.comparison.grid.shape, e.new))
                    if "points" in e.new else None, "message")
+    ex.param.watch(lambda e: shown.append(e.new), "comparison")
     asyncio.run(ex._evaluate_async())
     assert [s[0] for s in seen] == [2, 1], seen  # preview first, then the full grid
     assert seen[0][1] == tuple((n + 1) // 2 for n in full_shape)
+    preview, full = shown  # the full grid reuses the preview's points (1/8 of the work)
+    assert full.seconds > 0 and not full.cached
+    for name in ("predicted", "reference"):
+        np.testing.assert_array_equal(getattr(full, name)[::2, ::2, ::2], getattr(preview, name))
     assert seen[0][2].startswith("preview on every 2nd point") and "computing" in seen[0][2]
     assert ex.message.startswith("full grid:") and ex.comparison.grid.shape == full_shape
     rows = {r[0]: r[1] for r in ex.table.object.data.itertuples(index=False)}
@@ -124,6 +129,39 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
     asyncio.run(ex._evaluate_async())
     assert [s[0] for s in seen] == [1] and ex.comparison.cached
     assert "from the cache" in ex.message
+
+
+def test_scatter_is_binned_with_numpy_until_datashader_is_compiled(app_settings, monkeypatch,
+                                                                     tmp_path):
+    import asyncio
+    from concurrent.futures import Future
+
+    from ddviz.app import warmup
+    from ddviz.cache import FieldCache
+
+    imported, compiling = Future(), Future()
+    imported.set_result(None)
+    monkeypatch.setattr(warmup, "start", lambda: {"computing": imported, "drawing": imported})
+    monkeypatch.setattr(warmup, "datashader", lambda: compiling)
+    monkeypatch.setattr(warmup, "datashader_ready", compiling.done)
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    ex.cache = FieldCache(tmp_path)  # nothing cached: preview, then full grid
+    drawn = []
+    ex.scatter.param.watch(lambda e: drawn.append((ex.comparison.step, type(e.new).__name__)),
+                           "object")
+
+    async def session():
+        task = asyncio.ensure_future(ex._evaluate_async())
+        while len(drawn) < 2:  # preview and full grid drawn
+            await asyncio.sleep(0.05)
+        assert not task.done()  # waiting for datashader to redraw the scatter
+        compiling.set_result(None)
+        await task
+
+    asyncio.run(session())
+    assert drawn == [(2, "Overlay"), (1, "Overlay"), (1, "DynamicMap")], drawn
+    assert not ex.busy and not ex.alert.visible
 
 
 def test_level_change_sends_only_the_moved_surfaces(app_settings):
@@ -140,3 +178,49 @@ def test_level_change_sends_only_the_moved_surfaces(app_settings):
     assert ex.vtk.predicted["cells"].size > sent["predicted"]["cells"].size  # lower: larger
     ex.layers = ["predicted", "atoms"]
     assert set(ex.vtk.shown) == {"predicted", "atoms"}  # no cell: not periodic
+
+
+def test_the_page_is_made_without_the_numerical_libraries(app_settings):
+    """The page's HTML waits for what its creation imports: torch, xarray, HoloViews, VTK and
+    datashader load in the workers (and at server start), not before the page is sent."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from ddviz.app import TrainingPanel, create_app; TrainingPanel(); "
+            "print(sorted(m for m in ('torch', 'xarray', 'holoviews', 'vtk', 'pyvista', "
+            "'datashader') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_server_start_warms_up_the_libraries_and_does_no_user_work(tmp_path):
+    """`ddviz serve` starts the warm-up (imports, first plots) with the server; it computes
+    nothing for any structure: the cache stays empty and no page is made."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ddviz.cli.serve import panel_command
+
+    cmd = panel_command(port=5006)
+    setup = Path(cmd[cmd.index("--setup") + 1])
+    code = (f"import runpy, sys; runpy.run_path({str(setup)!r}); from ddviz.app import warmup; "
+            "[f.result() for f in warmup.start().values()]; "
+            "print(sorted(m for m in ('torch', 'xarray', 'pyscf', 'holoviews', 'pyvista', "
+            "'ddviz.app.explorer', 'datashader') if m in sys.modules))")
+    env = {**os.environ, "DDVIZ_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True, timeout=300)
+    assert out.stdout.strip() == "['holoviews', 'pyscf', 'pyvista', 'torch', 'xarray']", out
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_failing_warm_up_stage_is_logged_not_raised(caplog):
+    from ddviz.app import warmup
+
+    def broken():
+        raise ImportError("no such library")
+
+    warmup._best_effort(broken)  # the work it prepares for raises its own errors
+    assert "warm-up stage broken failed" in caplog.text

@@ -63,6 +63,26 @@ def test_preview_grid_is_every_second_point_of_the_full_grid(inputs):
     assert "every 2nd" in coarse.describe_grid()
 
 
+def test_the_full_grid_after_a_preview_reuses_its_values_exactly(inputs):
+    from ddviz.errors import DdvizError
+
+    ref, model = inputs
+    coarse = compute_comparison(ref.atoms, model, ref, step=2)
+    seen = []
+    full = compute_comparison(ref.atoms, model, ref, coarse=coarse,
+                              progress=lambda done, total: seen.append(total))
+    assert full.grid.shape == ref.grid.shape and full.step == 1
+    assert seen[-1] == full.grid.size - coarse.grid.size  # only the other points evaluated
+    for name in ("predicted", "reference"):
+        np.testing.assert_array_equal(getattr(full, name)[::2, ::2, ::2], getattr(coarse, name))
+    direct = compute_comparison(ref.atoms, model, ref)
+    np.testing.assert_allclose(full.reference, direct.reference, rtol=1e-12)
+    top = direct.predicted.max()
+    np.testing.assert_allclose(full.predicted, direct.predicted, rtol=1e-5, atol=1e-6 * top)
+    with pytest.raises(DdvizError, match="does not lie on"):
+        compute_comparison(ref.atoms, model, ref, step=3, coarse=coarse)
+
+
 def test_memory_cache_is_bounded_and_files_are_plain_npy(tmp_path):
     cache = FieldCache(tmp_path, memory_bytes=1000)
     for i in range(5):

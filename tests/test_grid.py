@@ -3,7 +3,7 @@ import pytest
 from ase.build import molecule
 
 from ddviz.errors import DdvizError
-from ddviz.grid import Grid, Sample
+from ddviz.grid import Grid, Refinement, Sample
 from ddviz.units import ang_to_bohr, bohr_to_ang
 
 
@@ -97,3 +97,20 @@ def test_sample_from_orbitals_matches_density_matrix_and_counts_electrons():
     np.testing.assert_allclose(sample.values_at(pts), expected, rtol=1e-10, atol=1e-14)
     assert sample.electrons() == pytest.approx(8.0, rel=5e-3)  # 8 valence electrons
     assert sample.has_values
+
+
+@pytest.mark.parametrize("shape, step", [((7, 6, 9), 2), ((5, 8, 4), 3), ((9, 1, 1), 2)])
+def test_refinement_covers_exactly_the_points_off_the_coarse_grid(shape, step):
+    grid = Grid(np.array([0.5, -1.0, 2.0]), np.array([[0.3, 0, 0], [0.1, 0.25, 0], [0, 0.05, 0.2]]),
+                shape, (False, False, False))
+    rest = Refinement(grid, step)
+    off = np.ones(shape, dtype=bool)
+    off[::step, ::step, ::step] = False
+    chunks = [rest.flat(a, a + 5) for a in range(0, rest.size, 5)]
+    np.testing.assert_array_equal(np.concatenate(chunks), np.flatnonzero(off))
+    np.testing.assert_allclose(rest.points(3, 11), grid.points()[np.flatnonzero(off)[3:11]])
+    field = np.full(shape, np.nan)
+    rest.put_coarse(field, np.ones(grid.every(step).shape))
+    assert np.array_equal(np.isnan(field), off)
+    with pytest.raises(DdvizError, match="do not lie on"):
+        rest.put_coarse(field, np.ones(shape))

@@ -35,7 +35,7 @@ def test_slice_image_values_sit_at_their_bohr_coordinates(comparison):
 def test_projected_atoms_land_on_their_positions(comparison):
     atoms, grid, _ = comparison
     pos = ang_to_bohr(atoms.positions)
-    index = int(round((pos[0, 2] - grid.origin[2]) / grid.spacing[2]))
+    index = round((pos[0, 2] - grid.origin[2]) / grid.spacing[2])
     pa = plots.projected_atoms(atoms, grid, 2, index, within=0.5)
     assert 8 in pa[:, 2]  # the oxygen lies in its own plane
     o = pa[pa[:, 2] == 8][0]
@@ -51,6 +51,42 @@ def test_plots_render_with_bokeh_and_matplotlib(comparison, tmp_path):
         assert hv.render(fig, backend="bokeh") is not None
     hv.save(figs[0], tmp_path / "slice.png", backend="matplotlib")
     assert (tmp_path / "slice.png").stat().st_size > 5000
+
+
+def test_quick_scatter_counts_every_point_like_datashader(comparison):
+    from holoviews.operation.datashader import rasterize
+
+    _, _, f = comparison
+    pred, ref = f["predicted"].ravel(), f["reference"].ravel()
+    quick = plots.scatter(pred, ref, quick=True)
+    image = quick.get(0)
+    assert isinstance(image, hv.Image) and quick.get(1).kdims == image.kdims[:1]
+    counts = image.dimension_values(2, flat=False)  # rows from the bottom (y ascending)
+    exact, _, _ = np.histogram2d(pred, ref, bins=counts.shape,
+                                 range=[(pred.min(), pred.max()), (ref.min(), ref.max())])
+    hit = exact > 0
+    assert np.array_equal(counts[hit], exact[hit]) and counts[hit].sum() == pred.size
+    assert np.all(np.isnan(counts[~hit]) | (counts[~hit] > 0))  # empty, or a spread neighbour
+    shaded = rasterize(hv.Points((ref, pred), kdims=image.kdims), dynamic=False, width=400,
+                       height=400, x_range=image.range(0), y_range=image.range(1))
+    assert np.nansum(shaded.dimension_values(2)) == pred.size  # the same points as datashader
+    assert hv.render(quick, backend="bokeh") is not None
+
+
+def test_datashaded_scatter_is_aggregated_once_per_view(comparison, monkeypatch):
+    import datashader
+    import panel as pn
+    from bokeh.document import Document
+
+    _, _, f = comparison
+    ranges = []
+    points = datashader.Canvas.points
+    monkeypatch.setattr(datashader.Canvas, "points", lambda self, *a, **k: (
+        ranges.append((self.x_range, self.y_range)), points(self, *a, **k))[1])
+    pane = pn.pane.HoloViews(plots.scatter(f["predicted"], f["reference"]))
+    pane.get_root(Document())
+    assert ranges == [((f["reference"].min(), f["reference"].max()),
+                       (f["predicted"].min(), f["predicted"].max()))]
 
 
 def test_metrics_table_shows_units(comparison):

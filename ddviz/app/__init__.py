@@ -1,8 +1,10 @@
-"""The Panel app (``panel serve app.py``) and its components, which also work in Jupyter."""
+"""The Panel app (``panel serve app.py``) and its components, which also work in Jupyter.
 
-from ddviz.app.explorer import Explorer
-from ddviz.app.layout import create_app
-from ddviz.app.settings import AppSettings
-from ddviz.app.training import TrainingPanel
+The names load lazily, so that :mod:`ddviz.app.warmup` imports without the app's modules.
+"""
+
+from ddviz.lazy import lazy_names
 
 __all__ = ["AppSettings", "Explorer", "TrainingPanel", "create_app"]
+__getattr__ = lazy_names(__name__, {"AppSettings": "settings", "Explorer": "explorer",
+                                    "TrainingPanel": "training", "create_app": "layout"})

@@ -17,44 +17,30 @@ import asyncio
 import math
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import panel as pn
 import param
 
 from ddviz import cache as field_cache
+from ddviz.app import warmup
 from ddviz.app.settings import AppSettings
-from ddviz.compare import Comparison, compute_comparison, is_cached
 from ddviz.errors import DdvizError
-from ddviz.grid import Sample
+
+# The page is made without the numerical modules (xarray, torch, VTK, HoloViews): they load in
+# the workers, while the browser builds the page.
+if TYPE_CHECKING:
+    from ddviz.compare import Comparison
 
 STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc")
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
 NONE = "(the structure file's own, if it has one)"
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-eval")
-_WARM_UP = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-warm-up")
 PREVIEW_STEP = 2  # the preview takes every 2nd grid point along each axis
 PREVIEW_MIN_POINTS = 100_000  # smaller grids are shown at full resolution at once
-
-
-def _prepare_drawing() -> None:
-    from ddviz.viz import plots
-    from ddviz.viz.scene import Scene  # noqa: F401  (imports VTK)
-
-    plots.warm_up()
-
-
-_warmed = None
-
-
-def _warm_up():
-    """A future of the first-use costs of drawing (imports, compiled kernels), started once per
-    process when the first evaluation starts."""
-    global _warmed
-    if _warmed is None:
-        _warmed = _WARM_UP.submit(_prepare_drawing)
-    return _warmed
 
 
 class Explorer(pn.viewable.Viewer):
@@ -98,12 +84,13 @@ class Explorer(pn.viewable.Viewer):
         self.view3d = pn.Column(self._waiting, self.vtk, sizing_mode="stretch_width", height=480,
                                 css_classes=["ddviz-3d"])
         self.slices = pn.Row(css_classes=["ddviz-slices"])  # one pane per slice panel
-        self.scatter = pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
-        self.histograms = pn.pane.HoloViews(None, height=380, width=420)
-        self.table = pn.pane.HoloViews(None, height=300, width=380)
-        self.density_hist = pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
+        # the plot panes are made, and join the page, with the first result: an empty one on the
+        # page makes its creation import HoloViews and its plotting classes (~0.8 s here)
+        self._plots = pn.Row()
+        self._density_box = pn.Column(sizing_mode="stretch_width")
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["ddviz-alert"])
         self._quiet = False
+        self._quick_scatter = False  # the scatter shown is binned with NumPy (see _show)
         self.refresh_files()
         for name, value in (("structure", structure), ("model", model), ("reference", reference)):
             if value is not None:
@@ -173,6 +160,7 @@ class Explorer(pn.viewable.Viewer):
     def _load_inputs(self):
         """(atoms, model, reference Sample or None) from the selections (runs in the worker)."""
         from ddviz import io
+        from ddviz.grid import Sample
         from ddviz.model.files import load_model
 
         struct = self._resolve("structure", self.structure)
@@ -210,14 +198,17 @@ class Explorer(pn.viewable.Viewer):
     def _report(self, done: int, total: int) -> None:
         self.progress.value = int(100 * done / max(total, 1))
 
-    def _compute(self, inputs, step: int = 1) -> Comparison:
+    def _compute(self, inputs, step: int = 1, coarse: Comparison | None = None) -> Comparison:
+        """The comparison on every step-th point; ``coarse`` (the preview) lends its values."""
+        from ddviz.compare import compute_comparison
+
         atoms, model, reference = inputs
         return compute_comparison(atoms, model, reference, progress=self._report, step=step,
-                                  cache=self.cache)
+                                  cache=self.cache, coarse=coarse)
 
     def _steps(self, inputs) -> list[int]:
         """[PREVIEW_STEP, 1] for a large grid not in the cache yet, else [1]."""
-        from ddviz.compare import comparison_grid
+        from ddviz.compare import comparison_grid, is_cached
 
         atoms, model, reference = inputs
         if comparison_grid(atoms, reference).size < PREVIEW_MIN_POINTS or \
@@ -247,15 +238,23 @@ class Explorer(pn.viewable.Viewer):
             return await asyncio.wrap_future(_EXECUTOR.submit(fn, *args))
 
         self._begin()
+        # imports wait in the warm-up thread (started with the server), never on the event loop;
+        # until datashader's kernels are compiled the scatter is binned with NumPy
+        warm = {k: asyncio.wrap_future(f) for k, f in warmup.start().items()}
         try:
-            warm = asyncio.wrap_future(_warm_up())  # beside the prediction, off the event loop
+            await warm["computing"]
             inputs = await work(self._load_inputs)
+            comparison = None
             for step in await work(self._steps, inputs):
-                comparison = await work(self._compute, inputs, step)
-                await warm
+                comparison = await work(self._compute, inputs, step, comparison)
+                await warm["drawing"]
                 if generation != self._generation:
                     return  # newer inputs were chosen meanwhile
-                self._show(comparison)
+                self._show(comparison, quick_scatter=not warmup.datashader_ready())
+            if self._quick_scatter:
+                await asyncio.wrap_future(warmup.datashader())
+                if generation == self._generation:
+                    self._draw_scatter(comparison)
         except Exception as exc:  # noqa: BLE001  (DdvizError or not: keep the session usable)
             if generation == self._generation:
                 self._fail(exc)
@@ -273,7 +272,9 @@ class Explorer(pn.viewable.Viewer):
         self.alert.object = f"**Could not evaluate:** {exc}"
         self.alert.visible = True
 
-    def _show(self, comparison: Comparison) -> None:
+    def _show(self, comparison: Comparison, quick_scatter: bool = False) -> None:
+        """Draw a comparison. quick_scatter: bin the scatter plot with NumPy (datashader's
+        kernels are still compiling; :meth:`_draw_scatter` redraws it)."""
         from ddviz.viz import plots
         from ddviz.viz.scene import Scene
 
@@ -303,13 +304,12 @@ class Explorer(pn.viewable.Viewer):
         self.vtk.update(self.scene, reset_camera=not same_atoms)
         if self.vtk not in self.view3d.objects:  # after a 1D result
             self.view3d[:] = [self._waiting, self.vtk]
+        self._place_plots()
         self.density_hist.object = plots.density_histogram(values)
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
-        if comparison.reference is not None:
-            self.scatter.object = plots.scatter(comparison.predicted, comparison.reference)
-            self.histograms.object = plots.error_histogram(comparison.error)
-        else:
-            self.scatter.object = self.histograms.object = None
+        self._draw_scatter(comparison, quick_scatter)
+        self.histograms.object = (None if comparison.reference is None
+                                  else plots.error_histogram(comparison.error))
         axis, index = comparison.worst_slice()
         self.param.slice_index.bounds = (0, max(comparison.grid.shape) - 1)
         self._quiet = True  # one draw below, not one per parameter change
@@ -344,17 +344,45 @@ class Explorer(pn.viewable.Viewer):
         self.view3d[:] = [pn.pane.HoloViews(line, sizing_mode="stretch_width",
                                             css_classes=["ddviz-line"])]
         self.slices[:] = []
+        self._place_plots()
         self.density_hist.object = None
         self.table.object = plots.metrics_table(comparison.metrics(), comparison.describe_grid())
         has_ref = comparison.reference is not None
-        self.scatter.object = (plots.scatter(comparison.predicted, comparison.reference)
-                               if has_ref else None)
+        self._draw_scatter(comparison)
         self.histograms.object = plots.error_histogram(comparison.error) if has_ref else None
         self.busy = False
         self.progress.value, self.progress.active = 100, False
         m = comparison.metrics()
         self.message = (f"{comparison.grid.size:,} points (1D) in {comparison.seconds:.2f} s" + (
             f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}" if has_ref else ""))
+
+    @cached_property
+    def scatter(self):
+        return pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
+
+    @cached_property
+    def histograms(self):
+        return pn.pane.HoloViews(None, height=380, width=420)
+
+    @cached_property
+    def table(self):
+        return pn.pane.HoloViews(None, height=300, width=380)
+
+    @cached_property
+    def density_hist(self):
+        return pn.pane.HoloViews(None, height=220, sizing_mode="stretch_width")
+
+    def _draw_scatter(self, comparison: Comparison, quick: bool = False) -> None:
+        from ddviz.viz import plots
+
+        self._quick_scatter = quick and comparison.reference is not None
+        self.scatter.object = None if comparison.reference is None else plots.scatter(
+            comparison.predicted, comparison.reference, quick=quick)
+
+    def _place_plots(self) -> None:
+        if not self._plots.objects:
+            self._plots[:] = [self.scatter, self.histograms, self.table]
+            self._density_box[:] = [self.density_hist]
 
     # --- interactive updates ---------------------------------------------------------------------
     def _levels_changed(self, *events) -> None:
@@ -471,7 +499,7 @@ class Explorer(pn.viewable.Viewer):
             w.EditableFloatSlider.from_param(self.param.log_error_level,
                                              name="log10 |error| level (e/bohr^3)"),
             w.CheckButtonGroup.from_param(self.param.layers, name="Layers"),
-            reset, self.density_hist, width=360)
+            reset, self._density_box, width=360)
 
     def __panel__(self):
         # built once: each pane must sit in one place only, however often Panel asks
@@ -490,6 +518,6 @@ class Explorer(pn.viewable.Viewer):
                 pn.Row(w.RadioButtonGroup.from_param(self.param.slice_axis, name="Slice axis"),
                        w.IntSlider.from_param(self.param.slice_index, name="Plane index")),
                 self.slices,
-                pn.Row(self.scatter, self.histograms, self.table),
+                self._plots,
                 exports, sizing_mode="stretch_width"),
             sizing_mode="stretch_width")

@@ -21,7 +21,9 @@ def create_app(settings: AppSettings | None = None, **explorer_args) -> pn.viewa
         pn.state.notifications and pn.state.notifications.success(f"New model: {path.name}")
 
     training = TrainingPanel(settings=settings, on_model=model_ready)
-    tabs = pn.Tabs(("Explore", explorer), ("Train", training), dynamic=False)
+    # dynamic: the browser builds the Train tab (its form is 100 of the page's 170 Bokeh models)
+    # only when it is opened, not while the first comparison is being drawn
+    tabs = pn.Tabs(("Explore", explorer), ("Train", training), dynamic=True)
     header = pn.pane.Markdown("## ddviz — Deep Density electron densities "
                               "<small>(bohr, e/bohr^3)</small>")
     return pn.Column(header, tabs, sizing_mode="stretch_width")

@@ -12,16 +12,16 @@ import os
 import signal
 import subprocess
 import sys
+from functools import cached_property
 from pathlib import Path
 
-import holoviews as hv
 import panel as pn
 import param
 
 from ddviz.app.settings import ROOT, AppSettings
 from ddviz.config import describe, from_dict, to_toml
 from ddviz.errors import DdvizError
-from ddviz.train import HISTORY, STATUS, TrainConfig
+from ddviz.train_config import HISTORY, STATUS, TrainConfig
 
 
 def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
@@ -30,8 +30,8 @@ def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
     for row in rows:
         name, default, kind = row["name"], row["default"], row["type"]
         label = name + (f" ({row['unit']})" if row.get("unit") else "")
-        common = dict(label=label, description=row["help"], width=260,
-                      css_classes=["cfg-" + name.replace(".", "-")])
+        common = {"label": label, "description": row["help"], "width": 260,
+                  "css_classes": ["cfg-" + name.replace(".", "-")]}
         if row.get("choices"):
             w = pn.widgets.Select(options=list(row["choices"]), value=default, **common)
         elif kind == "bool":
@@ -83,11 +83,15 @@ class TrainingPanel(pn.viewable.Viewer):
         self.process: subprocess.Popen | None = None
         self.progress = pn.indicators.Progress(value=0, max=100, width=300)
         self.status = pn.pane.Markdown("", css_classes=["ddviz-train-status"])
-        self.curves = pn.pane.HoloViews(None, height=320, sizing_mode="stretch_width")
+        self._curves_box = pn.Column(sizing_mode="stretch_width")  # the curves, once there are
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
         self.refresh_datasets()
         self._poller = None
         self._stamp, self._status = None, {}
+
+    @cached_property
+    def curves(self):  # made with the first curves: see Explorer._place_plots
+        return pn.pane.HoloViews(None, height=320, sizing_mode="stretch_width")
 
     def refresh_datasets(self) -> None:
         found = sorted({str(p.parent) for root in self.settings.dataset_dirs if root.is_dir()
@@ -129,7 +133,7 @@ class TrainingPanel(pn.viewable.Viewer):
         cmd = [sys.executable, "-m", "ddviz", "train", str(config_path), "--run", str(run_dir),
                "--output", str(model_out), "--quiet"] + (["--resume"] if resume else [])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-        log = open(run_dir / "train.log", "ab")
+        log = open(run_dir / "train.log", "ab")  # noqa: SIM115  (the subprocess writes to it)
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True, cwd=str(ROOT))
         self.state = "running"
@@ -159,6 +163,8 @@ class TrainingPanel(pn.viewable.Viewer):
                                                         f"{best:.3%}" if best is not None else ""))
         if history:
             self.curves.object = history_plot(history)
+            if not self._curves_box.objects:
+                self._curves_box.append(self.curves)
         if self.process is not None and self.process.poll() is not None:
             code = self.process.returncode
             self.process = None
@@ -201,7 +207,7 @@ class TrainingPanel(pn.viewable.Viewer):
             pn.Row(w.Select.from_param(self.param.dataset, name="Dataset", width=400),
                    w.TextInput.from_param(self.param.run_name, name="Run name", width=200)),
             pn.Card(form, title="Configuration", collapsed=False),
-            pn.Row(start, stop, resume, self.progress), self.status, self.alert, self.curves,
+            pn.Row(start, stop, resume, self.progress), self.status, self.alert, self._curves_box,
             sizing_mode="stretch_width")
 
 
@@ -221,6 +227,8 @@ def _read_json(path: Path):
 
 def history_plot(history: list[dict]):
     """Training loss and validation relative L1/L2 against the step (log scale)."""
+    import holoviews as hv
+
     loss = [(e["step"], e["loss"]) for e in history if "loss" in e]
     val = [(e["step"], e["val_rel_l1"], e["val_rel_l2"]) for e in history if "val_rel_l1" in e]
     left = hv.Curve(loss, "step", "loss").opts(logy=True, title="training loss", width=420)

@@ -11,18 +11,26 @@ def add_arguments(p):
                    help="folder of structures and references to offer (repeatable; default examples/)")
 
 
-def run(args):
-    import os
-    import subprocess
+def panel_command(address: str = "127.0.0.1", port: int = 5006, show: bool = False) -> list[str]:
+    """The ``panel serve`` command line of ``ddviz serve`` (the benchmark and the browser tests
+    start the server with it too). ``--setup`` starts the app's warm-up (imports, compiled
+    kernels; :mod:`ddviz.app.warmup`) in a background thread when the server starts."""
     import sys
 
     from ddviz.app.settings import ROOT
 
+    return [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--address", address,
+            "--port", str(port), "--liveness", "--setup", str(ROOT / "ddviz/app/startup.py"),
+            "--allow-websocket-origin",
+            f"{'localhost' if address == '127.0.0.1' else address}:{port}",
+            "--allow-websocket-origin", f"{address}:{port}"] + (["--show"] if show else [])
+
+
+def run(args):
+    import os
+    import subprocess
+
     env = dict(os.environ)
     if args.data:
         env["DDVIZ_DATA_DIRS"] = os.pathsep.join(os.path.abspath(d) for d in args.data)
-    cmd = [sys.executable, "-m", "panel", "serve", str(ROOT / "app.py"), "--address", args.address,
-           "--port", str(args.port), "--liveness", "--allow-websocket-origin",
-           f"{'localhost' if args.address == '127.0.0.1' else args.address}:{args.port}",
-           "--allow-websocket-origin", f"{args.address}:{args.port}"] + (["--show"] if args.show else [])
-    return subprocess.call(cmd, env=env)
+    return subprocess.call(panel_command(args.address, args.port, args.show), env=env)

@@ -7,8 +7,8 @@ Plots carry their units in the axis labels (bohr, e/bohr^3). They work with the 
 from __future__ import annotations
 
 import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (registers the backends; Bokeh is the default)
-import holoviews.plotting.mpl  # noqa: F401
+import holoviews.plotting.bokeh  # registers the backends; Bokeh is the default
+import holoviews.plotting.mpl
 import numpy as np
 
 from ddviz.grid import DIMS, Grid
@@ -87,7 +87,7 @@ def slice_panels(grid: Grid, fields: dict[str, np.ndarray], axis: int, index: in
         else:
             el = styled(el.redim.range(**{label: (0.0, top)}), cmap=cmap)
         el = styled(el, colorbar=True, title=f"{name}, {plane_name(grid, axis, index)}")
-        height = int(round(FRAME_WIDTH * (bounds[3] - bounds[1]) / (bounds[2] - bounds[0])))
+        height = round(FRAME_WIDTH * (bounds[3] - bounds[1]) / (bounds[2] - bounds[0]))
         el = el.opts(aspect="equal", backend="matplotlib").opts(  # room for axes and colour bar
             width=FRAME_WIDTH + PAD_WIDTH, height=max(height, 40) + PAD_HEIGHT, backend="bokeh")
         if atoms is not None:
@@ -106,35 +106,96 @@ def layout_size(layout: hv.Layout) -> tuple[int, int]:
     return len(heights) * (FRAME_WIDTH + PAD_WIDTH + 10), max(heights) + 40
 
 
-def scatter(predicted, reference, max_points: int | None = None, dynamic: bool = True):
+def scatter(predicted, reference, max_points: int | None = None, dynamic: bool = True,
+            quick: bool = False):
     """Predicted vs reference density of every grid point (datashaded), with the y = x line.
 
     ``dynamic`` re-rasterizes on zoom (needs a live server or notebook); exports use False.
+    ``quick``: the points counted per pixel with NumPy (:func:`counts_image`) instead, for a
+    process's first draw while datashader's kernels compile (no re-binning on zoom).
     """
-    from holoviews.operation.datashader import dynspread, rasterize
-
     pred = np.asarray(predicted).ravel()
     ref = np.asarray(reference).ravel()
     if max_points and pred.size > max_points:
         keep = np.random.default_rng(0).choice(pred.size, max_points, replace=False)
         pred, ref = pred[keep], ref[keep]
     kx, ky = f"reference ({RHO})", f"predicted ({RHO})"
-    pts = hv.Points((ref, pred), kdims=[kx, ky])
     top = float(max(ref.max(initial=0), pred.max(initial=0)))
     line = styled(hv.Curve([(0, 0), (top, top)], kdims=[kx], vdims=[ky]), color="red")
-    shaded = dynspread(styled(rasterize(pts, dynamic=dynamic), cmap="fire", cnorm="eq_hist"),
-                       dynamic=dynamic)
+    if quick:
+        shaded = styled(counts_image(ref, pred, [kx, ky]), cmap="fire", cnorm="eq_hist")
+    else:
+        from holoviews.operation.datashader import rasterize
+
+        pts = hv.Points((ref, pred), kdims=[kx, ky])
+        # ranges given: the first image is aggregated once (without, a live plot aggregates it
+        # twice, and sends both); zooming still re-aggregates. Spread with NumPy: datashader's
+        # dynspread costs 3 s more of numba compiling per process (1 s for rasterize)
+        raster = rasterize(pts, dynamic=dynamic, x_range=_span(ref), y_range=_span(pred))
+        shaded = styled(raster.apply(_spread_image) if dynamic else _spread_image(raster),
+                        cmap="fire", cnorm="eq_hist")
     return styled(shaded * line, title="predicted vs reference")
 
 
-def warm_up() -> None:
-    """Compile once per process what drawing a comparison needs (datashader's numba kernels,
-    HoloViews' Bokeh plot classes: ~2 s on first use here), e.g. in a worker thread while the
-    first prediction runs, so that the first draw does not stall an app's event loop."""
+def _span(values) -> tuple[float, float]:
+    """(min, max) of values, widened to a non-empty range."""
+    lo, hi = (float(np.min(values)), float(np.max(values))) if np.size(values) else (0.0, 1.0)
+    return lo, hi if hi > lo else lo + 1.0
+
+
+def _spread(counts: np.ndarray) -> np.ndarray:
+    """Counts per pixel with empty pixels (0 or NaN) next to counted ones given their largest
+    neighbouring count, so that a point alone covers 3x3 pixels (as datashader's dynspread
+    shows it); still-empty pixels become NaN (transparent)."""
+    counts = np.nan_to_num(np.asarray(counts, dtype=float))
+    padded = np.pad(counts, 1)
+    rows, cols = counts.shape
+    around = np.max([padded[i:i + rows, j:j + cols] for i in range(3) for j in range(3)], axis=0)
+    image = np.where(counts > 0, counts, around)
+    image[image == 0] = np.nan
+    return image
+
+
+def _spread_image(image: hv.Image) -> hv.Image:
+    """:func:`_spread` applied to an image of counts (e.g. datashader's)."""
+    counts = image.dimension_values(2, flat=False)[::-1]  # top row first
+    return hv.Image(_spread(counts), bounds=image.bounds.lbrt(), kdims=image.kdims,
+                    vdims=["count"])
+
+
+def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
+    """Points (x, y) counted per pixel of a ``size`` (width, height) image spanning their range,
+    as datashader's rasterize counts them, spread as :func:`_spread` says."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    (x0, x1), (y0, y1) = _span(x), _span(y)
+    counts, _, _ = np.histogram2d(y, x, bins=(size[1], size[0]), range=[[y0, y1], [x0, x1]])
+    return hv.Image(_spread(counts)[::-1], bounds=(x0, y0, x1, y1), kdims=kdims,
+                    vdims=["count"])
+
+
+def examples() -> list:
+    """Tiny figures of each kind drawn for a comparison (slices, quick scatter, histograms,
+    table), e.g. to pay the first-use costs of drawing them (see :func:`warm_up`)."""
     rng = np.random.default_rng(0)
     a, b = rng.random(64), rng.random(64)
-    hv.render(scatter(a, b), backend="bokeh")
-    hv.render(error_histogram(a - b), backend="bokeh")
+    grid = Grid(np.zeros(3), np.eye(3), (4, 4, 4), (False, False, False))
+    field = rng.random(grid.shape)
+    return [*slice_panels(grid, {"reference": field, "predicted": field, "error": field}, 2, 1),
+            scatter(a, b, quick=True), error_histogram(a - b), density_histogram(a),
+            metrics_table({"rel_l1": 0.1, "points": 64}, "4×4×4 points")]
+
+
+def warm_up(datashader: bool = True) -> None:
+    """Compile once per process datashader's kernels for :func:`scatter` (numba: 1-4 s here),
+    and without ``datashader`` draw the :func:`examples` with Bokeh (HoloViews' plot classes and
+    Bokeh's models have first-use costs too), e.g. in a worker thread before the first draw, so
+    that they do not stall an app's event loop."""
+    if datashader:
+        rng = np.random.default_rng(0)
+        hv.render(scatter(rng.random(64), rng.random(64)), backend="bokeh")
+        return
+    for figure in examples():
+        hv.render(figure, backend="bokeh")
 
 
 def error_histogram(error, bins: int = 100) -> hv.Histogram:

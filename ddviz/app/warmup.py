@@ -1,0 +1,82 @@
+"""The app's first-use costs, paid once per process in a background thread: importing the
+numerical and drawing libraries (torch, xarray, PySCF, VTK, HoloViews with Bokeh and Matplotlib:
+seconds on 2 cores), the first Bokeh plots, and compiling datashader's kernels (numba: 1-4 s).
+
+:func:`start` begins it; ``ddviz serve`` calls it when the server starts (``panel serve
+--setup ddviz/app/startup.py``), before any page is open. It does no user work: nothing is read
+or computed for any structure. A server started otherwise begins it with its first page.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-warm-up")
+_LOCK = threading.Lock()
+_STAGES: dict[str, Future] = {}
+
+
+def _best_effort(stage):
+    """Run a stage; a failure is logged, not raised: the work it prepares for raises its own."""
+    try:
+        stage()
+    except Exception:
+        logging.getLogger(__name__).warning("warm-up stage %s failed", stage.__name__,
+                                            exc_info=True)
+
+
+def _computing() -> None:
+    """What reading the inputs and computing a comparison import."""
+    import pyscf.gto  # noqa: F401  (references stored as orbitals)
+    import torch  # noqa: F401
+
+    from ddviz import compare, io, predict  # noqa: F401  (xarray, h5py)
+    from ddviz.model import files  # noqa: F401
+
+
+def _drawing() -> None:
+    """What drawing a comparison imports (HoloViews + Bokeh + Matplotlib, VTK's rendering),
+    and a first Panel pane of each kind of plot (first-use costs: ~1 s more here)."""
+    import panel as pn
+    import pyvista.plotting  # noqa: F401  (VTK's rendering modules, imported on first use)
+    from bokeh.document import Document
+
+    from ddviz.viz import plots, scene  # noqa: F401
+
+    for figure in plots.examples():
+        pn.pane.HoloViews(figure, linked_axes=True).get_root(Document())
+
+
+def _datashader() -> None:
+    from ddviz.viz import plots
+
+    plots.warm_up()
+
+
+def start() -> dict[str, Future]:
+    """Futures of the warm-up, run one after the other in the background: 'computing', then
+    'drawing' (see above). Started once per process."""
+    with _LOCK:
+        if not _STAGES:
+            _STAGES["computing"] = _POOL.submit(_best_effort, _computing)
+            _STAGES["drawing"] = _POOL.submit(_best_effort, _drawing)
+        return dict(_STAGES)
+
+
+def datashader() -> Future:
+    """Future of datashader's kernels compiled (after the stages of :func:`start`). The app
+    asks for it once its first comparison is drawn: compiling takes seconds of CPU that the
+    first draw (server and browser) needs more."""
+    start()
+    with _LOCK:
+        if "datashader" not in _STAGES:
+            _STAGES["datashader"] = _POOL.submit(_best_effort, _datashader)
+        return _STAGES["datashader"]
+
+
+def datashader_ready() -> bool:
+    """True once datashader's kernels are compiled (see :func:`datashader`)."""
+    with _LOCK:
+        return "datashader" in _STAGES and _STAGES["datashader"].done()
