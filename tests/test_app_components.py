@@ -11,6 +11,16 @@ from ddviz.compare import compute_comparison, metrics
 from ddviz.model.files import load_model
 
 
+def run_coroutine(coro):
+    """asyncio.run in a thread of its own: the browser tests' Playwright (sync API) keeps an
+    event loop running in the main thread for the whole session."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_explorer_with_objects_matches_the_library(app_files, app_settings):
     ref = io.read(app_files["data"] / "ethane_ref.nc")
     model, _ = load_model(app_files["models"] / "tiny-ethane.safetensors")
@@ -100,7 +110,6 @@ def test_training_subprocess_finishes_and_reports_the_model(app_settings):
 
 
 def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, tmp_path):
-    import asyncio
 
     from ddviz.cache import FieldCache
 
@@ -112,7 +121,7 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
     ex.param.watch(lambda e: seen.append((ex.comparison.step, ex.comparison.grid.shape, e.new))
                    if "points" in e.new else None, "message")
     ex.param.watch(lambda e: shown.append(e.new), "comparison")
-    asyncio.run(ex._evaluate_async())
+    run_coroutine(ex._evaluate_async())
     assert [s[0] for s in seen] == [2, 1], seen  # preview first, then the full grid
     assert seen[0][1] == tuple((n + 1) // 2 for n in full_shape)
     preview, full = shown  # the full grid reuses the preview's points (1/8 of the work)
@@ -126,7 +135,7 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
     assert rows["points"] == str(ex.comparison.grid.size)
     assert not ex.busy and ex.progress.value == 100 and not ex.progress.active
     seen.clear()  # the same inputs again: straight from the cache, no preview
-    asyncio.run(ex._evaluate_async())
+    run_coroutine(ex._evaluate_async())
     assert [s[0] for s in seen] == [1] and ex.comparison.cached
     assert "from the cache" in ex.message
 
@@ -159,7 +168,7 @@ def test_scatter_is_binned_with_numpy_until_datashader_is_compiled(app_settings,
         compiling.set_result(None)
         await task
 
-    asyncio.run(session())
+    run_coroutine(session())
     assert drawn == [(2, "Overlay"), (1, "Overlay"), (1, "DynamicMap")], drawn
     assert not ex.busy and not ex.alert.visible
 
