@@ -141,8 +141,6 @@ def test_descriptor_statistics_normalise_the_fitting_net_input(ethane_dataset, t
     a training snapshot the normalised entries have mean ~0 and std ~1 per species."""
     import numpy as np
 
-    from ddviz.model.neighbors import image_vectors
-
     trainer = Trainer(config(ethane_dataset), tmp_path / "run")
     model = trainer.model
     assert not torch.allclose(model.descriptor_std, torch.ones_like(model.descriptor_std))
@@ -150,8 +148,7 @@ def test_descriptor_statistics_normalise_the_fitting_net_input(ethane_dataset, t
     pts = torch.as_tensor(trainer.samplers[0].draw_points(4000, np.random.default_rng(9)),
                           dtype=model.dtype)
     with torch.no_grad():
-        p, i, shift = env.cells.query(pts)
-        vec = image_vectors(pts, env.positions, p, i, shift, env.cell)
+        _, i, vec = model.point_pairs(env, pts)
         kind = env.species[i]
         desc = (model.descriptor(env.sums[i], vec) - model.descriptor_mean[kind]) \
             / model.descriptor_std[kind]

@@ -160,9 +160,13 @@ class DeepDensity(nn.Module):
     def forward(self, env: Environment, points) -> torch.Tensor:
         """(M,) e/bohr^3 at points (M, 3) bohr."""
         points = self._tensor(points).reshape(-1, 3)
-        p, i, shift = env.cells.query(points)
-        vec = image_vectors(points, env.positions, p, i, shift, env.cell)
+        p, i, vec = self.point_pairs(env, points)
         return points.new_zeros(points.shape[0]).index_add(0, p, self.pair_density(env, i, vec))
+
+    def point_pairs(self, env: Environment, points: torch.Tensor):
+        """Point-atom pairs within rcut: (p, i, vec), vec (P, 3) bohr = point - atom image."""
+        p, i, shift = env.cells.query(points)
+        return p, i, image_vectors(points, env.positions, p, i, shift, env.cell)
 
     def pair_density(self, env: Environment, i: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
         """(P,) rho_i at the electron for atom indices i (P,) and vec (P, 3) = electron - atom."""
@@ -185,9 +189,7 @@ class DeepDensity(nn.Module):
         largest std) of each descriptor entry over all atom-point pairs within rcut."""
         stats = [[] for _ in self.config.species]
         for env, points in samples:
-            points = self._tensor(points).reshape(-1, 3)
-            p, i, shift = env.cells.query(points)
-            vec = image_vectors(points, env.positions, p, i, shift, env.cell)
+            _, i, vec = self.point_pairs(env, self._tensor(points).reshape(-1, 3))
             desc = self.descriptor(env.sums[i], vec)
             kind = env.species[i]
             for k in range(len(stats)):
