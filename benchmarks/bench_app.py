@@ -13,6 +13,8 @@ server's background warm-up (imports, first plots: ddviz/app/warmup.py) has only
 "warm": the page opened again on the same server (in-memory cache); "restart": the first page of
 a restarted server whose disk cache holds the result. Run `python benchmarks/bench_app.py`
 (`--cold N --warm N` choose how many of each; the default 3 and 2 take about 3 minutes).
+`--timeline` also prints, for the first cold page, when each server stage (ddviz/app/trace.py)
+and each part of the page was done, in seconds after the page was opened.
 """
 
 import argparse
@@ -53,11 +55,14 @@ def pixels(locator) -> np.ndarray:
 class Server:
     """`panel serve app.py` on a free port with its own cache folder."""
 
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, trace: Path | None = None):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         env = dict(os.environ, DDVIZ_CACHE_DIR=str(cache_dir))
+        self.started = time.time()
+        if trace:
+            env["DDVIZ_TRACE"] = str(trace)
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(panel_command(port=self.port), cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -75,18 +80,25 @@ class Server:
         self.proc.wait(30)
 
 
-def open_page(browser, port: int) -> tuple[float, float, float]:
-    """(first complete render, full grid shown, iso-level change visible) in seconds."""
+def open_page(browser, port: int, marks: list | None = None) -> tuple[float, float, float]:
+    """(first complete render, full grid shown, iso-level change visible) in seconds; ``marks``
+    gets (wall-clock time, event) of the page's parts."""
     page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    marks = [] if marks is None else marks
     t0 = time.perf_counter()
+    marks.append((time.time(), "page opened"))
     page.goto(f"http://127.0.0.1:{port}/app")
+    marks.append((time.time(), "page loaded (goto returned)"))
     page.locator(".ddviz-message").get_by_text("points").wait_for(timeout=120_000)
+    marks.append((time.time(), "message shown"))
     for hook in (".ddviz-slices canvas", ".ddviz-scatter canvas"):
         page.locator(hook).first.wait_for(timeout=120_000)
+        marks.append((time.time(), f"{hook} shown"))
     canvas = page.locator(".ddviz-3d canvas").first
     canvas.wait_for(timeout=120_000)
     while pixels(canvas).std() < 10:
         time.sleep(0.05)
+    marks.append((time.time(), "3D canvas drawn"))
     first = time.perf_counter() - t0
     page.locator(".ddviz-message").get_by_text("full grid").wait_for(timeout=120_000)
     full = time.perf_counter() - t0
@@ -112,21 +124,38 @@ def report(name: str, runs: list[tuple[float, float, float]]) -> None:
               f"(runs: {', '.join(f'{v:.2f}' for v in values)})")
 
 
+def timeline(trace: Path, marks: list) -> None:
+    """Server stages and page parts in time order, seconds after the page was opened."""
+    events = [(float(t), name) for t, name in
+              (line.split(" ", 1) for line in trace.read_text().splitlines())]
+    events = sorted(events + [(t, f"page: {name}") for t, name in marks])
+    opened = next(t for t, name in marks if name == "page opened")
+    print("timeline of the first cold page (s after opening it; negative: before):")
+    for t, name in events:
+        print(f"  {t - opened:7.2f}  {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cold", type=int, default=3, help="freshly started servers")
     parser.add_argument("--warm", type=int, default=2, help="reopened pages per server")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print the first cold page's timeline")
     args = parser.parse_args()
     load = os.getloadavg()
     cold, warm, restart, ready = [], [], [], []
-    with sync_playwright() as p:
+    marks = []
+    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="ddviz-trace-") as tmp:
+        trace = Path(tmp) / "trace.txt" if args.timeline else None
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        for _ in range(args.cold):
+        for k in range(args.cold):
             with tempfile.TemporaryDirectory(prefix="ddviz-bench-cache-") as cache:
-                server = Server(Path(cache))
+                server = Server(Path(cache), trace if k == 0 else None)
                 ready.append(server.ready)
+                if k == 0:
+                    marks.append((server.started, "server process started"))
                 try:
-                    cold.append(open_page(browser, server.port))
+                    cold.append(open_page(browser, server.port, marks if k == 0 else None))
                     warm += [open_page(browser, server.port) for _ in range(args.warm)]
                 finally:
                     server.stop()
@@ -136,6 +165,8 @@ def main() -> None:
                 finally:
                     server.stop()
         browser.close()
+        if trace:
+            timeline(trace, marks)
     after = os.getloadavg()
     print(f"load average (1, 5, 15 min) before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           f"{after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; {os.cpu_count()} CPUs; targets: first "

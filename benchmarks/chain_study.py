@@ -123,7 +123,7 @@ def evaluate_all(out: Path, jobs: int) -> dict:
         data = out / "data" / character
         test = sorted((data / "md8" / "test").glob("*.nc"))
         sets = {"test": test, "far": test[-1:],
-                "transfer": sorted((data / "cells32" / "transfer").glob("*.nc"))}
+                "transfer": sorted((data / "md32" / "transfer").glob("*.nc"))}
         for name, files in sets.items():
             tasks[character, name] = (out / "runs" / character / "model.safetensors", files)
     with ThreadPoolExecutor(jobs) as pool:

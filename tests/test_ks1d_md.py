@@ -15,6 +15,7 @@ from ddviz.reference.ks1d_md import (
     energy_drift,
     generate_cells,
     generate_trajectory,
+    generate_transfer,
     verlet,
 )
 from ddviz.units import ANGSTROM_PER_BOHR
@@ -75,6 +76,19 @@ def test_cells_skip_finished_files(tmp_path):
     (tmp_path / "transfer" / "cell_0001.nc").unlink()
     second = generate_cells(tmp_path, "insulating", natoms=8, count=2, seed=1, model=SMALL)
     assert (second["written"], second["skipped"]) == (1, 1)
+
+
+def test_transfer_cells_are_the_second_half_of_a_trajectory(tmp_path):
+    out = generate_transfer(tmp_path, "insulating", natoms=8, count=2, stride=2, seed=4,
+                            model=SMALL)
+    assert out["step"] == 8 and out["written"] == 2
+    files = sorted(p.name for p in tmp_path.rglob("*.nc"))
+    assert files == ["step_000006.nc", "step_000008.nc"]
+    sample = io.read(tmp_path / "transfer" / "step_000008.nc")
+    assert sample.provenance["split"] == "transfer" and sample.provenance["step"] == 8
+    # consecutive cells differ: the atoms move (MD, not one displaced cell written twice)
+    earlier = io.read(tmp_path / "transfer" / "step_000006.nc")
+    assert np.abs(sample.atoms.positions - earlier.atoms.positions).max() > 1e-4
 
 
 def test_cli_generate_and_errors(tmp_path, capsys):

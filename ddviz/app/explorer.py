@@ -26,7 +26,7 @@ import panel as pn
 import param
 
 from ddviz import cache as field_cache
-from ddviz.app import warmup
+from ddviz.app import trace, warmup
 from ddviz.app.settings import AppSettings
 from ddviz.errors import DdvizError
 
@@ -241,16 +241,20 @@ class Explorer(pn.viewable.Viewer):
         # imports wait in the warm-up thread (started with the server), never on the event loop;
         # until datashader's kernels are compiled the scatter is binned with NumPy
         warm = {k: asyncio.wrap_future(f) for k, f in warmup.start().items()}
+        trace.mark("evaluation started")
         try:
             await warm["computing"]
             inputs = await work(self._load_inputs)
+            trace.mark("inputs loaded")
             comparison = None
             for step in await work(self._steps, inputs):
                 comparison = await work(self._compute, inputs, step, comparison)
+                trace.mark(f"computed step {step}")
                 await warm["drawing"]
                 if generation != self._generation:
                     return  # newer inputs were chosen meanwhile
                 self._show(comparison, quick_scatter=not warmup.datashader_ready())
+                trace.mark(f"shown step {step}")
             if self._quick_scatter:
                 await asyncio.wrap_future(warmup.datashader())
                 if generation == self._generation:

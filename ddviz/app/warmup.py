@@ -13,6 +13,8 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from ddviz.app import trace
+
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-warm-up")
 _LOCK = threading.Lock()
 _STAGES: dict[str, Future] = {}
@@ -25,6 +27,7 @@ def _best_effort(stage):
     except Exception:
         logging.getLogger(__name__).warning("warm-up stage %s failed", stage.__name__,
                                             exc_info=True)
+    trace.mark(f"warm-up {stage.__name__.strip('_')} done")
 
 
 def _computing() -> None:

@@ -7,10 +7,13 @@ started at rest, so the configurations visited depend on the initial displacemen
 
 Datasets: ``generate_trajectory`` (8-atom cells) writes snapshots every ``stride`` steps into
 ``train/`` (t < 40 % of the run), ``validation/`` (40-50 %) and ``test/`` (the last 20 %: the far
-future); ``generate_cells`` writes independent randomly displaced (e.g. 32-atom transfer) cells
-into ``transfer/``. Both are resumable: files are written atomically and finished ones skipped; the
-MD state (positions, velocities, forces, last two densities) is checkpointed after each snapshot so
-a resumed trajectory is bit-identical to an uninterrupted one.
+future); ``generate_transfer`` runs a short trajectory of a larger (32-atom) cell and writes the
+snapshots of its second half into ``transfer/``: cells whose displacements are as correlated as in
+the 8-atom run (independent random displacements, ``generate_cells``, give nearest-neighbour
+spacings ~1.5x as spread as MD does: std 0.20 vs 0.13 bohr). All are resumable: files are written
+atomically and finished ones skipped; the MD state (positions, velocities, forces, last two
+densities) is checkpointed after each snapshot so a resumed trajectory is bit-identical to an
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from ddviz.reference.ks1d_data import is_complete, to_sample
 LATTICE = 4.0  # bohr between neighbouring atoms
 CHARACTERS = ("insulating", "metallic", "mixed")
 SPLITS = (("train", 0.0, 0.4), ("validation", 0.4, 0.5), ("test", 0.8, 1.0 + 1e-9))
+TRANSFER_SPLITS = (("transfer", 0.5 + 1e-9, 1.0 + 1e-9),)  # the second half of a run
 
 
 def chain_symbols(character: str, natoms: int) -> list[str]:
@@ -152,10 +156,10 @@ def verlet(chain: Chain, model: Model, dt: float, steps: int, state: MDState | N
     return state
 
 
-def split_of(step: int, steps: int) -> str | None:
+def split_of(step: int, steps: int, splits=SPLITS) -> str | None:
     """Which split a snapshot at ``step`` of a ``steps``-long run belongs to (None: not saved)."""
     frac = step / steps
-    for name, lo, hi in SPLITS:
+    for name, lo, hi in splits:
         if lo <= frac < hi:
             return name
     return None
@@ -171,9 +175,10 @@ def _progress(total: int, initial: int, desc: str, show: bool):
 def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 400,
                         stride: int = 4, seed: int = 0, amplitude: float = 0.2, dt: float = 20.0,
                         model: Model | None = None, progress: bool = False,
-                        stop_after: int | None = None) -> dict:
+                        stop_after: int | None = None, splits=SPLITS) -> dict:
     """Run (or resume) one trajectory and write its snapshots; returns a summary dict.
 
+    splits: (name, start, end) fractions of the run whose snapshots go to folder ``name``.
     stop_after: stop after that many MD steps in this call (to test resuming).
     """
     outdir = Path(outdir)
@@ -181,7 +186,7 @@ def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 40
     chain = displaced_chain(character, natoms, amplitude, seed)
     ckpt = outdir / "state.npz"
     meta = {"character": character, "natoms": natoms, "steps": steps, "stride": stride,
-            "seed": seed, "amplitude_bohr": amplitude, "dt_au": dt, "splits": SPLITS}
+            "seed": seed, "amplitude_bohr": amplitude, "dt_au": dt, "splits": splits}
     meta_path = outdir / "run.json"
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
@@ -197,7 +202,7 @@ def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 40
         bar.update(1 if st.step else 0)
         if st.step % stride:
             return
-        split = split_of(st.step, steps)
+        split = split_of(st.step, steps, splits)
         if split is not None:
             path = outdir / split / f"step_{st.step:06d}.nc"
             if is_complete(path):
@@ -257,10 +262,22 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
     return {"dir": str(outdir), "written": written, "skipped": skipped}
 
 
+def generate_transfer(outdir, character: str, natoms: int = 32, count: int = 6, stride: int = 8,
+                      seed: int = 0, amplitude: float = 0.2, dt: float = 20.0,
+                      model: Model | None = None, progress: bool = False) -> dict:
+    """Transfer cells from MD: a ``2 * count * stride``-step trajectory started at rest from
+    random displacements (std ``amplitude`` bohr, as the 8-atom runs), whose last ``count``
+    snapshots (``stride`` steps apart, the second half of the run: at least ~one phonon period in)
+    go to ``transfer/``. Resumable like :func:`generate_trajectory`."""
+    return generate_trajectory(outdir, character, natoms, 2 * count * stride, stride, seed,
+                               amplitude, dt, model, progress, splits=TRANSFER_SPLITS)
+
+
 def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, seed: int = 0,
                      progress: bool = False, characters=CHARACTERS) -> dict:
-    """All three characters (or those listed): an 8-atom trajectory and ``cells`` 32-atom cells
-    each; character ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed."""
+    """All three characters (or those listed): an 8-atom trajectory (``md8``) and ``cells``
+    32-atom transfer cells from a short 32-atom trajectory (``md32``); character
+    ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed."""
     outdir = Path(outdir)
     out = {}
     for character in characters:
@@ -268,7 +285,7 @@ def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, 
         out[character] = {
             "md8": generate_trajectory(outdir / character / "md8", character, 8, steps, stride,
                                        seed + i, progress=progress),
-            "cells32": generate_cells(outdir / character / "cells32", character, 32, cells,
-                                      seed + i, progress=progress)}
+            "md32": generate_transfer(outdir / character / "md32", character, 32, cells,
+                                      seed=seed + i, progress=progress)}
     os.makedirs(outdir, exist_ok=True)
     return out
