@@ -1,7 +1,7 @@
 """1D Kohn–Sham model chains: `ddviz chain generate ...` writes AIMD / displaced-cell snapshots
 (netCDF Samples, density in electrons/bohr); `ddviz chain characters` prints band gaps and the
 screening summary; `ddviz chain dataset -o DIR` generates everything (3 characters x (8-atom MD +
-32-atom cells)). All runs are resumable: finished snapshot files are skipped."""
+32-atom transfer cells from a short 32-atom MD run)). All runs are resumable: finished snapshot files are skipped."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def add_arguments(parser) -> None:
                           "(std amplitude/sqrt2)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("-o", "--output", required=True, help="output directory")
-    data = sub.add_parser("dataset", help="all characters: 8-atom MD and 32-atom cells")
+    data = sub.add_parser("dataset", help="all characters: 8-atom MD and 32-atom MD transfer cells")
     data.add_argument("--steps", type=int, default=400)
     data.add_argument("--stride", type=int, default=4)
-    data.add_argument("--cells", type=int, default=6)
+    data.add_argument("--cells", type=int, default=6, help="32-atom transfer cells (default 6)")
     data.add_argument("--seed", type=int, default=0)
     data.add_argument("-o", "--output", required=True)
     sub.add_parser("characters", help="band gaps and density-response (screening) summary")
