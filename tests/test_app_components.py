@@ -203,8 +203,8 @@ def test_the_page_is_made_without_the_numerical_libraries(app_settings):
 
 
 def test_server_start_warms_up_the_libraries_and_does_no_user_work(tmp_path):
-    """`ddviz serve` starts the warm-up (imports, first plots) with the server; it computes
-    nothing for any structure: the cache stays empty and no page is made."""
+    """`ddviz serve` pays the warm-up (imports, first plots, datashader) before it serves; it
+    computes nothing for any structure: the cache stays empty and no page is made."""
     import os
     import subprocess
     import sys
@@ -215,13 +215,14 @@ def test_server_start_warms_up_the_libraries_and_does_no_user_work(tmp_path):
     cmd = panel_command(port=5006)
     setup = Path(cmd[cmd.index("--setup") + 1])
     code = (f"import runpy, sys; runpy.run_path({str(setup)!r}); from ddviz.app import warmup; "
-            "[f.result() for f in warmup.start().values()]; "
-            "print(sorted(m for m in ('torch', 'xarray', 'pyscf', 'holoviews', 'pyvista', "
+            "print(all(f.done() for f in warmup.start().values()), warmup.datashader_ready(), "
+            "sorted(m for m in ('torch', 'xarray', 'pyscf', 'holoviews', 'pyvista', "
             "'ddviz.app.explorer', 'datashader') if m in sys.modules))")
     env = {**os.environ, "DDVIZ_CACHE_DIR": str(tmp_path / "cache")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True, timeout=300)
-    assert out.stdout.strip() == "['holoviews', 'pyscf', 'pyvista', 'torch', 'xarray']", out
+    assert out.stdout.strip() == ("True True ['datashader', 'holoviews', 'pyscf', 'pyvista', "
+                                  "'torch', 'xarray']"), out
     assert not (tmp_path / "cache").exists()
 
 

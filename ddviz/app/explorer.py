@@ -278,7 +278,8 @@ class Explorer(pn.viewable.Viewer):
 
     def _show(self, comparison: Comparison, quick_scatter: bool = False) -> None:
         """Draw a comparison. quick_scatter: bin the scatter plot with NumPy (datashader's
-        kernels are still compiling; :meth:`_draw_scatter` redraws it)."""
+        kernels are still compiling; :meth:`_draw_scatter` redraws it). All in one go: panes
+        added to the page and filled in a later tick lost the update in the browser."""
         from ddviz.viz import plots
         from ddviz.viz.scene import Scene
 

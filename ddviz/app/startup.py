@@ -1,7 +1,12 @@
-"""``panel serve --setup`` script of ``ddviz serve``: starts the app's warm-up
-(:mod:`ddviz.app.warmup`) in a background thread when the server starts."""
+"""``panel serve --setup`` script of ``ddviz serve``: pays the app's first-use costs (imports, first
+plots, datashader's kernels: :func:`ddviz.app.warmup.preload`) before the server answers, so that
+the first page waits for none of them."""
+
+import sys
 
 from ddviz.app import trace, warmup
 
 trace.mark("server setup")
-warmup.start()
+print("ddviz: loading the libraries before serving (a few seconds)...", file=sys.stderr, flush=True)
+warmup.preload()
+trace.mark("server setup done")

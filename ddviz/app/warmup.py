@@ -1,10 +1,11 @@
-"""The app's first-use costs, paid once per process in a background thread: importing the
-numerical and drawing libraries (torch, xarray, PySCF, VTK, HoloViews with Bokeh and Matplotlib:
-seconds on 2 cores), the first Bokeh plots, and compiling datashader's kernels (numba: 1-4 s).
+"""The app's first-use costs, paid once per process: importing the numerical and drawing libraries
+(torch, xarray, PySCF, VTK, HoloViews with Bokeh and Matplotlib: seconds on 2 cores), the first
+Bokeh plots, and compiling datashader's kernels (numba: 1-4 s).
 
-:func:`start` begins it; ``ddviz serve`` calls it when the server starts (``panel serve
---setup ddviz/app/startup.py``), before any page is open. It does no user work: nothing is read
-or computed for any structure. A server started otherwise begins it with its first page.
+``ddviz serve`` pays them all before the server answers (:func:`preload`, from ``panel serve
+--setup ddviz/app/startup.py``). A server started otherwise (``panel serve app.py``) begins them
+in a background thread with its first page (:func:`start`, then :func:`datashader` once the
+first comparison is drawn). Neither does user work: nothing is read or computed for any structure.
 """
 
 from __future__ import annotations
@@ -31,12 +32,19 @@ def _best_effort(stage):
 
 
 def _computing() -> None:
-    """What reading the inputs and computing a comparison import."""
+    """What reading the inputs and computing a comparison import, and a first model evaluation
+    (a fresh two-atom model at eight points: torch's first-call costs)."""
     import pyscf.gto  # noqa: F401  (references stored as orbitals)
-    import torch  # noqa: F401
+    import torch
 
     from ddviz import compare, io, predict  # noqa: F401  (xarray, h5py)
     from ddviz.model import files  # noqa: F401
+    from ddviz.model.config import ModelConfig
+    from ddviz.model.deep_density import DeepDensity
+
+    model = DeepDensity(ModelConfig(species=["H"]))
+    with torch.inference_mode():
+        model(model.prepare([1, 1], [[0.0, 0.0, 0.0], [1.4, 0.0, 0.0]]), torch.rand(8, 3))
 
 
 def _drawing() -> None:
@@ -56,6 +64,19 @@ def _datashader() -> None:
     from ddviz.viz import plots
 
     plots.warm_up()
+
+
+def preload() -> None:
+    """Run every stage now, in this thread: imports, first plots and datashader's kernels.
+    ``ddviz serve`` does, before the server answers (a few seconds more to start), so that no
+    page waits for them and no compiling competes with a page's first draw or a level change."""
+    with _LOCK:
+        for name, stage in (("computing", _computing), ("drawing", _drawing),
+                            ("datashader", _datashader)):
+            if name not in _STAGES:
+                _best_effort(stage)
+                _STAGES[name] = Future()
+                _STAGES[name].set_result(None)
 
 
 def start() -> dict[str, Future]:
