@@ -8,8 +8,9 @@ Prints seconds from opening the page to
 and from typing a new iso level to a changed 3D view.
 
 "cold": the first page of a freshly started server (started as `ddviz serve` starts it), opened as
-soon as the server answers, with an empty cache: no page was opened before, nothing computed; the
-server's background warm-up (imports, first plots: ddviz/app/warmup.py) has only just begun.
+soon as the server answers, with an empty cache: no page was opened before, nothing computed for
+any structure (the server pays its libraries' first-use costs before it answers:
+ddviz/app/warmup.py; the time it takes to answer is printed too).
 "warm": the page opened again on the same server (in-memory cache); "restart": the first page of
 a restarted server whose disk cache holds the result. Run `python benchmarks/bench_app.py`
 (`--cold N --warm N` choose how many of each; the default 3 and 2 take about 3 minutes).
@@ -171,8 +172,8 @@ def main() -> None:
     print(f"load average (1, 5, 15 min) before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, after: "
           f"{after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; {os.cpu_count()} CPUs; targets: first "
           "complete render 5 s (cold), level change 0.5 s")
-    print(f"server start to answering (the page is opened then; the warm-up goes on in the "
-          f"background): median {np.median(ready):.2f} s")
+    print(f"server start to answering (imports and warm-up done; the page is opened then): "
+          f"median {np.median(ready):.2f} s")
     report("cold", cold)
     report("warm", warm)
     report("restart", restart)

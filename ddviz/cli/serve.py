@@ -13,8 +13,8 @@ def add_arguments(p):
 
 def panel_command(address: str = "127.0.0.1", port: int = 5006, show: bool = False) -> list[str]:
     """The ``panel serve`` command line of ``ddviz serve`` (the benchmark and the browser tests
-    start the server with it too). ``--setup`` starts the app's warm-up (imports, compiled
-    kernels; :mod:`ddviz.app.warmup`) in a background thread when the server starts."""
+    start the server with it too). ``--setup`` runs the app's warm-up (imports, first plots,
+    compiled kernels; :func:`ddviz.app.warmup.preload`) before the server answers."""
     import sys
 
     from ddviz.app.settings import ROOT
