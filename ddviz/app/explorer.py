@@ -91,6 +91,10 @@ class Explorer(pn.viewable.Viewer):
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["ddviz-alert"])
         self._quiet = False
         self._quick_scatter = False  # the scatter shown is binned with NumPy (see _show)
+        # served: set once the browser has built the page. Updates sent before that can reach
+        # models the browser has no view for yet and throw there (Panel 1.9), so results are
+        # computed at once but shown, and progress reported, only after it
+        self._loaded: asyncio.Event | None = None
         self.refresh_files()
         for name, value in (("structure", structure), ("model", model), ("reference", reference)):
             if value is not None:
@@ -191,12 +195,16 @@ class Explorer(pn.viewable.Viewer):
         if not (self.structure and self.model):
             return
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            if self._loaded is None:
+                self._loaded = asyncio.Event()
+                pn.state.onload(self._loaded.set)
             pn.state.execute(self._evaluate_async)
         else:
             self.evaluate()
 
     def _report(self, done: int, total: int) -> None:
-        self.progress.value = int(100 * done / max(total, 1))
+        if self._loaded is None or self._loaded.is_set():
+            self.progress.value = int(100 * done / max(total, 1))
 
     def _compute(self, inputs, step: int = 1, coarse: Comparison | None = None) -> Comparison:
         """The comparison on every step-th point; ``coarse`` (the preview) lends its values."""
@@ -251,6 +259,8 @@ class Explorer(pn.viewable.Viewer):
                 comparison = await work(self._compute, inputs, step, comparison)
                 trace.mark(f"computed step {step}")
                 await warm["drawing"]
+                if self._loaded is not None:
+                    await self._loaded.wait()
                 if generation != self._generation:
                     return  # newer inputs were chosen meanwhile
                 self._show(comparison, quick_scatter=not warmup.datashader_ready())
