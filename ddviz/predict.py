@@ -24,7 +24,11 @@ from ddviz.model.deep_density import DeepDensity, Environment
 from ddviz.units import ang_to_bohr
 
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per chunk on CPU (measured best on 2 cores)
-MAX_CHUNK_POINTS = {"cpu": 1 << 16, "cuda": 1 << 21}
+MAX_CHUNK_POINTS = {"cpu": 1 << 14, "cuda": 1 << 21}
+# atom-point pairs per batch through the networks: on 2 CPU cores 16k pairs keep the per-pair
+# cost flat from 24 to 96 atoms (1.02x; chunks sized by points gave 851 points for 96 atoms
+# against 2,609 for 24, and 1.14x per pair); larger batches fall out of cache
+PAIR_BATCH = {"cpu": 1 << 14, "cuda": 1 << 20}
 _SLOT_BYTES = 27 * 8 * 9      # per point: 27 neighbour bins x int64 bookkeeping
 _CANDIDATE_BYTES = 8 * 8      # per candidate image: indices and a float64 displacement
 SAFETY = 1.5
@@ -78,6 +82,11 @@ class Predictor:
         floats = (2 * cfg.m1 * 4 + 2 * cfg.m1 * cfg.m2 + 2 * (sum(cfg.embedding_widths) + cfg.m1)
                   + 2 * sum(cfg.fitting_widths) + 32)
         self.pair_bytes = floats * self.dtype.itemsize + 6 * 8
+        budget = self.memory_budget_bytes
+        self.pair_batch = int(max(64, min(PAIR_BATCH.get(self.device.type, PAIR_BATCH["cpu"]),
+                                          budget // (4 * self.pair_bytes))))
+        # what is left for a chunk's points, candidates and pair lists
+        self.point_budget = max(budget - self.pair_batch * self.pair_bytes, budget // 4)
 
     # --- structures ---------------------------------------------------------------------------
     def environment(self, structure) -> Environment:
@@ -90,8 +99,9 @@ class Predictor:
             return self.model.prepare(*args)
 
     def bytes_per_point(self, candidates: float, pairs: float) -> float:
-        """Estimated working bytes for one point with the given neighbour counts."""
-        return _SLOT_BYTES + candidates * _CANDIDATE_BYTES + pairs * self.pair_bytes
+        """Estimated bytes for one point's neighbour search with the given neighbour counts
+        (the networks' working memory is bounded by ``pair_batch`` apart from it)."""
+        return _SLOT_BYTES + (candidates + pairs) * _CANDIDATE_BYTES
 
     # --- evaluation ---------------------------------------------------------------------------
     def predict_points(self, structure, points_bohr) -> np.ndarray:
@@ -129,7 +139,8 @@ class Predictor:
         return np.float32 if self.dtype == torch.float32 else np.float64
 
     def _forward(self, env: Environment, points: np.ndarray) -> torch.Tensor:
-        return self.model(env, torch.as_tensor(points, dtype=self.dtype, device=self.device))
+        return self.model(env, torch.as_tensor(points, dtype=self.dtype, device=self.device),
+                          pair_batch=self.pair_batch)
 
     def _run(self, env, total, get_points, flat_out, progress=None):
         cells = env.cells
@@ -139,7 +150,7 @@ class Predictor:
         with torch.inference_mode():
             while start < total:
                 chunk = int(max(1, min(self.max_chunk_points, total - start,
-                                       self.memory_budget_bytes // (per_point * SAFETY))))
+                                       self.point_budget // (per_point * SAFETY))))
                 while True:
                     stop = start + chunk
                     try:
@@ -151,7 +162,7 @@ class Predictor:
                         if self.device.type == "cuda":
                             torch.cuda.empty_cache()
                         chunk //= 2
-                        per_point = self.memory_budget_bytes / (chunk * SAFETY)
+                        per_point = self.point_budget / (chunk * SAFETY)
                 flat_out[start:stop] = values.cpu().numpy()
                 self.last_chunk_points = max(self.last_chunk_points, stop - start)
                 start = stop

@@ -114,3 +114,15 @@ def test_unknown_species_and_device(model):
         Predictor(model, device="cpu").predict_points(ase.Atoms("CO"), np.zeros((1, 3)))
     assert default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert Predictor(model).model is model or not torch.cuda.is_available()
+
+
+def test_pair_batches_give_the_same_density(model, water):
+    """Pairs evaluated in batches (Predictor's bounded working memory) sum to the same field."""
+    points = np.random.default_rng(2).uniform(-3, 5, (500, 3))
+    env = Predictor(model, device="cpu", dtype="float64").environment(water)
+    m = Predictor(model, device="cpu", dtype="float64").model
+    with torch.inference_mode():
+        whole = m(env, torch.tensor(points))
+        batched = m(env, torch.tensor(points), pair_batch=7)
+    assert (env.cells.query(torch.tensor(points))[0].numel()) > 7 * 10  # many batches
+    np.testing.assert_allclose(batched.numpy(), whole.numpy(), rtol=1e-13, atol=1e-15)

@@ -157,11 +157,19 @@ class DeepDensity(nn.Module):
         return dataclasses.replace(env, sums=sums)
 
     # --- density ------------------------------------------------------------------------------
-    def forward(self, env: Environment, points) -> torch.Tensor:
-        """(M,) e/bohr^3 at points (M, 3) bohr."""
+    def forward(self, env: Environment, points, pair_batch: int | None = None) -> torch.Tensor:
+        """(M,) e/bohr^3 at points (M, 3) bohr. pair_batch: evaluate the atom-point pairs in
+        batches of at most that many (bounded working memory, the same batch size whatever the
+        structure; not differentiable in place: for evaluation)."""
         points = self._tensor(points).reshape(-1, 3)
         p, i, vec = self.point_pairs(env, points)
-        return points.new_zeros(points.shape[0]).index_add(0, p, self.pair_density(env, i, vec))
+        if pair_batch is None:
+            return points.new_zeros(points.shape[0]).index_add(0, p, self.pair_density(env, i, vec))
+        out = points.new_zeros(points.shape[0])
+        for a in range(0, p.shape[0], pair_batch):
+            b = a + pair_batch
+            out.index_add_(0, p[a:b], self.pair_density(env, i[a:b], vec[a:b]))
+        return out
 
     def point_pairs(self, env: Environment, points: torch.Tensor):
         """Point-atom pairs within rcut: (p, i, vec), vec (P, 3) bohr = point - atom image."""
