@@ -160,14 +160,14 @@ class DeepDensity(nn.Module):
     def forward(self, env: Environment, points, pair_batch: int | None = None) -> torch.Tensor:
         """(M,) e/bohr^3 at points (M, 3) bohr. pair_batch: evaluate the atom-point pairs in
         batches of at most that many (bounded working memory, the same batch size whatever the
-        structure; not differentiable in place: for evaluation)."""
+        structure); None: all at once."""
         points = self._tensor(points).reshape(-1, 3)
         p, i, vec = self.point_pairs(env, points)
-        if pair_batch is None:
-            return points.new_zeros(points.shape[0]).index_add(0, p, self.pair_density(env, i, vec))
+        total = max(p.shape[0], 1)  # at least one (maybe empty) batch: the result keeps its graph
+        batch = pair_batch or total
         out = points.new_zeros(points.shape[0])
-        for a in range(0, p.shape[0], pair_batch):
-            b = a + pair_batch
+        for a in range(0, total, batch):
+            b = a + batch
             out.index_add_(0, p[a:b], self.pair_density(env, i[a:b], vec[a:b]))
         return out
 

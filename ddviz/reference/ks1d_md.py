@@ -8,9 +8,9 @@ started at rest, so the configurations visited depend on the initial displacemen
 Datasets: ``generate_trajectory`` (8-atom cells) writes snapshots every ``stride`` steps into
 ``train/`` (t < 40 % of the run), ``validation/`` (40-50 %) and ``test/`` (the last 20 %: the far
 future); ``generate_transfer`` runs a short trajectory of a larger (32-atom) cell and writes the
-snapshots of its second half into ``transfer/``: cells whose displacements are as correlated as in
-the 8-atom run (independent random displacements, ``generate_cells``, give nearest-neighbour
-spacings ~1.5x as spread as MD does: std 0.20 vs 0.13 bohr). All are resumable: files are written
+snapshots of its second half into ``transfer/``: cells whose displacements are correlated by the
+dynamics, as in the training run (``generate_cells``' independent random displacements spread
+the nearest-neighbour spacings wider still; docs/ks1d.md has the figures). All are resumable: files are written
 atomically and finished ones skipped; the MD state (positions, velocities, forces, last two
 densities) is checkpointed after each snapshot so a resumed trajectory is bit-identical to an
 uninterrupted one.
