@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ddviz.errors import FileFormatError
+from ddviz.pyscf_names import BASIS_NAMES, PSEUDO_NAMES, allowed_name
 
 # names of the netCDF variables / attributes that carry an OrbitalDensity
 VAR_COEFF = "orbital_coefficients"  # (ao, orbital) float64
 VAR_OCC = "orbital_occupations"  # (orbital,) electrons per orbital
 ATTR_BASIS = "orbital_basis"  # PySCF basis name, e.g. "gth-dzvp"
 ATTR_PSEUDO = "orbital_pseudo"  # PySCF pseudopotential name, e.g. "gth-pbe" ("" for none)
+
+
+def _shown(text) -> str:
+    """A file-supplied string as it may appear in a one-line message (short, escaped)."""
+    text = repr(str(text))
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(eq=False)
@@ -44,6 +51,17 @@ class OrbitalDensity:
         if not (np.all(np.isfinite(self.coeff)) and np.all(np.isfinite(self.occ))):
             raise FileFormatError("orbital coefficients or occupations are not finite",
                                   field=VAR_COEFF)
+        # The names may come from a file: only the allow-list's own spelling reaches PySCF.
+        basis = allowed_name(self.basis, BASIS_NAMES)
+        if basis is None:
+            raise FileFormatError(f"unknown basis name {_shown(self.basis)}; known: "
+                                  f"{', '.join(BASIS_NAMES)}", field=ATTR_BASIS)
+        pseudo = allowed_name(self.pseudo or "", PSEUDO_NAMES)
+        if pseudo is None:
+            raise FileFormatError(f"unknown pseudopotential name {_shown(self.pseudo)}; known: "
+                                  f"{', '.join(n for n in PSEUDO_NAMES if n)} or none",
+                                  field=ATTR_PSEUDO)
+        self.basis, self.pseudo = basis, pseudo
 
     @property
     def mol(self):

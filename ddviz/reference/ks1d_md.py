@@ -121,7 +121,7 @@ class MDState:
 
     @classmethod
     def load(cls, path) -> MDState:
-        with np.load(path) as z:
+        with np.load(path, allow_pickle=False) as z:
             return cls(int(z["step"]), z["positions"], z["velocities"], z["forces"], z["density"],
                        z["previous_density"], z["log"])
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from ddviz.errors import ConfigError, ConvergenceError
 from ddviz.orbitals import OrbitalDensity
+from ddviz.pyscf_names import AUXBASIS_NAMES, BASIS_NAMES, PSEUDO_NAMES, allowed_name
 from ddviz.units import ang_to_bohr
 
 
@@ -47,6 +48,21 @@ class SCFSettings:
     damp: float = 0.5
     level_shift: float = 0.3  # Ha
     threads: int | None = 1
+
+    def __post_init__(self):
+        # basis names may come from a dataset.json: only allow-listed spellings reach PySCF
+        for name, names in (("basis", BASIS_NAMES), ("pseudo", PSEUDO_NAMES),
+                            ("auxbasis", AUXBASIS_NAMES)):
+            value = getattr(self, name)
+            if name == "pseudo" and value is None:
+                value = ""
+            if name == "auxbasis" and value is None:
+                continue
+            allowed = allowed_name(value, names)
+            if allowed is None:
+                raise ConfigError(f"unknown {name} {str(value)[:40]!r}; known: "
+                                  f"{', '.join(n for n in names if n)}", field=name)
+            object.__setattr__(self, name, allowed)
 
     def describe(self) -> dict:
         """The settings as a JSON-serialisable dict (provenance)."""
