@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from ddviz.grid import Grid
-from ddviz.model import DeepDensity, ModelConfig
-from ddviz.predict import Predictor
+from ddviz.methods.deep_density import DeepDensity, ModelConfig
+from ddviz.evaluate.predictor import Predictor
 
 BOHR3_PER_MOLECULE = 202.0  # liquid water: 30 Å^3 per molecule
 

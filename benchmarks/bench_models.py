@@ -65,7 +65,7 @@ def flops_per_pair(config) -> float:
 
 
 def test_files(dataset: str, limit: int | None) -> list[Path]:
-    from ddviz.data import snapshot_files
+    from ddviz.io.snapshots import snapshot_files
 
     files = snapshot_files(ROOT / "assets" / "datasets" / dataset, "test")
     return files[:limit] if limit else files
@@ -74,7 +74,7 @@ def test_files(dataset: str, limit: int | None) -> list[Path]:
 def evaluate(predictor, files) -> tuple[dict, list[dict]]:
     """Pooled metrics and per-file timings: prediction and reference grid evaluation (s)."""
     from ddviz import io
-    from ddviz.compare import error_sums, pooled
+    from ddviz.evaluate.metrics import error_sums, pooled
 
     sums, rows = [], []
     for f in files:
@@ -142,8 +142,8 @@ def main(argv=None) -> int:
                         help="run the 32-water SCF live too (about 20 min on 2 cores)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from ddviz.model.files import load_model
-    from ddviz.predict import Predictor
+    from ddviz.methods.deep_density.files import load_model
+    from ddviz.evaluate.predictor import Predictor
 
     gflops = matmul_gflops()
     print(f"# {torch.get_num_threads()} threads; float32 matmul 2048^2: {gflops:.0f} GFLOP/s\n")

@@ -23,9 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ddviz.reference.ks1d import Model, solve
-from ddviz.reference.ks1d_md import displaced_chain
-from ddviz.reference.ks1d_response import characters
+from ddviz.toys.chain1d.solver import Model, solve
+from ddviz.toys.chain1d.md import displaced_chain
+from ddviz.toys.chain1d.response import characters
 
 
 def mixing_table(max_iter: int = 300) -> list[tuple]:

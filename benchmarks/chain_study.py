@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ddviz.config import to_toml
 from ddviz.io.atomic import write_text_atomic
-from ddviz.reference.ks1d_md import CHARACTERS
+from ddviz.toys.chain1d.md import CHARACTERS
 
 BASE_CONFIG = Path(__file__).with_name("chain_study.toml")
 SETS = ("test", "far", "transfer")
@@ -53,7 +53,7 @@ def build_data(out: Path, jobs: int) -> None:
     for character in CHARACTERS:
         while len([p for p in procs if p.poll() is None]) >= jobs:
             time.sleep(0.5)
-        code = (f"from ddviz.reference.ks1d_md import generate_dataset; "
+        code = (f"from ddviz.toys.chain1d.md import generate_dataset; "
                 f"generate_dataset({str(out / 'data')!r}, characters=[{character!r}])")
         procs.append(subprocess.Popen([sys.executable, "-c", code], env=child_env()))
     if any(p.wait() for p in procs):

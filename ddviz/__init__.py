@@ -11,7 +11,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
-__all__ = ["DdvizError", "Grid", "Sample"]
+__all__ = ["DdvizError", "Grid", "ModelConfig", "Sample", "TrainConfig"]
 
 
 def __getattr__(name):  # lazy, so that `ddviz --help` and `ddviz info` start fast
@@ -23,4 +23,12 @@ def __getattr__(name):  # lazy, so that `ddviz --help` and `ddviz info` start fa
         from ddviz import grid
 
         return getattr(grid, name)
+    if name == "TrainConfig":
+        from ddviz.train.config import TrainConfig
+
+        return TrainConfig
+    if name == "ModelConfig":
+        from ddviz.methods.deep_density.config import ModelConfig
+
+        return ModelConfig
     raise AttributeError(f"module 'ddviz' has no attribute {name!r}")

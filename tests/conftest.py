@@ -52,7 +52,7 @@ def app_files(ethane_dataset, tmp_path_factory):
     import shutil
 
     from ddviz import io
-    from ddviz.model.config import ModelConfig
+    from ddviz.methods.deep_density.config import ModelConfig
     from ddviz.train import MODEL, Trainer, TrainConfig
 
     root = tmp_path_factory.mktemp("app")
@@ -86,7 +86,7 @@ def water_comparison():
     import numpy as np
     from ase.build import molecule
 
-    from ddviz.compare import Comparison
+    from ddviz.evaluate.comparison import Comparison
     from ddviz.grid import Grid
     from ddviz.units import ang_to_bohr
 

@@ -7,8 +7,9 @@ import pytest
 
 from ddviz import io
 from ddviz.app import Explorer, TrainingPanel
-from ddviz.compare import compute_comparison, metrics
-from ddviz.model.files import load_model
+from ddviz.evaluate.comparison import compute_comparison
+from ddviz.evaluate.metrics import metrics
+from ddviz.methods.deep_density.files import load_model
 
 
 def run_coroutine(coro):

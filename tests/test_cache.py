@@ -5,8 +5,8 @@ import pytest
 
 from ddviz import io
 from ddviz.cache import FieldCache, digest
-from ddviz.compare import compute_comparison, is_cached
-from ddviz.model.files import load_model
+from ddviz.evaluate.comparison import compute_comparison, is_cached
+from ddviz.methods.deep_density.files import load_model
 
 
 @pytest.fixture(scope="module")

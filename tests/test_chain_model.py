@@ -9,11 +9,11 @@ import torch
 from torch import nn
 
 from ddviz import io
-from ddviz.data import ProbeSampler
-from ddviz.model import DeepDensity, ModelConfig
-from ddviz.reference.ks1d import Model, solve
-from ddviz.reference.ks1d_data import to_sample
-from ddviz.reference.ks1d_md import displaced_chain
+from ddviz.methods.deep_density.batches import ProbeSampler
+from ddviz.methods.deep_density import DeepDensity, ModelConfig
+from ddviz.toys.chain1d.solver import Model, solve
+from ddviz.toys.chain1d.data import to_sample
+from ddviz.toys.chain1d.md import displaced_chain
 from ddviz.train import TrainConfig, Trainer
 
 SMALL_1D = ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=6.0,

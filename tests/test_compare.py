@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ddviz.compare import error_sums, metrics, pooled, worst_slice
+from ddviz.evaluate.metrics import error_sums, metrics, pooled, worst_slice
 from ddviz.grid import Grid
 
 
@@ -44,7 +44,7 @@ def test_worst_slice_picks_the_plane_holding_most_error():
 def test_comparison_fields_metrics_and_slice_with_and_without_reference():
     from ase.build import molecule
 
-    from ddviz.compare import Comparison
+    from ddviz.evaluate.comparison import Comparison
 
     grid = Grid([0.0, 0.0, 0.0], np.eye(3) * 0.5, (6, 7, 8))
     ref = np.ones(grid.shape)

@@ -9,8 +9,8 @@ import pytest
 import scipy.linalg
 
 from ddviz.errors import ConvergenceError
-from ddviz.reference import ks1d
-from ddviz.reference.ks1d import (
+from ddviz.toys.chain1d import solver as ks1d
+from ddviz.toys.chain1d.solver import (
     Chain,
     Model,
     diagonalise,
@@ -18,7 +18,7 @@ from ddviz.reference.ks1d import (
     solve,
     uniform_chain,
 )
-from ddviz.reference.ks1d_md import displaced_chain, equilibrium_chain
+from ddviz.toys.chain1d.md import displaced_chain, equilibrium_chain
 
 
 def test_free_electrons_match_plane_waves():
@@ -92,7 +92,7 @@ def test_pulay_kerker_beats_linear_mixing():
 
 
 def test_gap_insulating_vs_metallic():
-    from ddviz.reference.ks1d_response import dense_gap
+    from ddviz.toys.chain1d.response import dense_gap
 
     ins = solve(equilibrium_chain("insulating", 8), Model(nk=2))
     met = solve(equilibrium_chain("metallic", 8), Model(nk=2))

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ddviz import io
-from ddviz.reference.ks1d import Model, solve
-from ddviz.reference.ks1d_data import to_sample
-from ddviz.reference.ks1d_md import (
+from ddviz.toys.chain1d.solver import Model, solve
+from ddviz.toys.chain1d.data import to_sample
+from ddviz.toys.chain1d.md import (
     displaced_chain,
     energy_drift,
     generate_cells,

@@ -6,7 +6,7 @@ import pytest
 
 from ddviz.config import describe
 from ddviz.errors import ConfigError
-from ddviz.model import DeepDensity, ModelConfig
+from ddviz.methods.deep_density import DeepDensity, ModelConfig
 
 
 def test_round_trip_through_json():

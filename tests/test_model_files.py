@@ -9,7 +9,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ddviz.errors import ModelFileError
-from ddviz.model import DeepDensity, ModelConfig, load_model, save_model
+from ddviz.methods.deep_density import DeepDensity, ModelConfig, load_model, save_model
 
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ddviz.model import DeepDensity, ModelConfig
+from ddviz.methods.deep_density import DeepDensity, ModelConfig
 
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from ddviz.model import DeepDensity, ModelConfig
+from ddviz.methods.deep_density import DeepDensity, ModelConfig
 
 
 

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import torch
 
-from ddviz.model import DeepDensity, ModelConfig
+from ddviz.methods.deep_density import DeepDensity, ModelConfig
 
 
 

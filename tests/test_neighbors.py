@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from ddviz.errors import ConfigError
-from ddviz.model.neighbors import (CellList, atom_pairs, perpendicular_widths, point_pairs)
+from ddviz.neighbors import (CellList, atom_pairs, perpendicular_widths, point_pairs)
 
 
 

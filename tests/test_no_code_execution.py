@@ -193,11 +193,11 @@ def test_model_metadata_runs_no_payload(tmp_path, ddviz_cli):
     from safetensors import safe_open
     from safetensors.torch import save_file
 
-    from ddviz.model import files
+    from ddviz.methods.deep_density import files
 
     model_path = tmp_path / "m.safetensors"
-    from ddviz.model.config import ModelConfig
-    from ddviz.model.deep_density import DeepDensity
+    from ddviz.methods.deep_density.config import ModelConfig
+    from ddviz.methods.deep_density.model import DeepDensity
 
     files.save_model(DeepDensity(ModelConfig(species=["H"], m1=4, m2=2, embedding_widths=[4],
                                              fitting_widths=[4])), model_path)

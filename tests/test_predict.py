@@ -8,8 +8,8 @@ from torch import nn
 
 from ddviz.errors import ConfigError, DdvizError
 from ddviz.grid import Grid
-from ddviz.model import DeepDensity, ModelConfig
-from ddviz.predict import Predictor, default_device, is_out_of_memory
+from ddviz.methods.deep_density import DeepDensity, ModelConfig
+from ddviz.evaluate.predictor import Predictor, default_device, is_out_of_memory
 from ddviz.units import BOHR_PER_ANGSTROM
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from ddviz.model.config import ModelConfig
+from ddviz.methods.deep_density.config import ModelConfig
 from ddviz.train import CHECKPOINT, MODEL, Callback, Trainer, TrainConfig, TrainingError
 
 SMALL = ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=5.0)
@@ -31,7 +31,7 @@ def test_training_learns_and_writes_its_files(ethane_dataset, tmp_path):
         assert (tmp_path / "run" / name).exists(), name
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert status["state"] == "finished" and status["step"] == 60
-    from ddviz.model.files import load_model
+    from ddviz.methods.deep_density.files import load_model
 
     _, meta = load_model(tmp_path / "run" / MODEL)
     assert meta["user"]["validation"]["rel_l1"] == pytest.approx(trainer.best["rel_l1"])

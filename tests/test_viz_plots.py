@@ -2,7 +2,7 @@ import holoviews as hv
 import numpy as np
 import pytest
 
-from ddviz.compare import metrics
+from ddviz.evaluate.metrics import metrics
 from ddviz.units import ang_to_bohr
 from ddviz.viz import plots
 

@@ -3,7 +3,7 @@ on the worst-error slice and in a predicted-vs-reference scatter plot.
 
 Usable in a served app and in Jupyter: ``Explorer(structure=..., model=..., reference=...)``
 takes paths or objects (ASE atoms / Sample / loaded model). Every number shown comes from
-:class:`ddviz.compare.Comparison`.
+:class:`ddviz.evaluate.comparison.Comparison`.
 
 In a served app a large grid is first shown as a preview on every 2nd point along each axis
 (8x fewer points), then replaced by the full grid; the message and the metrics table say which
@@ -33,7 +33,7 @@ from ddviz.errors import DdvizError
 # The page is made without the numerical modules (xarray, torch, VTK, HoloViews): they load in
 # the workers, while the browser builds the page.
 if TYPE_CHECKING:
-    from ddviz.compare import Comparison
+    from ddviz.evaluate.comparison import Comparison
 
 STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc")
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
@@ -165,7 +165,7 @@ class Explorer(pn.viewable.Viewer):
         """(atoms, model, reference Sample or None) from the selections (runs in the worker)."""
         from ddviz import io
         from ddviz.grid import Sample
-        from ddviz.model.files import load_model
+        from ddviz.methods.deep_density.files import load_model
 
         struct = self._resolve("structure", self.structure)
         if isinstance(struct, Sample):
@@ -208,7 +208,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _compute(self, inputs, step: int = 1, coarse: Comparison | None = None) -> Comparison:
         """The comparison on every step-th point; ``coarse`` (the preview) lends its values."""
-        from ddviz.compare import compute_comparison
+        from ddviz.evaluate.comparison import compute_comparison
 
         atoms, model, reference = inputs
         return compute_comparison(atoms, model, reference, progress=self._report, step=step,
@@ -216,7 +216,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _steps(self, inputs) -> list[int]:
         """[PREVIEW_STEP, 1] for a large grid not in the cache yet, else [1]."""
-        from ddviz.compare import comparison_grid, is_cached
+        from ddviz.evaluate.comparison import comparison_grid, is_cached
 
         atoms, model, reference = inputs
         if comparison_grid(atoms, reference).size < PREVIEW_MIN_POINTS or \

@@ -21,7 +21,7 @@ import param
 from ddviz.app.settings import ROOT, AppSettings
 from ddviz.config import describe, from_dict, to_toml
 from ddviz.errors import DdvizError
-from ddviz.train_config import HISTORY, STATUS, TrainConfig
+from ddviz.train.config import HISTORY, STATUS, TrainConfig
 
 
 def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:

@@ -37,10 +37,11 @@ def _computing() -> None:
     import pyscf.gto  # noqa: F401  (references stored as orbitals)
     import torch
 
-    from ddviz import compare, io, predict  # noqa: F401  (xarray, h5py)
-    from ddviz.model import files  # noqa: F401
-    from ddviz.model.config import ModelConfig
-    from ddviz.model.deep_density import DeepDensity
+    from ddviz import io  # noqa: F401  (xarray, h5py)
+    from ddviz.evaluate import comparison, predictor  # noqa: F401
+    from ddviz.methods.deep_density import files  # noqa: F401
+    from ddviz.methods.deep_density.config import ModelConfig
+    from ddviz.methods.deep_density.model import DeepDensity
 
     model = DeepDensity(ModelConfig(species=["H"]))
     with torch.inference_mode():

@@ -36,7 +36,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ddviz.reference import ks1d_md
+    from ddviz.toys.chain1d import md as ks1d_md
 
     t0 = time.perf_counter()
     if args.action == "generate":
@@ -53,7 +53,7 @@ def run(args) -> int:
         out = ks1d_md.generate_dataset(args.output, args.steps, args.stride, args.cells,
                                        args.seed, progress=True)
     else:
-        from ddviz.reference.ks1d_response import characters
+        from ddviz.toys.chain1d.response import characters
 
         res = characters()
         print(f"{'chain':<11} {'gap (Ha)':>9} {'decay bare':>11} {'decay scf':>10} "

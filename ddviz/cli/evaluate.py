@@ -16,9 +16,10 @@ def add_arguments(p):
 
 def run(args):
     from ddviz import io
-    from ddviz.compare import compute_comparison, error_sums, pooled
-    from ddviz.model.files import load_model
-    from ddviz.predict import Predictor
+    from ddviz.evaluate.comparison import compute_comparison
+    from ddviz.evaluate.metrics import error_sums, pooled
+    from ddviz.methods.deep_density.files import load_model
+    from ddviz.evaluate.predictor import Predictor
 
     model, _ = load_model(args.model)
     predictor = Predictor(model, device=args.device, dtype="float64" if args.float64 else None)

@@ -19,9 +19,9 @@ def run(args):
     from pathlib import Path
 
     from ddviz import io
-    from ddviz.compare import compute_comparison
+    from ddviz.evaluate.comparison import compute_comparison
     from ddviz.grid import Sample
-    from ddviz.model.files import load_model
+    from ddviz.methods.deep_density.files import load_model
 
     atoms = io.read_structure(args.structure)
     like = io.read(args.like) if args.like else None

@@ -218,8 +218,8 @@ def density_histogram(values, bins: int = 80) -> hv.Curve:
 
 
 def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
-    """The metrics of :func:`ddviz.compare.metrics` as a two-column table with units; ``grid``
-    (e.g. :meth:`ddviz.compare.Comparison.describe_grid`) names the grid they come from."""
+    """The metrics of :func:`ddviz.evaluate.metrics.metrics` as a two-column table with units; ``grid``
+    (e.g. :meth:`ddviz.evaluate.comparison.Comparison.describe_grid`) names the grid they come from."""
     units = {"rel_l1": "", "rel_l2": "", "mae": RHO, "max_abs_err": RHO,
              "max_abs_err_at_bohr": "bohr", "electrons_ref": "e", "electrons_pred": "e",
              "points": ""}
@@ -240,7 +240,7 @@ def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
     return hv.Table(rows, kdims=["metric"], vdims=["value"])
 
 
-LINE_RHO = "electrons/bohr"  # a 1D chain's density (ddviz.reference.ks1d_data)
+LINE_RHO = "electrons/bohr"  # a 1D chain's density (ddviz.toys.chain1d.data)
 
 
 def line_axis(grid: Grid) -> int | None:

@@ -22,7 +22,7 @@ import itertools
 import numpy as np
 import scipy.special
 
-from ddviz.reference.ks1d import (
+from ddviz.toys.chain1d.solver import (
     Chain,
     Model,
     Result,
@@ -117,7 +117,7 @@ def far_weight(x: np.ndarray, dn: np.ndarray, x0: float, length: float, radius: 
 def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 32) -> dict:
     """Gaps (8-atom equilibrium cells, nk=4 SCF, dense-k bands) and screening (24-atom cells, nk=2)
     for the insulating, metallic and mixed chains."""
-    from ddviz.reference.ks1d_md import CHARACTERS, default_model, equilibrium_chain
+    from ddviz.toys.chain1d.md import CHARACTERS, default_model, equilibrium_chain
 
     out = {}
     for character in CHARACTERS:

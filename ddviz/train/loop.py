@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from ddviz import __version__
-from ddviz.compare import error_sums, pooled
+from ddviz.evaluate.metrics import error_sums, pooled
 from ddviz.config import to_dict
-from ddviz.data import ProbeSampler, load_snapshots
+from ddviz.io.snapshots import load_snapshots
+from ddviz.methods.deep_density.batches import ProbeSampler
 from ddviz.errors import DdvizError
 from ddviz.grid import Grid
 from ddviz.io.atomic import atomic_path, write_text_atomic
-from ddviz.train_config import (
+from ddviz.train.config import (
     CHECKPOINT,
     HISTORY,
     HISTORY_CSV,
@@ -111,7 +112,7 @@ class Trainer:
                                 f"{cfg.model.species} lacks", field="model.species")
 
     def _build(self):
-        from ddviz.model.deep_density import DeepDensity
+        from ddviz.methods.deep_density.model import DeepDensity
 
         cfg = self.config
         torch.manual_seed(cfg.seed)
@@ -128,7 +129,7 @@ class Trainer:
 
     def _load_init(self, path) -> None:
         """Start from a model file's weights (its configuration must equal this run's)."""
-        from ddviz.model.files import load_model
+        from ddviz.methods.deep_density.files import load_model
 
         model, _ = load_model(path, device=self.device)
         if to_dict(model.config) != to_dict(self.config.model):
@@ -158,7 +159,7 @@ class Trainer:
     def _environment(self, index: int):
         """Snapshot ``index``'s environment: neighbour lists built once, sums refreshed from the
         current parameters (differentiable)."""
-        from ddviz.predict import structure_from_atoms
+        from ddviz.evaluate.predictor import structure_from_atoms
 
         if index not in self._environments:
             self._environments[index] = self.model.prepare(
@@ -223,8 +224,8 @@ class Trainer:
         return Grid(g.origin, g.vectors * s, values.shape, g.pbc), values
 
     def validate(self) -> dict:
-        """Pooled and per-snapshot metrics on the validation grids (see ddviz.compare)."""
-        from ddviz.predict import Predictor
+        """Pooled and per-snapshot metrics on the validation grids (see ddviz.evaluate.comparison)."""
+        from ddviz.evaluate.predictor import Predictor
 
         if not hasattr(self, "_val_cache"):
             self._val_cache = [self._val_grid(s) for s in self.val_samples]
@@ -328,7 +329,7 @@ class Trainer:
 
     def save_model(self, path) -> None:
         """Save the best-validation weights (current ones if never validated)."""
-        from ddviz.model.files import save_model
+        from ddviz.methods.deep_density.files import save_model
 
         current = None
         if self.best_state is not None:

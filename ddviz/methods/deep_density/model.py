@@ -11,7 +11,7 @@ on periodic axes are just more atoms) and ``d~ = sqrt(d^2 + softening^2)``::
     rho_i(r) = u(d) * (c0 + c1 d~) * exp(-rate * (d~ - offset))
 
 ``D_i(r)`` is the se_a descriptor of atom i's environment with the electron as an extra neighbour
-(:mod:`ddviz.model.descriptor`); ``mean_a``, ``std_a`` (buffers, saved with the weights) normalise
+(:mod:`ddviz.methods.deep_density.descriptor`); ``mean_a``, ``std_a`` (buffers, saved with the weights) normalise
 its entries per species, set from training data by :meth:`DeepDensity.set_descriptor_statistics`
 (as deepmd-kit's davg/dstd; here on D itself). On ethane it halved the validation error after 600
 steps (6.2 % -> 2.8 % relative L1). The paper's ansatz is the exponential decay with trainable rate
@@ -38,10 +38,10 @@ from ase.data import chemical_symbols
 from torch import nn
 
 from ddviz.errors import ConfigError
-from ddviz.model.config import ModelConfig
-from ddviz.model.descriptor import Descriptor, distances, switch
-from ddviz.model.neighbors import CellList, as_pbc, image_vectors
-from ddviz.model.nets import ResidualMLP, per_kind
+from ddviz.methods.deep_density.config import ModelConfig
+from ddviz.methods.deep_density.descriptor import Descriptor, distances, switch
+from ddviz.neighbors import CellList, as_pbc, image_vectors
+from ddviz.methods.deep_density.nets import ResidualMLP, per_kind
 
 INIT_RATE, INIT_LIN0, INIT_LIN1 = 2.0, 0.5, 0.5
 

@@ -31,7 +31,7 @@ import scipy.optimize
 from ddviz import io
 from ddviz.errors import DdvizError
 from ddviz.io.atomic import atomic_path, write_text_atomic
-from ddviz.reference.ks1d import (
+from ddviz.toys.chain1d.solver import (
     CHARACTER_SYMBOL,
     SPECIES,
     Chain,
@@ -39,7 +39,7 @@ from ddviz.reference.ks1d import (
     solve,
     uniform_chain,
 )
-from ddviz.reference.ks1d_data import is_complete, to_sample
+from ddviz.toys.chain1d.data import is_complete, to_sample
 
 LATTICE = 4.0  # bohr between neighbouring atoms
 CHARACTERS = ("insulating", "metallic", "mixed")

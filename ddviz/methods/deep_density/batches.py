@@ -1,66 +1,19 @@
-"""Datasets of reference snapshots and the random probe points that training draws from them.
+"""Deep Density's batches: random probe points (bohr) and their reference densities per snapshot.
 
-A dataset is a folder of snapshot files (any format :func:`ddviz.io.read` knows; compact ``.nc``
-files hold orbitals, so the exact reference density is available at any point; other files hold
-grid values, and probe points are then grid points) with an optional ``manifest.json`` that
-assigns each file a split ("train", "test", ...). Lengths in bohr, densities in e/bohr^3
-(electrons/bohr for the 1D chains).
+Snapshots with orbitals give the exact reference density at any point; others hold grid values,
+and probe points are then grid points. Densities in e/bohr^3 (electrons/bohr for the 1D chains).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from ddviz.errors import DdvizError
 from ddviz.grid import Sample
 
-SNAPSHOT_SUFFIXES = (".nc", ".cube", ".cub")
 SAMPLING_MODES = ("uniform", "density", "error")
-
-
-def snapshot_files(path: str | Path, split: str | None = None) -> list[Path]:
-    """Snapshot files of a dataset folder (or the file itself), optionally of one split only.
-
-    The split comes from the folder's manifest.json (``{"snapshots": [{"file", "split"}...]}``).
-    """
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise DdvizError("no such dataset file or folder", path=path)
-    manifest = path / "manifest.json"
-    if manifest.exists():
-        try:
-            entries = json.loads(manifest.read_text())["snapshots"]
-            files = [(path / e["file"], e.get("split", "train")) for e in entries]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DdvizError(f"expected {{'snapshots': [{{'file': ..., 'split': ...}}]}}: {exc}",
-                             path=manifest) from exc
-        chosen = [f for f, s in files if split is None or s == split]
-        missing = [f.name for f in chosen if not f.exists()]
-        if missing:
-            raise DdvizError(f"lists {len(missing)} missing snapshot files, e.g. {missing[0]}",
-                             path=manifest)
-    else:
-        if split not in (None, "train"):
-            chosen = []
-        else:
-            chosen = sorted(p for p in path.iterdir() if p.suffix in SNAPSHOT_SUFFIXES)
-    if not chosen:
-        raise DdvizError(f"no snapshot files{'' if split is None else f' of split {split!r}'}",
-                         path=path)
-    return chosen
-
-
-def load_snapshots(paths, split: str | None = None) -> list[Sample]:
-    """Read the snapshots of several dataset folders/files (grid values stay lazy when possible)."""
-    from ddviz import io
-
-    return [io.read(f) for p in paths for f in snapshot_files(p, split)]
 
 
 @dataclass

@@ -19,8 +19,8 @@ from safetensors.torch import save_file
 
 from ddviz.errors import DdvizError, ModelFileError
 from ddviz.io.atomic import atomic_path
-from ddviz.model.config import ModelConfig
-from ddviz.model.deep_density import DeepDensity
+from ddviz.methods.deep_density.config import ModelConfig
+from ddviz.methods.deep_density.model import DeepDensity
 from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
 
 FORMAT = "ddviz-deep-density"

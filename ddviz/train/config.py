@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ddviz.config import from_dict, option
-from ddviz.model.config import ModelConfig
+from ddviz.methods.deep_density.config import ModelConfig
 
 CHECKPOINT = "checkpoint.safetensors"
 MODEL = "model.safetensors"

@@ -21,7 +21,7 @@ import ase
 import numpy as np
 
 from ddviz.grid import Grid, Sample
-from ddviz.reference.ks1d import SPECIES, Result
+from ddviz.toys.chain1d.solver import SPECIES, Result
 from ddviz.units import bohr_to_ang
 
 AMU_IN_ME = 1822.888486  # electron masses per atomic mass unit
@@ -34,7 +34,7 @@ SPECIES_MEANING = {"Ne": "insulating-like fictitious atom (deep narrow Gaussian 
 def model_record(result: Result) -> dict:
     """Everything needed to recompute the sample: model settings and per-species parameters."""
     return {
-        "generator": "ddviz.reference.ks1d",
+        "generator": "ddviz.toys.chain1d.solver",
         "model": result.model.as_dict(),
         "species": {s: asdict(SPECIES[s]) for s in sorted(set(result.chain.symbols))},
         "species_meaning": {s: SPECIES_MEANING[s] for s in sorted(set(result.chain.symbols))},

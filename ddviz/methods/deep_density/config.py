@@ -19,7 +19,7 @@ ACTIVATIONS = ("tanh", "silu", "softplus")
 
 @dataclass
 class ModelConfig:
-    """Hyperparameters of :class:`ddviz.model.DeepDensity`. All lengths in bohr."""
+    """Hyperparameters of :class:`ddviz.methods.deep_density.DeepDensity`. All lengths in bohr."""
 
     species: list[str] = option([], "Element symbols the model knows, e.g. ['H', 'O']; their "
                                 "order fixes the per-species nets. Empty: taken from the "

@@ -21,8 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ddviz.model.config import ModelConfig
-from ddviz.model.nets import ResidualMLP, per_kind
+from ddviz.methods.deep_density.config import ModelConfig
+from ddviz.methods.deep_density.nets import ResidualMLP, per_kind
 
 _TINY = 1e-30
 

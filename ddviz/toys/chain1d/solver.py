@@ -39,7 +39,7 @@ import scipy.linalg
 import scipy.special
 
 from ddviz.errors import ConvergenceError, DdvizError
-from ddviz.reference.ks1d_mixing import LinearMixer, PulayMixer
+from ddviz.toys.chain1d.mixing import LinearMixer, PulayMixer
 
 
 def _openblas_setters() -> list:

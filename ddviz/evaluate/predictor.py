@@ -20,7 +20,7 @@ import torch
 
 from ddviz.errors import DdvizError
 from ddviz.grid import Grid, Refinement
-from ddviz.model.deep_density import DeepDensity, Environment
+from ddviz.methods.deep_density.model import DeepDensity, Environment
 from ddviz.units import ang_to_bohr
 
 DEFAULT_MEMORY_BUDGET = 256 * 2**20  # bytes per chunk on CPU (measured best on 2 cores)

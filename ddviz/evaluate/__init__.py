@@ -1,0 +1,1 @@
+"""Evaluation: the chunked predictor, metrics, and comparisons of predictions with references."""

@@ -1,0 +1,65 @@
+"""Dataset folders: snapshot files with an optional ``manifest.json`` that assigns splits.
+
+A dataset is a folder of density files (any density format of :data:`ddviz.io.FORMATS`; compact
+``.nc`` files hold orbitals) and a manifest ``{"snapshots": [{"file": ..., "split": ...}]}``
+assigning each file a split ("train", "test", ...). Without a manifest every density file of the
+folder is "train".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ddviz.errors import DdvizError
+from ddviz.grid import Sample
+
+
+def _is_density_file(path: Path) -> bool:
+    from ddviz.io import FORMATS
+
+    return any(path.suffix.lower() in f.suffixes for f in FORMATS.values() if f.density)
+
+
+SNAPSHOT_SUFFIXES = (".nc", ".cube", ".cub")
+
+
+def snapshot_files(path: str | Path, split: str | None = None) -> list[Path]:
+    """Snapshot files of a dataset folder (or the file itself), optionally of one split only.
+
+    The split comes from the folder's manifest.json (``{"snapshots": [{"file", "split"}...]}``).
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DdvizError("no such dataset file or folder", path=path)
+    manifest = path / "manifest.json"
+    if manifest.exists():
+        try:
+            entries = json.loads(manifest.read_text())["snapshots"]
+            files = [(path / e["file"], e.get("split", "train")) for e in entries]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DdvizError(f"expected {{'snapshots': [{{'file': ..., 'split': ...}}]}}: {exc}",
+                             path=manifest) from exc
+        chosen = [f for f, s in files if split is None or s == split]
+        missing = [f.name for f in chosen if not f.exists()]
+        if missing:
+            raise DdvizError(f"lists {len(missing)} missing snapshot files, e.g. {missing[0]}",
+                             path=manifest)
+    else:
+        if split not in (None, "train"):
+            chosen = []
+        else:
+            chosen = sorted(p for p in path.iterdir() if _is_density_file(p))
+    if not chosen:
+        raise DdvizError(f"no snapshot files{'' if split is None else f' of split {split!r}'}",
+                         path=path)
+    return chosen
+
+
+def load_snapshots(paths, split: str | None = None) -> list[Sample]:
+    """Read the snapshots of several dataset folders/files (grid values stay lazy when possible)."""
+    from ddviz import io
+
+    return [io.read(f) for p in paths for f in snapshot_files(p, split)]

@@ -1,0 +1,1 @@
+"""The learned maps ddviz trains and evaluates, one package each (Deep Density first)."""

@@ -1,0 +1,12 @@
+"""Deep Density (Zepeda-Núñez et al., J. Comput. Phys. 2021): config, se_a descriptor, nets, model.
+
+The names load lazily, so that :mod:`ddviz.methods.deep_density.config` imports without torch
+(the app's training form needs only the configs).
+"""
+
+from ddviz.lazy import lazy_names
+
+__all__ = ["DeepDensity", "Environment", "ModelConfig", "load_model", "save_model"]
+__getattr__ = lazy_names(__name__, {"DeepDensity": "model", "Environment": "model",
+                                    "ModelConfig": "config", "load_model": "files",
+                                    "save_model": "files"})
