@@ -5,8 +5,13 @@ The names load lazily, so that :mod:`ddviz.methods.deep_density.config` imports 
 """
 
 from ddviz.lazy import lazy_names
+from ddviz.methods import MethodInfo
 
-__all__ = ["DeepDensity", "Environment", "ModelConfig", "load_model", "save_model"]
+METHOD = MethodInfo("deep_density", "Deep Density: the self-consistent density from atomic "
+                    "positions (Zepeda-Núñez et al., J. Comput. Phys. 2021)",
+                    ("ddviz-deep-density",))
+
+__all__ = ["METHOD", "DeepDensity", "Environment", "ModelConfig", "load_model", "save_model"]
 __getattr__ = lazy_names(__name__, {"DeepDensity": "model", "Environment": "model",
                                     "ModelConfig": "config", "load_model": "files",
                                     "save_model": "files"})
