@@ -28,6 +28,7 @@ class Comparison:
     seconds: float = 0.0  # time the prediction took (0 when it came from a cache)
     step: int = 1  # the grid is every step-th point of the full grid along each axis
     cached: bool = False  # the prediction came from a cache
+    ndim: int = 3  # 1: a chain's line grid, densities in electrons/bohr; 3: e/bohr^3
 
     def describe_grid(self) -> str:
         """E.g. '66×58×68 points' or '33×29×34 points (every 2nd of the full grid)'."""
@@ -178,4 +179,5 @@ def compute_comparison(atoms, model, reference=None, spacing: float = 0.2, margi
     seconds = 0.0 if cached else time.perf_counter() - t0
     ref = None if reference is None else reference_on(reference, grid, step, cache,
                                                       known.get("reference"))
-    return Comparison(atoms, grid, predicted, ref, seconds, step, cached)
+    ndim = 1 if sum(n > 1 for n in grid.shape) == 1 else 3  # to be read from the Sample
+    return Comparison(atoms, grid, predicted, ref, seconds, step, cached, ndim)
