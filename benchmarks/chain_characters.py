@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ddviz.toys.chain1d.solver import Model, solve
+from ddviz.toys.chain1d.solver import ChainSettings, solve
 from ddviz.toys.chain1d.md import displaced_chain
 from ddviz.toys.chain1d.response import characters
 
@@ -38,9 +38,9 @@ def mixing_table(max_iter: int = 300) -> list[tuple]:
         chain = displaced_chain(character, natoms, 0.2, 1)
         for label, kind, alpha, q0 in mixers:
             t = time.perf_counter()
-            res = solve(chain, Model(nk=nk, max_iter=max_iter), mixer=kind, alpha=alpha, q0=q0,
+            res = solve(chain, ChainSettings(nk=nk, max_iter=max_iter), mixer=kind, alpha=alpha, q0=q0,
                         raise_on_failure=False)
-            ok = res.residuals[-1] < res.model.tol
+            ok = res.residuals[-1] < res.settings.tol
             rows.append((f"{character} {natoms}", label, res.iterations if ok else None,
                          res.residuals[-1], time.perf_counter() - t))
     return rows

@@ -2,6 +2,8 @@
 
 :class:`Grid` holds the geometry (bohr), :class:`Sample` ties ASE atoms, a grid and density values
 (e/bohr^3, an ``xarray.DataArray`` with dims ``("a", "b", "c")`` along the three voxel vectors).
+A model system of lower dimension (a 1D chain: ``ndim`` 1, a line grid, electrons/bohr) says so
+in the Sample's ``ndim`` and ``units``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import numpy as np
 import xarray as xr
 
 from ddviz.errors import DdvizError
-from ddviz.units import DENSITY_UNIT, LENGTH_UNIT, ang_to_bohr, bohr_to_ang
+from ddviz.units import (
+    DENSITY_UNIT,
+    DENSITY_UNITS,
+    LENGTH_UNIT,
+    ang_to_bohr,
+    bohr_to_ang,
+)
 
 DIMS = ("a", "b", "c")
 
@@ -200,12 +208,23 @@ class Sample:
     it, ``density`` may be omitted and is evaluated on the grid when first asked for, and
     :meth:`values_at` gives the exact density at any point.
     provenance: JSON-serialisable record of how the data were made (code versions, seed...).
+    ndim: 3 for a density in space (the default); 1 for a line density on a line grid (a 1D
+    model chain, shape (n, 1, 1)), 2 for an areal density on a plane grid.
+    units: the density's unit, :data:`ddviz.units.DENSITY_UNITS` of ``ndim`` ("e/bohr^3",
+    "electrons/bohr", "electrons/bohr^2"); the default.
+
+    Raises
+    ------
+    DdvizError
+        Neither values nor orbitals; values that do not fit the grid; ``ndim`` not 1, 2 or 3, a
+        grid with more than ``ndim`` axes of several points, or ``units`` not ``ndim``'s.
     """
 
     def __init__(self, atoms: ase.Atoms, grid: Grid, density=None, provenance: dict | None = None,
-                 orbitals=None):
+                 orbitals=None, *, ndim: int = 3, units: str | None = None):
         if density is None and orbitals is None:
             raise DdvizError("a sample needs density values or orbitals")
+        self.ndim, self.units = check_ndim(grid, ndim, units)
         self.atoms = atoms
         self.grid = grid
         self.provenance = dict(provenance or {})
@@ -222,13 +241,15 @@ class Sample:
         if values.size != self.grid.size:
             raise DdvizError(f"density has {values.size} values, grid {self.grid.shape} needs "
                              f"{self.grid.size}")
-        return self.make_density(self.grid, values)
+        return self.make_density(self.grid, values, units=self.units)
 
     @property
     def density(self) -> xr.DataArray:
-        """e/bohr^3 on the grid (evaluated from the orbitals on first access if not stored)."""
+        """In :attr:`units` on the grid (evaluated from the orbitals on first access if not
+        stored)."""
         if self._density is None:
-            self._density = self.make_density(self.grid, self.orbitals.evaluate_grid(self.grid))
+            self._density = self.make_density(self.grid, self.orbitals.evaluate_grid(self.grid),
+                                              units=self.units)
         return self._density
 
     @property
@@ -244,13 +265,14 @@ class Sample:
         return self.orbitals.evaluate(points_bohr)
 
     @staticmethod
-    def make_density(grid: Grid, values, name: str = "density") -> xr.DataArray:
-        """Wrap values (grid.shape) in e/bohr^3 as a DataArray with bohr coordinates."""
+    def make_density(grid: Grid, values, name: str = "density",
+                     units: str = DENSITY_UNIT) -> xr.DataArray:
+        """Wrap values (grid.shape) in ``units`` as a DataArray with bohr coordinates."""
         values = np.asarray(values)
         if values.shape != grid.shape:
             values = values.reshape(grid.shape)
         return xr.DataArray(values, dims=DIMS, coords=grid.axis_coords(), name=name,
-                            attrs={"units": DENSITY_UNIT, "coordinate_units": LENGTH_UNIT})
+                            attrs={"units": units, "coordinate_units": LENGTH_UNIT})
 
     @property
     def positions_bohr(self) -> np.ndarray:
@@ -268,17 +290,15 @@ class Sample:
         return self.grid.points(start, stop)
 
     def electrons(self) -> float:
-        """Electron count by quadrature: sum of values times the voxel volume (bohr^3)."""
+        """Electron count by quadrature: sum of values times the voxel volume (bohr^3; for a
+        line density the line step times the unit transverse steps of its grid)."""
         return float(np.sum(self.density.values, dtype=np.float64) * self.grid.voxel_volume)
-
-    def with_density(self, values, provenance: dict | None = None) -> Sample:
-        """A sample with the same atoms and grid and other values (e.g. a prediction)."""
-        return Sample(self.atoms, self.grid, values,
-                      self.provenance if provenance is None else provenance)
 
     def summary(self) -> dict:
         """The facts ``ddviz info`` prints (bohr; electrons by quadrature)."""
         return {
+            "ndim": self.ndim,
+            "units": self.units,
             "natoms": len(self.atoms),
             "species": sorted(set(self.atoms.get_chemical_symbols())),
             "grid_shape": list(self.grid.shape),
@@ -287,6 +307,35 @@ class Sample:
             "pbc": [bool(p) for p in self.grid.pbc],
             "electrons": self.electrons(),
         }
+
+
+def line_axes(grid: Grid) -> int:
+    """How many axes of ``grid`` have more than one point (1 for a chain's (n, 1, 1) grid)."""
+    return sum(n > 1 for n in grid.shape)
+
+
+def check_ndim(grid: Grid, ndim: int, units: str | None = None) -> tuple[int, str]:
+    """``(ndim, units)`` checked against each other and the grid; ``units`` defaults to ndim's.
+
+    Raises
+    ------
+    DdvizError
+        ``ndim`` not 1, 2 or 3; the grid extends along more than ``ndim`` axes; ``units`` is not
+        :data:`ddviz.units.DENSITY_UNITS` ``[ndim]``.
+    """
+    if isinstance(ndim, bool) or ndim not in DENSITY_UNITS:
+        raise DdvizError(f"ndim must be 1, 2 or 3, got {ndim!r}", field="ndim")
+    ndim = int(ndim)
+    if line_axes(grid) > ndim:
+        raise DdvizError(f"a {ndim}D density needs a grid with at most {ndim} axes of several "
+                         f"points, got shape {grid.shape}", field="ndim")
+    expected = DENSITY_UNITS[ndim]
+    if units is None:
+        units = expected
+    if units != expected:
+        raise DdvizError(f"a {ndim}D density is in {expected}, got units {units!r}",
+                         field="units")
+    return ndim, units
 
 
 def atoms_from_bohr(numbers, positions_bohr, cell_bohr=None, pbc=False) -> ase.Atoms:

@@ -1,4 +1,5 @@
-"""Units: bohr and e/bohr^3 inside ddviz; Angstrom only at the ASE boundary.
+"""Units: bohr and e/bohr^3 inside ddviz (electrons/bohr for a 1D model system); Angstrom only at
+the ASE boundary.
 
 Every conversion between the two goes through this module.
 """
@@ -10,7 +11,10 @@ ANGSTROM_PER_BOHR: float = float(_ANGSTROM_PER_BOHR)  # 0.529177... Å
 BOHR_PER_ANGSTROM: float = 1.0 / ANGSTROM_PER_BOHR
 
 LENGTH_UNIT = "bohr"
-DENSITY_UNIT = "e/bohr^3"
+DENSITY_UNIT = "e/bohr^3"  # a density in space (ndim 3)
+LINE_DENSITY_UNIT = "electrons/bohr"  # a line density (ndim 1: the chains of ddviz.toys.chain1d)
+AREA_DENSITY_UNIT = "electrons/bohr^2"  # an areal density (ndim 2)
+DENSITY_UNITS = {1: LINE_DENSITY_UNIT, 2: AREA_DENSITY_UNIT, 3: DENSITY_UNIT}  # ndim -> unit
 
 
 def ang_to_bohr(x):
@@ -22,7 +26,3 @@ def bohr_to_ang(x):
     """Lengths (any shape) from bohr to Å."""
     return np.asarray(x, dtype=float) * ANGSTROM_PER_BOHR
 
-
-def per_ang3_to_per_bohr3(x):
-    """Densities (any shape) from e/Å^3 to e/bohr^3."""
-    return np.asarray(x) * ANGSTROM_PER_BOHR**3

@@ -11,7 +11,7 @@ from torch import nn
 from ddviz import io
 from ddviz.methods.deep_density.batches import ProbeSampler
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
-from ddviz.toys.chain1d.solver import Model, solve
+from ddviz.toys.chain1d.solver import ChainSettings, solve
 from ddviz.toys.chain1d.data import to_sample
 from ddviz.toys.chain1d.md import displaced_chain
 from ddviz.train import TrainConfig, Trainer
@@ -25,7 +25,7 @@ def chain_files(tmp_path_factory):
     """Six displaced 4-atom mixed chains (Ne Li Li Li, L = 16 bohr), written by ddviz.io."""
     folder = tmp_path_factory.mktemp("chains")
     for seed in range(6):
-        res = solve(displaced_chain("mixed", 4, 0.3, seed), Model(nk=4))
+        res = solve(displaced_chain("mixed", 4, 0.3, seed), ChainSettings(nk=4))
         io.write(to_sample(res, {"seed": seed}), folder / f"chain_{seed}.nc")
     return folder
 

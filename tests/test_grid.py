@@ -66,6 +66,24 @@ def test_bad_grids_raise_ddviz_errors():
                Sample.make_density(Grid(np.zeros(3), np.eye(3), (2, 2, 3)), np.zeros((2, 2, 3))))
 
 
+def test_sample_ndim_and_units():
+    line = Grid(np.zeros(3), np.diag([0.5, 1.0, 1.0]), (8, 1, 1), (True, False, False))
+    chain = Sample(molecule("H2"), line, np.full(line.shape, 0.5), ndim=1)
+    assert (chain.ndim, chain.units) == (1, "electrons/bohr")
+    assert chain.density.attrs["units"] == "electrons/bohr"
+    assert chain.electrons() == pytest.approx(2.0)  # 8 points x 0.5 bohr x 0.5 electrons/bohr
+    assert chain.summary()["ndim"] == 1 and chain.summary()["units"] == "electrons/bohr"
+    space = Sample(molecule("H2"), line, np.ones(line.shape))
+    assert (space.ndim, space.units) == (3, "e/bohr^3")  # the default: a density in space
+    cube = Grid(np.zeros(3), np.eye(3), (2, 2, 2))
+    with pytest.raises(DdvizError, match=r"\[ndim\].*at most 1 axes.*\(2, 2, 2\)"):
+        Sample(molecule("H2"), cube, np.ones(cube.shape), ndim=1)
+    with pytest.raises(DdvizError, match=r"\[ndim\].*1, 2 or 3"):
+        Sample(molecule("H2"), line, np.ones(line.shape), ndim=4)
+    with pytest.raises(DdvizError, match=r"\[units\].*electrons/bohr.*e/bohr\^3"):
+        Sample(molecule("H2"), line, np.ones(line.shape), ndim=1, units="e/bohr^3")
+
+
 def test_unit_round_trip():
     x = np.array([1.0, 2.5])
     np.testing.assert_allclose(ang_to_bohr(bohr_to_ang(x)), x)

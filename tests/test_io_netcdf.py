@@ -1,5 +1,7 @@
 """netCDF (native format): round trips, orbitals-only files, hostile files."""
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
@@ -31,7 +33,11 @@ def test_round_trip_keeps_everything(tmp_path, dtype):
     np.testing.assert_allclose(t.atoms.positions, s.atoms.positions, atol=1e-12)
     assert list(t.atoms.numbers) == list(s.atoms.numbers)
     assert t.provenance == s.provenance
+    assert (t.ndim, t.units) == (3, "e/bohr^3") and t.density.attrs["units"] == "e/bohr^3"
     with h5py.File(tmp_path / "w.nc") as f:
+        assert np.ravel(f.attrs["ndim"]).tolist() == [3]
+        assert np.ravel(f.attrs["ddviz_format_version"]).tolist() == [2]
+        assert f["density"].attrs["units"] == "e/bohr^3"
         assert f["density"].compression == "gzip"
         for name in f:
             if isinstance(f[name], h5py.Dataset) and name not in "abc" and name not in ("axis", "xyz", "atom"):
@@ -114,3 +120,52 @@ def test_garbage_and_foreign_files(tmp_path):
         f["x"] = np.arange(3)
     with pytest.raises(FileFormatError, match="other.nc"):
         dio.read(tmp_path / "other.nc")
+
+
+ETHANE_V1 = Path(__file__).parent.parent / "assets" / "datasets" / "ethane" / "ethane_0000.nc"
+
+
+def test_shipped_version_1_file_reads_as_3d():
+    with h5py.File(ETHANE_V1) as f:  # a file written before ndim was stored
+        assert np.ravel(f.attrs["ddviz_format_version"]).tolist() == [1] and "ndim" not in f.attrs
+    s = dio.read(ETHANE_V1)
+    assert (s.ndim, s.units) == (3, "e/bohr^3")
+    assert s.electrons() == pytest.approx(14.0, rel=0.02)  # ethane's valence electrons (GTH)
+
+
+def _as_version_1(path):
+    """Rewrite a file's attributes as format version 1 wrote them (no ndim, e/bohr^3 always)."""
+    with h5py.File(path, "r+") as f:
+        f.attrs["ddviz_format_version"] = np.int64(1)
+        del f.attrs["ndim"]
+        f["density"].attrs["units"] = "e/bohr^3"
+
+
+def test_version_1_line_grid_reads_as_a_chain(tmp_path):
+    grid = Grid(np.zeros(3), np.diag([0.25, 1.0, 1.0]), (40, 1, 1), (True, False, False))
+    line = Sample(molecule("H2"), grid, np.full(grid.shape, 0.2), ndim=1)
+    dio.write(line, tmp_path / "line.nc")
+    _as_version_1(tmp_path / "line.nc")
+    back = dio.read(tmp_path / "line.nc")
+    assert (back.ndim, back.units) == (1, "electrons/bohr")
+    assert back.electrons() == pytest.approx(2.0)
+    dio.write(_sample(), tmp_path / "w.nc")
+    _as_version_1(tmp_path / "w.nc")
+    assert dio.read(tmp_path / "w.nc").ndim == 3
+
+
+@pytest.mark.parametrize("attr, value, field", [
+    ("ndim", np.int64(4), "ndim"),  # no such dimension
+    ("ndim", np.int64(1), "ndim"),  # a 3D grid cannot hold a line density
+    ("units", "e/Angstrom^3", "units"),  # ddviz stores e/bohr^3 only
+    ("version", np.int64(3), "ddviz_format_version"),
+])
+def test_inconsistent_ndim_units_or_version_rejected(tmp_path, attr, value, field):
+    dio.write(_sample(), tmp_path / "w.nc")
+    with h5py.File(tmp_path / "w.nc", "r+") as f:
+        if attr == "units":
+            f["density"].attrs["units"] = value
+        else:
+            f.attrs["ddviz_format_version" if attr == "version" else attr] = value
+    with pytest.raises(FileFormatError, match=rf"w.nc \[{field}\]"):
+        dio.read(tmp_path / "w.nc")

@@ -10,15 +10,15 @@ import scipy.linalg
 
 from ddviz.errors import ConvergenceError
 from ddviz.toys.chain1d import solver as ks1d
+from ddviz.toys.chain1d.md import displaced_chain, equilibrium_chain
 from ddviz.toys.chain1d.solver import (
     Chain,
-    Model,
+    ChainSettings,
     diagonalise,
     occupations,
     solve,
     uniform_chain,
 )
-from ddviz.toys.chain1d.md import displaced_chain, equilibrium_chain
 
 
 def test_free_electrons_match_plane_waves():
@@ -65,12 +65,12 @@ def test_fermi_level_bisection():
 
 @pytest.fixture(scope="module")
 def metal():
-    return solve(displaced_chain("metallic", 8, 0.2, 1), Model(nk=2))
+    return solve(displaced_chain("metallic", 8, 0.2, 1), ChainSettings(nk=2))
 
 
 @pytest.fixture(scope="module")
 def insulator():
-    return solve(displaced_chain("insulating", 8, 0.2, 1), Model(nk=2))
+    return solve(displaced_chain("insulating", 8, 0.2, 1), ChainSettings(nk=2))
 
 
 def test_scf_converges_and_conserves_electrons(metal, insulator):
@@ -82,20 +82,20 @@ def test_scf_converges_and_conserves_electrons(metal, insulator):
 
 def test_pulay_kerker_beats_linear_mixing():
     chain = displaced_chain("metallic", 8, 0.2, 1)
-    model = Model(nk=2, max_iter=60)
-    pulay = solve(chain, model)
+    settings = ChainSettings(nk=2, max_iter=60)
+    pulay = solve(chain, settings)
     assert pulay.iterations <= 25
-    lin = solve(chain, model, mixer="linear", raise_on_failure=False)  # alpha 0.3, no Kerker
-    assert lin.iterations == 60 and lin.residuals[-1] > 1e3 * model.tol
+    lin = solve(chain, settings, mixer="linear", raise_on_failure=False)  # alpha 0.3, no Kerker
+    assert lin.iterations == 60 and lin.residuals[-1] > 1e3 * settings.tol
     with pytest.raises(ConvergenceError):
-        solve(chain, model, mixer="linear")
+        solve(chain, settings, mixer="linear")
 
 
 def test_gap_insulating_vs_metallic():
     from ddviz.toys.chain1d.response import dense_gap
 
-    ins = solve(equilibrium_chain("insulating", 8), Model(nk=2))
-    met = solve(equilibrium_chain("metallic", 8), Model(nk=2))
+    ins = solve(equilibrium_chain("insulating", 8), ChainSettings(nk=2))
+    met = solve(equilibrium_chain("metallic", 8), ChainSettings(nk=2))
     assert dense_gap(ins, 16) > 0.5
     assert dense_gap(met, 16) < 1e-3
 
@@ -108,7 +108,7 @@ def test_forces_are_minus_energy_gradient(metal, insulator):
             for sign in (1, -1):
                 pos = res.chain.positions.copy()
                 pos[atom] += sign * 1e-3
-                e.append(solve(res.chain.moved(pos), res.model, density=res.density).energy)
+                e.append(solve(res.chain.moved(pos), res.settings, density=res.density).energy)
             fd = -(e[0] - e[1]) / 2e-3
             assert res.forces[atom] == pytest.approx(fd, abs=2e-6)
         assert abs(res.forces.sum()) < 1e-8  # no net force (translation invariance)
@@ -118,7 +118,7 @@ def test_translation_shifts_the_density(metal):
     h = metal.h
     shift = 5
     moved = metal.chain.moved(metal.chain.positions + shift * h)
-    res = solve(moved, metal.model, density=np.roll(metal.density, shift))
+    res = solve(moved, metal.settings, density=np.roll(metal.density, shift))
     np.testing.assert_allclose(res.density, np.roll(metal.density, shift), atol=1e-9)
     assert res.energy == pytest.approx(metal.energy, abs=1e-9)
 
@@ -126,7 +126,7 @@ def test_translation_shifts_the_density(metal):
 def test_mixed_chain_has_both_species():
     chain = equilibrium_chain("mixed", 8)
     assert chain.symbols.count("Ne") == 2 and chain.symbols.count("Li") == 6
-    res = solve(chain, Model(nk=2))
+    res = solve(chain, ChainSettings(nk=2))
     assert np.abs(res.forces).max() < 1e-4  # relaxed
 
 

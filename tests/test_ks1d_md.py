@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+import h5py
 import numpy as np
 import pytest
 
 from ddviz import io
-from ddviz.toys.chain1d.solver import Model, solve
 from ddviz.toys.chain1d.data import to_sample
 from ddviz.toys.chain1d.md import (
     displaced_chain,
@@ -18,9 +18,10 @@ from ddviz.toys.chain1d.md import (
     generate_transfer,
     verlet,
 )
+from ddviz.toys.chain1d.solver import ChainSettings, solve
 from ddviz.units import ANGSTROM_PER_BOHR
 
-SMALL = Model(nk=2)
+SMALL = ChainSettings(nk=2)
 
 
 def test_verlet_conserves_energy():
@@ -45,8 +46,17 @@ def test_sample_layout_and_netcdf_roundtrip(tmp_path):
     np.testing.assert_allclose(sample.cell_bohr, np.diag([32.0, 1.0, 1.0]), atol=1e-12)
     assert sample.provenance["species"]["Ne"]["sigma"] == 0.5
     assert "insulating" in sample.provenance["species_meaning"]["Ne"]
+    assert sample.provenance["settings"]["nk"] == 2  # the solver settings, to recompute it
+    assert (sample.ndim, sample.units) == (1, "electrons/bohr")
+    assert sample.density.attrs["units"] == "electrons/bohr"
     io.write(sample, tmp_path / "s.nc")
+    with h5py.File(tmp_path / "s.nc") as f:  # the file says what the values are
+        assert np.ravel(f.attrs["ndim"]).tolist() == [1]
+        assert np.ravel(f.attrs["ddviz_format_version"]).tolist() == [2]
+        assert f["density"].attrs["units"] == "electrons/bohr"
     back = io.read(tmp_path / "s.nc")
+    assert (back.ndim, back.units) == (1, "electrons/bohr")
+    assert back.density.attrs["units"] == "electrons/bohr"
     np.testing.assert_array_equal(back.density.values, sample.density.values)
     np.testing.assert_allclose(back.atoms.positions, sample.atoms.positions, atol=1e-12)
     assert back.grid.is_close(sample.grid) and back.provenance == sample.provenance
@@ -54,7 +64,7 @@ def test_sample_layout_and_netcdf_roundtrip(tmp_path):
 
 def test_generator_resumes_bit_identically(tmp_path):
     kw = {"character": "metallic", "natoms": 8, "steps": 10, "stride": 2, "seed": 5,
-          "model": SMALL}
+          "settings": SMALL}
     full = generate_trajectory(tmp_path / "full", **kw)
     assert full["written"] == 5  # 0, 2 train; 4 validation; 6 skipped (gap); 8, 10 test
     part = generate_trajectory(tmp_path / "part", stop_after=3, **kw)
@@ -71,16 +81,16 @@ def test_generator_resumes_bit_identically(tmp_path):
 
 
 def test_cells_skip_finished_files(tmp_path):
-    first = generate_cells(tmp_path, "insulating", natoms=8, count=2, seed=1, model=SMALL)
+    first = generate_cells(tmp_path, "insulating", natoms=8, count=2, seed=1, settings=SMALL)
     assert first["written"] == 2
     (tmp_path / "transfer" / "cell_0001.nc").unlink()
-    second = generate_cells(tmp_path, "insulating", natoms=8, count=2, seed=1, model=SMALL)
+    second = generate_cells(tmp_path, "insulating", natoms=8, count=2, seed=1, settings=SMALL)
     assert (second["written"], second["skipped"]) == (1, 1)
 
 
 def test_transfer_cells_are_the_second_half_of_a_trajectory(tmp_path):
     out = generate_transfer(tmp_path, "insulating", natoms=8, count=2, stride=2, seed=4,
-                            model=SMALL)
+                            settings=SMALL)
     assert out["step"] == 8 and out["written"] == 2
     files = sorted(p.name for p in tmp_path.rglob("*.nc"))
     assert files == ["step_000006.nc", "step_000008.nc"]

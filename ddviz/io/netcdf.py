@@ -1,11 +1,16 @@
 """netCDF4 (HDF5), the native format, through xarray + h5netcdf.
 
-Variables (units attribute on each): ``density`` (a, b, c) e/bohr^3, zlib-compressed, dtype kept
-(absent when only orbitals are stored); ``grid_shape`` (axis,); ``grid_origin`` (xyz,) bohr;
+Variables (units attribute on each): ``density`` (a, b, c) in the Sample's units (e/bohr^3; a 1D
+chain's electrons/bohr), zlib-compressed, dtype kept (absent when only orbitals are stored); ``grid_shape`` (axis,); ``grid_origin`` (xyz,) bohr;
 ``grid_vectors`` (axis, xyz) bohr, rows = voxel steps; ``grid_pbc`` (axis,) 0/1;
 ``atom_numbers`` (atom,); ``atom_positions`` (atom, xyz) bohr; ``cell`` (axis, xyz) bohr;
 ``atoms_pbc`` (axis,) 0/1; and the orbitals of :class:`ddviz.orbitals.OrbitalDensity`.
-Global attributes: ``ddviz_format_version`` and ``provenance`` (a JSON string).
+Global attributes: ``ddviz_format_version``, ``ndim`` (1, 2 or 3: the Sample's) and ``provenance``
+(a JSON string).
+
+Version 1 files (before ``ndim``) are read too: their ``density`` says e/bohr^3 even for a chain,
+so their ndim is guessed from the grid as ddviz did then (one axis of several points: a 1D chain
+in electrons/bohr, else 3D in e/bohr^3).
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import numpy as np
 import xarray as xr
 
 from ddviz.errors import DdvizError, FileFormatError, UnsupportedError
-from ddviz.grid import DIMS, Grid, Sample, atoms_from_bohr
+from ddviz.grid import DIMS, Grid, Sample, atoms_from_bohr, check_ndim, line_axes
 from ddviz.io._common import check_points, open_binary
 from ddviz.orbitals import VAR_COEFF, VAR_OCC, OrbitalDensity
 from ddviz.units import DENSITY_UNIT, LENGTH_UNIT, ang_to_bohr
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # 1: no ndim attribute, density always labelled e/bohr^3
 ATTR_VERSION = "ddviz_format_version"
+ATTR_NDIM = "ndim"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _UNITS = {"density": DENSITY_UNIT, "grid_shape": "1", "grid_origin": LENGTH_UNIT,
           "grid_vectors": LENGTH_UNIT, "grid_pbc": "1", "atom_numbers": "1",
@@ -49,7 +56,8 @@ def write(sample: Sample, path, *, name=None, values: bool | None = None) -> Non
         "cell": (("axis", "xyz"), ang_to_bohr(np.asarray(atoms.cell))),
         "atoms_pbc": (("axis",), np.asarray(atoms.pbc, dtype=np.int8)),
     }
-    attrs = {ATTR_VERSION: FORMAT_VERSION, "provenance": json.dumps(sample.provenance, default=str)}
+    attrs = {ATTR_VERSION: FORMAT_VERSION, ATTR_NDIM: sample.ndim,
+             "provenance": json.dumps(sample.provenance, default=str)}
     if values:
         data["density"] = (DIMS, np.asarray(sample.density.values))
     if sample.orbitals is not None:
@@ -58,7 +66,7 @@ def write(sample: Sample, path, *, name=None, values: bool | None = None) -> Non
         attrs.update(orb_attrs)
     ds = xr.Dataset(data, attrs=attrs)
     for var in ds.data_vars:
-        ds[var].attrs["units"] = _UNITS.get(var, "1")
+        ds[var].attrs["units"] = sample.units if var == "density" else _UNITS.get(var, "1")
     encoding = {var: {"_FillValue": None} for var in ds.data_vars}
     if values:
         encoding["density"].update(zlib=True, complevel=4)
@@ -136,10 +144,7 @@ def read(path, max_points: int) -> Sample:
     """A Sample; values (if stored) are read at once, orbitals-only files evaluate them lazily."""
     def body():
         with _open(path) as ds:
-            version = ds.attrs.get(ATTR_VERSION)
-            if version is None or int(np.asarray(version).reshape(-1)[0]) != FORMAT_VERSION:
-                raise FileFormatError(f"expected {ATTR_VERSION} = {FORMAT_VERSION}, got {version!r}",
-                                      path=path, field=ATTR_VERSION)
+            version = _version(ds, path)
             shape = _array(ds, "grid_shape", path, (3,), max_points, "i")
             if shape.min() < 1:
                 raise FileFormatError(f"grid shape must be positive, got {shape.tolist()}",
@@ -168,8 +173,43 @@ def read(path, max_points: int) -> Sample:
                 provenance = None
             if not isinstance(provenance, dict):
                 raise FileFormatError("expected a JSON object", path=path, field="provenance")
-            return Sample(atoms, grid, density, provenance, orbitals=orbitals)
+            ndim, units = _ndim_units(ds, path, version, grid)
+            return Sample(atoms, grid, density, provenance, orbitals=orbitals, ndim=ndim,
+                          units=units)
     return _guarded(path, body)
+
+
+def _version(ds, path) -> int:
+    """The file's format version, one of :data:`READABLE_VERSIONS`."""
+    version = ds.attrs.get(ATTR_VERSION)
+    try:
+        number = int(np.asarray(version).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        number = None
+    if number not in READABLE_VERSIONS:
+        raise FileFormatError(f"expected {ATTR_VERSION} = one of "
+                              f"{', '.join(map(str, READABLE_VERSIONS))}, got {version!r}",
+                              path=path, field=ATTR_VERSION)
+    return number
+
+
+def _ndim_units(ds, path, version: int, grid: Grid) -> tuple[int, str]:
+    """(ndim, density units): stored (version 2) or guessed from the grid (version 1)."""
+    if version == 1:
+        return check_ndim(grid, 1 if line_axes(grid) == 1 else 3)
+    raw = ds.attrs.get(ATTR_NDIM)
+    try:
+        ndim = int(np.asarray(raw).reshape(-1)[0])
+    except (TypeError, ValueError, IndexError):
+        raise FileFormatError(f"expected 1, 2 or 3, got {raw!r}", path=path,
+                              field=ATTR_NDIM) from None
+    units = None
+    if "density" in ds.variables:
+        units = ds.variables["density"].attrs.get("units")
+        if not isinstance(units, str):
+            raise FileFormatError(f"expected a units attribute (text), got {units!r}", path=path,
+                                  field="density")
+    return check_ndim(grid, ndim, units)  # its DdvizError becomes a FileFormatError (_guarded)
 
 
 def read_atoms(path):

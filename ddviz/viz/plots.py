@@ -12,10 +12,11 @@ import holoviews.plotting.mpl
 import numpy as np
 
 from ddviz.grid import DIMS, Grid
+from ddviz.units import DENSITY_UNIT, LINE_DENSITY_UNIT
 
 hv.Store.set_current_backend("bokeh")
 
-RHO = "e/bohr^3"
+RHO = DENSITY_UNIT
 PANELS = ("reference", "predicted", "error")
 FRAME_WIDTH = 280  # pixels per slice panel in the browser (bohr scaled equally on both axes)
 PAD_WIDTH, PAD_HEIGHT = 150, 70  # pixels around the image: axis labels, colour bar, title
@@ -240,9 +241,6 @@ def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
     return hv.Table(rows, kdims=["metric"], vdims=["value"])
 
 
-LINE_RHO = "electrons/bohr"  # a 1D chain's density (ddviz.toys.chain1d.data)
-
-
 def line_axis(grid: Grid) -> int | None:
     """The one axis with more than one point of a 1D (line) grid such as a chain's (n, 1, 1);
     None for a 2D or 3D grid."""
@@ -250,18 +248,21 @@ def line_axis(grid: Grid) -> int | None:
     return long[0] if len(long) == 1 else None
 
 
-def line_profiles(grid: Grid, fields: dict[str, np.ndarray], atoms=None) -> hv.Layout:
+def line_profiles(grid: Grid, fields: dict[str, np.ndarray], atoms=None,
+                  units: str = LINE_DENSITY_UNIT) -> hv.Layout:
     """Reference, prediction (one panel) and error (below, linked x) along a 1D grid.
 
     x: bohr along the line from the grid origin (Cartesian x for an x-aligned chain); density in
-    electrons/bohr. Atoms on the line are drawn as black dots at density 0.
+    ``units``, the Sample's or the Comparison's (:attr:`Comparison.units
+    <ddviz.evaluate.comparison.Comparison.units>`; a chain's electrons/bohr). Atoms on the line
+    are drawn as black dots at density 0.
     """
     axis = line_axis(grid)
     if axis is None:
         raise ValueError(f"not a 1D grid: shape {grid.shape}")
     x = grid.origin[axis] * grid.axis_aligned + np.arange(grid.shape[axis]) * grid.spacing[axis]
     xdim = f"{'xyz'[axis] if grid.axis_aligned else DIMS[axis]} (bohr)"
-    ydim = f"density ({LINE_RHO})"
+    ydim = f"density ({units})"
     colours = {"reference": "black", "predicted": "#d62728"}
     curves = [styled(hv.Curve((x, np.ravel(fields[name])), kdims=[xdim], vdims=[ydim],
                               label=name), color=colours[name])
@@ -278,7 +279,7 @@ def line_profiles(grid: Grid, fields: dict[str, np.ndarray], atoms=None) -> hv.L
     panels = [top]
     if "error" in fields:
         error = hv.Curve((x, np.ravel(fields["error"])), kdims=[xdim],
-                         vdims=[f"predicted - reference ({LINE_RHO})"], label="error")
+                         vdims=[f"predicted - reference ({units})"], label="error")
         panels.append(styled(error, color="#1f77b4", title="error along the chain").opts(
             width=700, height=220, backend="bokeh").opts(aspect=2.5, backend="matplotlib"))
     return hv.Layout(panels).cols(1).opts(sublabel_format="", backend="matplotlib")

@@ -4,12 +4,12 @@ A chain becomes a :class:`~ddviz.grid.Sample` with atoms along x (ASE, Å, cell 
 w = 1 bohr, pbc (True, False, False)), grid origin 0, voxel vectors diag(h, 1, 1) bohr, shape (n, 1, 1),
 and the density in electrons/bohr, so ``Sample.electrons()`` (sum * h * 1 * 1) counts electrons.
 The fictitious species carry element symbols: "Ne" = insulating-like, "Li" = metal-like; the
-mapping and every model parameter go into the provenance.
+mapping and every solver setting go into the provenance.
 
-The files are ddviz's native netCDF (:func:`ddviz.io.write` / :func:`ddviz.io.read`); its
-``density`` variable says e/bohr^3, but for a chain the values are electrons/bohr (the provenance's
-``units`` records it). The fictitious masses are not stored in the file (the provenance's
-``species`` has them).
+The Sample has ``ndim`` 1 and ``units`` "electrons/bohr"; the files are ddviz's native netCDF
+(:func:`ddviz.io.write` / :func:`ddviz.io.read`), which store both (format version 2; a version 1
+chain file's density said e/bohr^3, and its reader takes the line grid for a chain). The
+fictitious masses are not stored in the file (the provenance's ``species`` has them).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from ddviz.grid import Grid, Sample
 from ddviz.toys.chain1d.solver import SPECIES, Result
-from ddviz.units import bohr_to_ang
+from ddviz.units import LENGTH_UNIT, LINE_DENSITY_UNIT, bohr_to_ang
 
 AMU_IN_ME = 1822.888486  # electron masses per atomic mass unit
 TRANSVERSE_BOHR = 1.0    # w: the nominal transverse box (bohr), also the grid's b and c steps
@@ -31,14 +31,14 @@ SPECIES_MEANING = {"Ne": "insulating-like fictitious atom (deep narrow Gaussian 
                    "Li": "metal-like fictitious atom (shallow wide Gaussian well, 1 electron)"}
 
 
-def model_record(result: Result) -> dict:
-    """Everything needed to recompute the sample: model settings and per-species parameters."""
+def chain_record(result: Result) -> dict:
+    """Everything needed to recompute the sample: solver settings and per-species parameters."""
     return {
         "generator": "ddviz.toys.chain1d.solver",
-        "model": result.model.as_dict(),
+        "settings": result.settings.as_dict(),
         "species": {s: asdict(SPECIES[s]) for s in sorted(set(result.chain.symbols))},
         "species_meaning": {s: SPECIES_MEANING[s] for s in sorted(set(result.chain.symbols))},
-        "units": {"length": "bohr", "energy": "Ha", "density": "electrons/bohr (1D)",
+        "units": {"length": LENGTH_UNIT, "energy": "Ha", "density": LINE_DENSITY_UNIT,
                   "mass": "electron masses"},
         "cell_length_bohr": result.chain.length,
         "positions_bohr": [float(p) for p in result.chain.positions],
@@ -70,11 +70,13 @@ def chain_grid(n: int, length: float) -> Grid:
 
 
 def to_sample(result: Result, provenance: dict | None = None) -> Sample:
-    """A converged chain as a Sample (density in electrons/bohr); ``provenance`` is merged in."""
-    record = model_record(result)
+    """A converged chain as a 1D Sample (``ndim`` 1, density in electrons/bohr on an (n, 1, 1)
+    grid); ``provenance`` is merged into :func:`chain_record`."""
+    record = chain_record(result)
     record.update(provenance or {})
     grid = chain_grid(result.x.size, result.chain.length)
-    return Sample(chain_atoms(result), grid, result.density.reshape(grid.shape), record)
+    return Sample(chain_atoms(result), grid, result.density.reshape(grid.shape), record, ndim=1,
+                  units=LINE_DENSITY_UNIT)
 
 
 def is_complete(path) -> bool:

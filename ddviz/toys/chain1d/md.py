@@ -31,15 +31,15 @@ import scipy.optimize
 from ddviz import io
 from ddviz.errors import DdvizError
 from ddviz.io.atomic import atomic_path, write_text_atomic
+from ddviz.toys.chain1d.data import is_complete, to_sample
 from ddviz.toys.chain1d.solver import (
     CHARACTER_SYMBOL,
     SPECIES,
     Chain,
-    Model,
+    ChainSettings,
     solve,
     uniform_chain,
 )
-from ddviz.toys.chain1d.data import is_complete, to_sample
 
 LATTICE = 4.0  # bohr between neighbouring atoms
 CHARACTERS = ("insulating", "metallic", "mixed")
@@ -62,12 +62,12 @@ def chain_symbols(character: str, natoms: int) -> list[str]:
 def _relaxed_primitive(character: str, nk: int) -> tuple[float, ...]:
     symbols = chain_symbols(character, 4)
     chain = uniform_chain(symbols, LATTICE)
-    model = Model(nk=nk, tol=1e-9)
+    settings = ChainSettings(nk=nk, tol=1e-9)
     cache = {}
 
     def energy_and_gradient(x):
         pos = np.concatenate([[chain.positions[0]], x])  # atom 0 fixed (no drift)
-        res = solve(chain.moved(pos), model, density=cache.get("n"))
+        res = solve(chain.moved(pos), settings, density=cache.get("n"))
         cache["n"] = res.density
         return res.energy, -res.forces[1:]
 
@@ -95,9 +95,9 @@ def displaced_chain(character: str, natoms: int, amplitude: float, seed: int) ->
     return chain.moved(chain.positions + d - d.mean())
 
 
-def default_model(natoms: int) -> Model:
+def default_settings(natoms: int) -> ChainSettings:
     """nk = 4 k-points for an 8-atom cell, Gamma for 32: the same Brillouin-zone sampling."""
-    return Model(nk=max(1, 32 // natoms))
+    return ChainSettings(nk=max(1, 32 // natoms))
 
 
 @dataclass
@@ -126,7 +126,7 @@ class MDState:
                        z["previous_density"], z["log"])
 
 
-def verlet(chain: Chain, model: Model, dt: float, steps: int, state: MDState | None = None,
+def verlet(chain: Chain, settings: ChainSettings, dt: float, steps: int, state: MDState | None = None,
            on_step=None) -> MDState:
     """Velocity Verlet from ``state`` (or from ``chain`` at rest) until ``state.step == steps``.
 
@@ -134,7 +134,7 @@ def verlet(chain: Chain, model: Model, dt: float, steps: int, state: MDState | N
     """
     masses = np.array([SPECIES[s].mass for s in chain.symbols])
     if state is None:
-        res = solve(chain, model)
+        res = solve(chain, settings)
         log = np.array([[0, 0.0, res.energy, 0.0, res.energy, res.iterations]])
         state = MDState(0, chain.positions.copy(), np.zeros_like(masses), res.forces,
                         res.density, res.density, log)
@@ -144,7 +144,7 @@ def verlet(chain: Chain, model: Model, dt: float, steps: int, state: MDState | N
         v_half = state.velocities + 0.5 * dt * state.forces / masses
         pos = state.positions + dt * v_half
         guess = np.maximum(2 * state.density - state.previous_density, 1e-8)
-        res = solve(chain.moved(pos), model, density=guess)
+        res = solve(chain.moved(pos), settings, density=guess)
         vel = v_half + 0.5 * dt * res.forces / masses
         kin = 0.5 * float(np.sum(masses * vel**2))
         step = state.step + 1
@@ -174,7 +174,7 @@ def _progress(total: int, initial: int, desc: str, show: bool):
 
 def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 400,
                         stride: int = 4, seed: int = 0, amplitude: float = 0.2, dt: float = 20.0,
-                        model: Model | None = None, progress: bool = False,
+                        settings: ChainSettings | None = None, progress: bool = False,
                         stop_after: int | None = None, splits=SPLITS) -> dict:
     """Run (or resume) one trajectory and write its snapshots; returns a summary dict.
 
@@ -182,7 +182,7 @@ def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 40
     stop_after: stop after that many MD steps in this call (to test resuming).
     """
     outdir = Path(outdir)
-    model = model or default_model(natoms)
+    settings = settings or default_settings(natoms)
     chain = displaced_chain(character, natoms, amplitude, seed)
     ckpt = outdir / "state.npz"
     meta = {"character": character, "natoms": natoms, "steps": steps, "stride": stride,
@@ -218,7 +218,7 @@ def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 40
 
     target = steps if stop_after is None else min(steps, (state.step if state else 0) + stop_after)
     with _progress(steps, state.step if state else 0, f"{character} {natoms}", progress) as bar:
-        state = verlet(chain, model, dt, target, state, on_step)
+        state = verlet(chain, settings, dt, target, state, on_step)
     return {"dir": str(outdir), "step": state.step, "written": written[0], "skipped": skipped[0],
             "energy_drift_Ha": energy_drift(state.log), "mean_scf_iterations":
             float(state.log[1:, 5].mean()) if len(state.log) > 1 else float(state.log[0, 5])}
@@ -238,12 +238,12 @@ def energy_drift(log: np.ndarray) -> float:
 
 
 def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, seed: int = 0,
-                   amplitude: float = 0.2 / math.sqrt(2), model: Model | None = None,
+                   amplitude: float = 0.2 / math.sqrt(2), settings: ChainSettings | None = None,
                    progress: bool = False) -> dict:
     """Independent randomly displaced cells (default std 0.2/sqrt2 bohr: the time-averaged
     displacement of an MD run started at rest from 0.2 bohr) into ``transfer/``."""
     outdir = Path(outdir)
-    model = model or default_model(natoms)
+    settings = settings or default_settings(natoms)
     written = skipped = 0
     from tqdm import tqdm
 
@@ -253,7 +253,7 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
             skipped += 1
             continue
         cell_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-        res = solve(displaced_chain(character, natoms, amplitude, cell_seed), model)
+        res = solve(displaced_chain(character, natoms, amplitude, cell_seed), settings)
         prov = {"character": character, "natoms": natoms, "seed": seed, "cell_index": i,
                 "cell_seed": cell_seed, "amplitude_bohr": amplitude, "split": "transfer",
                 "band_gap_Ha": res.band_gap()}
@@ -264,13 +264,13 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
 
 def generate_transfer(outdir, character: str, natoms: int = 32, count: int = 6, stride: int = 8,
                       seed: int = 0, amplitude: float = 0.2, dt: float = 20.0,
-                      model: Model | None = None, progress: bool = False) -> dict:
+                      settings: ChainSettings | None = None, progress: bool = False) -> dict:
     """Transfer cells from MD: a ``2 * count * stride``-step trajectory started at rest from
     random displacements (std ``amplitude`` bohr, as the 8-atom runs), whose last ``count``
     snapshots (``stride`` steps apart, the second half of the run: at least ~one phonon period in)
     go to ``transfer/``. Resumable like :func:`generate_trajectory`."""
     return generate_trajectory(outdir, character, natoms, 2 * count * stride, stride, seed,
-                               amplitude, dt, model, progress, splits=TRANSFER_SPLITS)
+                               amplitude, dt, settings, progress, splits=TRANSFER_SPLITS)
 
 
 def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, seed: int = 0,

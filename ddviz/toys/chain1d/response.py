@@ -24,7 +24,7 @@ import scipy.special
 
 from ddviz.toys.chain1d.solver import (
     Chain,
-    Model,
+    ChainSettings,
     Result,
     diagonalise,
     single_threaded_blas,
@@ -56,20 +56,20 @@ def perturbation(x: np.ndarray, x0: float, length: float, width: float = 1.0) ->
 
 def bare_response(base: Result, dv: np.ndarray, eps: float = 1e-4) -> np.ndarray:
     """chi0 dV (electrons/bohr per Ha): frozen potential, fixed chemical potential."""
-    ks = 2 * np.pi * np.arange(base.model.nk // 2 + 1) / (base.model.nk * base.chain.length)
+    ks = 2 * np.pi * np.arange(base.settings.nk // 2 + 1) / (base.settings.nk * base.chain.length)
     out = []
     for sign in (1, -1):
         with single_threaded_blas():
             eigs, orbs = diagonalise(base.v_eff + sign * eps * dv, base.chain.length, ks,
                                      base.eigenvalues.shape[1])
-        f = scipy.special.expit((base.mu - eigs) / base.model.temperature)
+        f = scipy.special.expit((base.mu - eigs) / base.settings.temperature)
         out.append(sum(2 * w * (np.abs(o) ** 2 @ fk) for o, fk, w in zip(orbs, f, base.kweights)))
     return (out[0] - out[1]) / (2 * eps)
 
 
 def scf_response(base: Result, dv: np.ndarray, eps: float = 1e-4) -> np.ndarray:
     """Self-consistent density response (electrons/bohr per Ha) at fixed electron count."""
-    dens = [solve(base.chain, base.model, density=base.density, extra_potential=s * eps * dv).density
+    dens = [solve(base.chain, base.settings, density=base.density, extra_potential=s * eps * dv).density
             for s in (1, -1)]
     return (dens[0] - dens[1]) / (2 * eps)
 
@@ -91,11 +91,11 @@ def decay_length(x: np.ndarray, dn: np.ndarray, x0: float, length: float, bin_wi
     return float(-1 / slope) if slope < 0 else float("inf")
 
 
-def screening(chain: Chain, model: Model, width: float = 1.0, eps: float = 1e-4,
+def screening(chain: Chain, settings: ChainSettings, width: float = 1.0, eps: float = 1e-4,
               lattice: float = 4.0) -> dict:
     """Bare and self-consistent responses to a perturbation at the cell centre, and their decay
     lengths (bohr). Returns x, dv, dn_bare, dn_scf, lengths and the unperturbed result."""
-    base = solve(chain, model)
+    base = solve(chain, settings)
     x0 = chain.length / 2
     dv = perturbation(base.x, x0, chain.length, width)
     dn0 = bare_response(base, dv, eps)
@@ -117,12 +117,12 @@ def far_weight(x: np.ndarray, dn: np.ndarray, x0: float, length: float, radius: 
 def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 32) -> dict:
     """Gaps (8-atom equilibrium cells, nk=4 SCF, dense-k bands) and screening (24-atom cells, nk=2)
     for the insulating, metallic and mixed chains."""
-    from ddviz.toys.chain1d.md import CHARACTERS, default_model, equilibrium_chain
+    from ddviz.toys.chain1d.md import CHARACTERS, default_settings, equilibrium_chain
 
     out = {}
     for character in CHARACTERS:
-        res = solve(equilibrium_chain(character, natoms_gap), default_model(natoms_gap))
-        scr = screening(equilibrium_chain(character, natoms_response), Model(nk=2))
+        res = solve(equilibrium_chain(character, natoms_gap), default_settings(natoms_gap))
+        scr = screening(equilibrium_chain(character, natoms_response), ChainSettings(nk=2))
         out[character] = {"gap_Ha": dense_gap(res, nk_dense), "mu_Ha": res.mu,
                           "scf_iterations": res.iterations, **scr}
     return out

@@ -1,9 +1,9 @@
 """A 1D Kohn–Sham model of atomic chains (atomic units: bohr, Ha, electrons/bohr).
 
-The model (all parameters are fields of :class:`Species` and :class:`Model`):
+The model (all parameters are fields of :class:`Species` and :class:`ChainSettings`):
 
 * A periodic cell of length ``L`` on a uniform grid ``x_j = j h`` (``h = L / n``, ``n`` even, ``h``
-  close to ``Model.spacing``), spin-unpolarised (2 electrons per orbital).
+  close to ``ChainSettings.spacing``), spin-unpolarised (2 electrons per orbital).
 * Kinetic energy spectral: ``T_k = F^-1 diag((G + k)^2 / 2) F`` on the periodic part of a Bloch
   orbital; a Gamma-centred grid of ``nk`` k-points ``k_j = 2 pi j / (nk L)``, folded by time reversal.
   ``nk`` points in an ``N``-atom cell sample the Brillouin zone exactly as Gamma does in the
@@ -105,7 +105,7 @@ CHARACTER_SYMBOL = {"insulating": "Ne", "metallic": "Li"}
 
 
 @dataclass(frozen=True)
-class Model:
+class ChainSettings:
     """Electronic-structure settings shared by all chains (bohr, Ha)."""
 
     spacing: float = 0.2          # target grid spacing (bohr)
@@ -206,14 +206,14 @@ def external_potential(chain: Chain, x: np.ndarray, with_derivative: bool = Fals
     return (v, dv) if with_derivative else v
 
 
-def ion_ion(chain: Chain, model: Model) -> tuple[float, np.ndarray]:
+def ion_ion(chain: Chain, settings: ChainSettings) -> tuple[float, np.ndarray]:
     """Ion-ion energy (Ha) and forces (Ha/bohr) of the screened soft-Coulomb repulsion."""
     q = np.array([s.valence for s in chain.species])
-    kappa, b = model.ion_kappa, model.ion_softening
+    kappa, b = settings.ion_kappa, settings.ion_softening
     shifts = _image_offsets(chain.length, 40.0 / kappa)
     d = chain.positions[:, None, None] - chain.positions[None, :, None] - shifts[None, None, :]
     s = np.sqrt(d**2 + b**2)
-    w = model.ion_strength * q[:, None, None] * q[None, :, None] * np.exp(-kappa * s) / s
+    w = settings.ion_strength * q[:, None, None] * q[None, :, None] * np.exp(-kappa * s) / s
     self_term = np.zeros_like(w, dtype=bool)
     self_term[np.arange(q.size), np.arange(q.size), shifts.size // 2] = True
     w[self_term] = 0.0
@@ -279,7 +279,7 @@ class Result:
     """A converged 1D Kohn–Sham state (bohr, Ha, electrons/bohr)."""
 
     chain: Chain
-    model: Model
+    settings: ChainSettings
     x: np.ndarray                  # grid points (bohr)
     density: np.ndarray            # electrons/bohr
     eigenvalues: np.ndarray        # (nk, nbands) Ha
@@ -348,7 +348,7 @@ def make_mixer(kind: str, length: float, alpha: float | None = None, q0: float |
     raise DdvizError(f"unknown mixer {kind!r}; expected 'pulay' or 'linear'")
 
 
-def solve(chain: Chain, model: Model = Model(), density: np.ndarray | None = None,
+def solve(chain: Chain, settings: ChainSettings = ChainSettings(), density: np.ndarray | None = None,
           mixer: str = "pulay", alpha: float | None = None, q0: float | None = None,
           extra_potential: np.ndarray | None = None, raise_on_failure: bool = True) -> Result:
     """Self-consistent 1D Kohn–Sham ground state (Mermin free energy, forces).
@@ -356,19 +356,19 @@ def solve(chain: Chain, model: Model = Model(), density: np.ndarray | None = Non
     density: starting guess (electrons/bohr, rescaled to the electron count), e.g. the previous MD
     step. extra_potential: a fixed perturbation added to the external potential (Ha, on the grid).
     mixer: 'pulay' (Anderson/Pulay + Kerker, alpha 0.7, q0 0.3 1/bohr) or 'linear' (alpha 0.3).
-    Raises ConvergenceError after ``model.max_iter`` iterations unless ``raise_on_failure`` is False.
+    Raises ConvergenceError after ``settings.max_iter`` iterations unless ``raise_on_failure`` is False.
     """
     with single_threaded_blas():
-        return _solve(chain, model, density, mixer, alpha, q0, extra_potential, raise_on_failure)
+        return _solve(chain, settings, density, mixer, alpha, q0, extra_potential, raise_on_failure)
 
 
-def _solve(chain, model, density, mixer, alpha, q0, extra_potential, raise_on_failure) -> Result:
-    n = grid_points(chain.length, model.spacing)
+def _solve(chain, settings, density, mixer, alpha, q0, extra_potential, raise_on_failure) -> Result:
+    n = grid_points(chain.length, settings.spacing)
     h = chain.length / n
     x = np.arange(n) * h
     ne = chain.electrons
-    ks, kw = kpoints(model.nk, chain.length)
-    nbands = math.ceil(ne / 2) + model.extra_bands
+    ks, kw = kpoints(settings.nk, chain.length)
+    nbands = math.ceil(ne / 2) + settings.extra_bands
     v_ext, dv_ext = external_potential(chain, x, with_derivative=True)
     if extra_potential is not None:
         v_ext = v_ext + extra_potential
@@ -376,36 +376,36 @@ def _solve(chain, model, density, mixer, alpha, q0, extra_potential, raise_on_fa
     n_in = n_in * ne / (n_in.sum() * h)
     mix = make_mixer(mixer, chain.length, alpha, q0)
     residuals = []
-    for it in range(1, model.max_iter + 1):
-        v_h, _ = hartree(n_in, chain.length, model.soft_coulomb)
-        v_xc, _ = xc(n_in, model.xc_coefficient, h)
+    for it in range(1, settings.max_iter + 1):
+        v_h, _ = hartree(n_in, chain.length, settings.soft_coulomb)
+        v_xc, _ = xc(n_in, settings.xc_coefficient, h)
         v_eff = v_ext + v_h + v_xc
         eigs, orbs = diagonalise(v_eff, chain.length, ks, nbands)
-        f, mu = occupations(eigs, kw, ne, model.temperature)
-        while eigs[:, -1].min() < mu + 40 * model.temperature and nbands < n:
+        f, mu = occupations(eigs, kw, ne, settings.temperature)
+        while eigs[:, -1].min() < mu + 40 * settings.temperature and nbands < n:
             nbands = min(n, nbands + max(4, nbands // 2))  # the last bands must be empty
             eigs, orbs = diagonalise(v_eff, chain.length, ks, nbands)
-            f, mu = occupations(eigs, kw, ne, model.temperature)
+            f, mu = occupations(eigs, kw, ne, settings.temperature)
         n_out = density_from_orbitals(orbs, f, kw)
         res = math.sqrt(h * float(np.sum((n_out - n_in) ** 2)))
         residuals.append(res)
-        if res < model.tol or not np.isfinite(res):
+        if res < settings.tol or not np.isfinite(res):
             break
         n_in = mix(n_in, n_out, ne, h)
-    if not (residuals[-1] < model.tol) and raise_on_failure:
-        raise ConvergenceError(f"1D KS SCF ({mixer}) did not reach residual {model.tol:g} in "
-                               f"{model.max_iter} iterations (last {residuals[-1]:.3g})")
+    if not (residuals[-1] < settings.tol) and raise_on_failure:
+        raise ConvergenceError(f"1D KS SCF ({mixer}) did not reach residual {settings.tol:g} in "
+                               f"{settings.max_iter} iterations (last {residuals[-1]:.3g})")
     # Mermin free energy at the output density
-    _, e_h = hartree(n_out, chain.length, model.soft_coulomb)
-    _, e_xc = xc(n_out, model.xc_coefficient, h)
+    _, e_h = hartree(n_out, chain.length, settings.soft_coulomb)
+    _, e_xc = xc(n_out, settings.xc_coefficient, h)
     e_band = 2 * float(np.sum(kw[:, None] * f * eigs))
     kinetic = e_band - h * float(np.sum((v_eff - v_ext) * n_out)) - h * float(np.sum(v_ext * n_out))
     e_ext = h * float(np.sum(v_ext * n_out))
-    e_ii, f_ii = ion_ion(chain, model)
-    ts = model.temperature * entropy(f, kw)
+    e_ii, f_ii = ion_ion(chain, settings)
+    ts = settings.temperature * entropy(f, kw)
     comps = {"kinetic": kinetic, "external": e_ext, "hartree": e_h, "xc": e_xc, "ion_ion": e_ii,
              "minus_ts": -ts}
     energy = float(sum(comps.values()))
     forces = -h * dv_ext @ n_out + f_ii
-    return Result(chain, model, x, n_out, eigs, f, kw, float(mu), energy, comps, forces,
+    return Result(chain, settings, x, n_out, eigs, f, kw, float(mu), energy, comps, forces,
                   len(residuals), residuals, v_eff)
