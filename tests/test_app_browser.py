@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddviz.cli.serve import panel_command
+from ddviz.app.server import panel_command
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"

@@ -211,7 +211,7 @@ def test_server_start_warms_up_the_libraries_and_does_no_user_work(tmp_path):
     import sys
     from pathlib import Path
 
-    from ddviz.cli.serve import panel_command
+    from ddviz.app.server import panel_command
 
     cmd = panel_command(port=5006)
     setup = Path(cmd[cmd.index("--setup") + 1])

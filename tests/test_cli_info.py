@@ -17,7 +17,8 @@ from conftest import ROOT
 import ddviz.io as dio
 from ddviz.grid import Grid, Sample
 
-KEYS = {"natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "electrons"}
+KEYS = {"natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "ndim", "units",
+        "electrons"}
 AS_LIMIT = 1536 << 20  # bytes; a plain `ddviz info` needs ~300-400 MB of address space
 
 
@@ -60,20 +61,27 @@ def test_info_json_on_pyscf_cubegen_valence_density(water_cube, ddviz_cli):
     assert set(info) == KEYS
     assert info["natoms"] == 3 and info["species"] == ["H", "O"] and info["pbc"] == [False] * 3
     assert all(0.2 < h < 0.21 for h in info["spacing_bohr"])
+    assert info["ndim"] == 3 and info["units"] == "e/bohr^3"  # a cube holds a density in space
     assert info["electrons"] == pytest.approx(8.0, rel=5e-3)  # GTH valence: O 6 + 2 H
     text = ddviz_cli("info", water_cube)
     assert text.returncode == 0 and "electrons" in text.stdout and "H O" in text.stdout
+    assert "e/bohr^3 (3D)" in text.stdout
 
 
 def test_info_structure_and_orbital_free_values(tmp_path, ddviz_cli):
     ase.io.write(tmp_path / "w.xyz", molecule("H2O"))
     info = json.loads(ddviz_cli("info", tmp_path / "w.xyz", "--json").stdout)
     assert info == {"natoms": 3, "species": ["H", "O"], "grid_shape": None, "spacing_bohr": None,
-                    "cell_bohr": None, "pbc": [False] * 3, "electrons": None}
+                    "cell_bohr": None, "pbc": [False] * 3, "ndim": None, "units": None,
+                    "electrons": None}
     grid = Grid([0, 0, 0], np.eye(3) * 0.5, (4, 4, 4))
     dio.write(Sample(molecule("H2O"), grid, np.ones(grid.shape)), tmp_path / "w.nc")
     info = json.loads(ddviz_cli("info", tmp_path / "w.nc", "--json").stdout)
     assert info["grid_shape"] == [4, 4, 4] and info["electrons"] == pytest.approx(8.0)
+    line = Grid([0, 0, 0], np.diag([0.5, 1.0, 1.0]), (8, 1, 1), (True, False, False))
+    dio.write(Sample(molecule("H2"), line, np.full(line.shape, 0.5), ndim=1), tmp_path / "c.nc")
+    text = ddviz_cli("info", tmp_path / "c.nc").stdout  # a chain's line density says so
+    assert "electrons/bohr (1D)" in text and "electrons   2.000000" in text
 
 
 def _hostile(tmp_path):

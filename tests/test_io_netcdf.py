@@ -79,7 +79,7 @@ def test_orbitals_only_file_reads_lazily(tmp_path):
     dio.write(s, tmp_path / "h2.nc")
     with h5py.File(tmp_path / "h2.nc") as f:
         assert "density" not in f
-    from ddviz.cli.info import describe
+    from ddviz.io.summary import describe
 
     info = describe(tmp_path / "h2.nc")  # exact count from the occupations, no grid evaluated
     assert info["electrons"] == pytest.approx(2.0, abs=1e-12) and info["grid_shape"] == list(s.grid.shape)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 import h5py
 import numpy as np
 import pytest
@@ -101,17 +99,24 @@ def test_transfer_cells_are_the_second_half_of_a_trajectory(tmp_path):
     assert np.abs(sample.atoms.positions - earlier.atoms.positions).max() > 1e-4
 
 
-def test_cli_generate_and_errors(tmp_path, capsys):
-    from ddviz.cli import chain
-    from ddviz.errors import DdvizError
+def test_cli_generate_and_errors(tmp_path, ddviz_cli):
+    from ddviz.errors import ConfigError, DdvizError
 
-    parser = argparse.ArgumentParser()
-    chain.add_arguments(parser)
-    args = parser.parse_args(["generate", "--character", "insulating", "--natoms", "4",
-                              "--cells", "1", "-o", str(tmp_path)])
-    assert chain.run(args) == 0
+    proc = ddviz_cli("chain", "generate", "--character", "insulating", "--natoms", "4",
+                     "--cells", "1", "-o", tmp_path)
+    assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "transfer" / "cell_0000.nc").exists()
-    args = parser.parse_args(["generate", "--character", "mixed", "--natoms", "6",
-                              "--steps", "2", "-o", str(tmp_path / "m")])
+    assert io.read(tmp_path / "transfer" / "cell_0000.nc").ndim == 1
+    proc = ddviz_cli("chain", "generate", "--character", "mixed", "--natoms", "6", "--steps", "2",
+                     "-o", tmp_path / "m")
+    assert proc.returncode == 2 and "multiple of 4" in proc.stderr
+    proc = ddviz_cli("chain", "generate", "--character", "mixed", "--stride", "0", "-o",
+                     tmp_path / "s")
+    assert proc.returncode == 2 and "[stride]" in proc.stderr and "got 0" in proc.stderr
     with pytest.raises(DdvizError, match="multiple of 4"):
-        chain.run(args)
+        generate_trajectory(tmp_path / "m", "mixed", natoms=6, steps=2)
+    with pytest.raises(ConfigError, match=r"\[count\].*>= 0, got -1"):
+        generate_cells(tmp_path / "c", "insulating", natoms=4, count=-1)
+    with pytest.raises(ConfigError, match=r"\[natoms\].*>= 1, got 0"):
+        generate_trajectory(tmp_path / "n", "metallic", natoms=0)
+    assert not (tmp_path / "n").exists()  # checked before anything is written

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import time
 
-from ddviz.errors import ConfigError
-
 
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -39,29 +37,21 @@ def run(args) -> int:
     from ddviz.toys.chain1d import md as ks1d_md
 
     t0 = time.perf_counter()
-    if args.action == "generate":
-        if args.natoms < 1 or args.steps < 1 or args.stride < 1 or args.cells < 0:
-            raise ConfigError("--natoms, --steps, --stride must be positive, --cells >= 0")
-        if args.cells:
-            out = ks1d_md.generate_cells(args.output, args.character, args.natoms, args.cells,
-                                         args.seed, args.amplitude / 2**0.5, progress=True)
-        else:
-            out = ks1d_md.generate_trajectory(args.output, args.character, args.natoms,
-                                              args.steps, args.stride, args.seed, args.amplitude,
-                                              args.dt, progress=True)
+    out = None
+    if args.action == "generate" and args.cells:
+        out = ks1d_md.generate_cells(args.output, args.character, args.natoms, args.cells,
+                                     args.seed, args.amplitude / 2**0.5, progress=True)
+    elif args.action == "generate":
+        out = ks1d_md.generate_trajectory(args.output, args.character, args.natoms, args.steps,
+                                          args.stride, args.seed, args.amplitude, args.dt,
+                                          progress=True)
     elif args.action == "dataset":
         out = ks1d_md.generate_dataset(args.output, args.steps, args.stride, args.cells,
                                        args.seed, progress=True)
     else:
-        from ddviz.toys.chain1d.response import characters
+        from ddviz.toys.chain1d.response import characters, characters_table
 
-        res = characters()
-        print(f"{'chain':<11} {'gap (Ha)':>9} {'decay bare':>11} {'decay scf':>10} "
-              f"{'far bare':>9} {'far scf':>8}   (decay: bohr; far: weight beyond 8 bohr)")
-        for name, r in res.items():
-            print(f"{name:<11} {r['gap_Ha']:9.4f} {r['decay_bare']:11.2f} {r['decay_scf']:10.2f} "
-                  f"{r['far_bare']:9.3f} {r['far_scf']:8.3f}")
-        out = None
+        print(characters_table(characters()))
     if out is not None:
         print(json.dumps(out, indent=1))
     print(f"done in {time.perf_counter() - t0:.1f} s")

@@ -1,6 +1,7 @@
 """Print what a density or structure file holds: atoms, species, grid, spacing (bohr), cell (bohr),
-periodicity and the electron count (quadrature of the grid values, or the orbitals' occupations
-when a netCDF file stores only orbitals). Structure files have no grid: those entries are null.
+periodicity, the density's units (e/bohr^3; electrons/bohr for a 1D chain) and the electron count
+(quadrature of the grid values, or the orbitals' occupations when a netCDF file stores only
+orbitals). Structure files have no grid: those entries are null.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 
 import numpy as np
 
-KEYS = ("natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "electrons")
+from ddviz.io.summary import KEYS, describe
 
 
 def _count(text: str) -> int:
@@ -32,33 +33,6 @@ def add_arguments(parser) -> None:
                         help="refuse grids with more points (default: env DDVIZ_MAX_POINTS or 2e8)")
 
 
-def describe(path, max_points: int | None = None) -> dict:
-    """The facts ``ddviz info`` shows, as a dict with :data:`KEYS` (plus ``file`` and ``format``)."""
-    from ddviz import io
-    from ddviz.units import ang_to_bohr
-
-    fmt = io.format_of(path)
-    if fmt.density:
-        sample = io.read(path, max_points=max_points)
-        if sample.has_values:
-            info = sample.summary()
-        else:  # orbitals only: the exact count, without evaluating the grid
-            info = {"natoms": len(sample.atoms),
-                    "species": sorted(set(sample.atoms.get_chemical_symbols())),
-                    "grid_shape": list(sample.grid.shape),
-                    "spacing_bohr": [float(h) for h in sample.grid.spacing],
-                    "cell_bohr": sample.cell_bohr.tolist(), "pbc": list(sample.grid.pbc),
-                    "electrons": sample.orbitals.electrons}
-    else:
-        atoms = io.read_structure(path)
-        cell = np.asarray(atoms.cell)
-        info = {"natoms": len(atoms), "species": sorted(set(atoms.get_chemical_symbols())),
-                "grid_shape": None, "spacing_bohr": None,
-                "cell_bohr": ang_to_bohr(cell).tolist() if np.any(cell) else None,
-                "pbc": [bool(p) for p in atoms.pbc], "electrons": None}
-    return {"file": str(path), "format": fmt.name, **{k: info[k] for k in KEYS}}
-
-
 def _text(info: dict) -> str:
     def fmt(v):
         return " ".join(f"{x:.6g}" if isinstance(x, float) else str(x) for x in v)
@@ -74,6 +48,8 @@ def _text(info: dict) -> str:
         lines += [f"cell        {fmt(row)}" + (" bohr" if i == 0 else "")
                   for i, row in enumerate(info["cell_bohr"])]
     lines.append(f"pbc         {fmt(info['pbc'])}")
+    if info["units"] is not None:
+        lines.append(f"density     {info['units']} ({info['ndim']}D)")
     if info["electrons"] is not None:
         lines.append(f"electrons   {info['electrons']:.6f}")
     return "\n".join(lines)

@@ -17,27 +17,9 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def template() -> str:
-    """A TOML configuration with every field, its default and its documentation."""
-    from ddviz.config import describe, toml_value
-    from ddviz.train import TrainConfig
-
-    lines, section = ["# ddviz training configuration: every field, with its default."], ""
-    for row in describe(TrainConfig):
-        head, _, name = row["name"].rpartition(".")
-        if head != section:  # top-level fields come first and need no table header
-            section = head
-            lines += ["", f"[{head}]"]
-        extra = [f"unit: {row['unit']}"] if row.get("unit") else []
-        if row.get("choices"):
-            extra.append("one of " + ", ".join(map(str, row["choices"])))
-        lines.append(f"# {row['help']}" + (f" ({'; '.join(extra)})" if extra else ""))
-        lines.append(f"{name} = {toml_value(row['default'])}")
-    return "\n".join(lines) + "\n"
-
-
 def run(args):
     from ddviz.errors import ConfigError
+    from ddviz.train.config import template
 
     if args.template:
         sys.stdout.write(template())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ddviz.config import from_dict, option
+from ddviz.config import describe, from_dict, option, toml_value
 from ddviz.methods.deep_density.config import ModelConfig
 
 CHECKPOINT = "checkpoint.safetensors"
@@ -64,3 +64,20 @@ class TrainConfig:
         from ddviz.config import load_file
 
         return from_dict(cls, load_file(path), source=path)
+
+
+def template() -> str:
+    """A TOML training configuration with every field of :class:`TrainConfig`, its default and
+    its documentation (what ``ddviz train --template`` prints)."""
+    lines, section = ["# ddviz training configuration: every field, with its default."], ""
+    for row in describe(TrainConfig):
+        head, _, name = row["name"].rpartition(".")
+        if head != section:  # top-level fields come first and need no table header
+            section = head
+            lines += ["", f"[{head}]"]
+        extra = [f"unit: {row['unit']}"] if row.get("unit") else []
+        if row.get("choices"):
+            extra.append("one of " + ", ".join(map(str, row["choices"])))
+        lines.append(f"# {row['help']}" + (f" ({'; '.join(extra)})" if extra else ""))
+        lines.append(f"{name} = {toml_value(row['default'])}")
+    return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.optimize
 
 from ddviz import io
-from ddviz.errors import DdvizError
+from ddviz.errors import ConfigError, DdvizError
 from ddviz.io.atomic import atomic_path, write_text_atomic
 from ddviz.toys.chain1d.data import is_complete, to_sample
 from ddviz.toys.chain1d.solver import (
@@ -172,6 +172,14 @@ def _progress(total: int, initial: int, desc: str, show: bool):
                 dynamic_ncols=True)
 
 
+def _check_counts(minimum: int = 1, **values) -> None:
+    """Raise ConfigError naming the first value that is not an integer >= ``minimum``."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+            raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}",
+                              field=name)
+
+
 def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 400,
                         stride: int = 4, seed: int = 0, amplitude: float = 0.2, dt: float = 20.0,
                         settings: ChainSettings | None = None, progress: bool = False,
@@ -181,6 +189,7 @@ def generate_trajectory(outdir, character: str, natoms: int = 8, steps: int = 40
     splits: (name, start, end) fractions of the run whose snapshots go to folder ``name``.
     stop_after: stop after that many MD steps in this call (to test resuming).
     """
+    _check_counts(natoms=natoms, steps=steps, stride=stride)
     outdir = Path(outdir)
     settings = settings or default_settings(natoms)
     chain = displaced_chain(character, natoms, amplitude, seed)
@@ -242,6 +251,8 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
                    progress: bool = False) -> dict:
     """Independent randomly displaced cells (default std 0.2/sqrt2 bohr: the time-averaged
     displacement of an MD run started at rest from 0.2 bohr) into ``transfer/``."""
+    _check_counts(natoms=natoms)
+    _check_counts(0, count=count)
     outdir = Path(outdir)
     settings = settings or default_settings(natoms)
     written = skipped = 0
@@ -278,6 +289,7 @@ def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, 
     """All three characters (or those listed): an 8-atom trajectory (``md8``) and ``cells``
     32-atom transfer cells from a short 32-atom trajectory (``md32``); character
     ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed."""
+    _check_counts(steps=steps, stride=stride, cells=cells)
     outdir = Path(outdir)
     out = {}
     for character in characters:

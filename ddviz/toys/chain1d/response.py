@@ -126,3 +126,15 @@ def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 3
         out[character] = {"gap_Ha": dense_gap(res, nk_dense), "mu_Ha": res.mu,
                           "scf_iterations": res.iterations, **scr}
     return out
+
+
+def characters_table(results: dict) -> str:
+    """:func:`characters` as a text table, one row per chain (what ``ddviz chain characters``
+    prints): gap (Ha), decay lengths (bohr) and weights beyond 8 bohr, bare and self-consistent."""
+    head = (f"{'chain':<11} {'gap (Ha)':>9} {'decay bare':>11} {'decay scf':>10} "
+            f"{'far bare':>9} {'far scf':>8}   (decay: bohr; far: weight beyond 8 bohr)")
+    lines = [head]
+    for name, r in results.items():
+        lines.append(f"{name:<11} {r['gap_Ha']:9.4f} {r['decay_bare']:11.2f} "
+                     f"{r['decay_scf']:10.2f} {r['far_bare']:9.3f} {r['far_scf']:8.3f}")
+    return "\n".join(lines)
