@@ -138,3 +138,14 @@ def test_unknown_species_is_a_ddviz_error():
     with pytest.raises(DdvizError):
         ks1d.make_mixer("broyden", 8.0)
     assert uniform_chain(["Li"] * 3).length == pytest.approx(12.0)
+
+
+def test_characters_table_has_one_row_per_chain():
+    from ddviz.toys.chain1d.response import characters_table
+
+    row = {"gap_Ha": 1.1862, "decay_bare": 0.91, "decay_scf": 0.8, "far_bare": 0.0123,
+           "far_scf": 0.0046}
+    lines = characters_table({"insulating": row, "metallic": {**row, "gap_Ha": 0.0}}).splitlines()
+    assert len(lines) == 3 and lines[0].split()[:3] == ["chain", "gap", "(Ha)"]
+    assert lines[1].split() == ["insulating", "1.1862", "0.91", "0.80", "0.012", "0.005"]
+    assert lines[2].split()[:2] == ["metallic", "0.0000"]

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import ase
 import ase.io
-import numpy as np
 
 from ddviz import io
 from ddviz.errors import ConfigError
@@ -145,12 +144,3 @@ def build(name: str, outdir, n_train: int | None = None, n_test: int | None = No
                       metadata={"dataset": name}, progress=progress)
     return generate(jobs, outdir, options)
 
-
-def timing(outdir) -> dict:
-    """SCF wall time per snapshot (s) in a finished dataset: mean, min, max, count."""
-    snaps = json.loads((Path(outdir) / "manifest.json").read_text())["snapshots"]
-    t = np.array([s["scf_wall_s"] for s in snaps if s.get("scf_wall_s") is not None])
-    if not t.size:
-        return {"count": 0}
-    return {"count": int(t.size), "mean_s": float(t.mean()), "min_s": float(t.min()),
-            "max_s": float(t.max())}
