@@ -56,3 +56,32 @@ def test_other_atoms_than_the_reference_are_refused(chain_and_model):
         check_same_atoms(moved, ref.atoms)
     with pytest.raises(DdvizError, match="different atoms"):
         compute_comparison(moved, model, ref)
+
+
+def test_predict_like_a_chain_writes_a_1d_file(chain_and_model, tmp_path, ddviz_cli):
+    from ddviz import io
+    from ddviz.methods.deep_density.files import save_model
+
+    ref, model = chain_and_model
+    save_model(model, tmp_path / "m.safetensors")
+    io.write(ref, tmp_path / "chain.nc")
+    proc = ddviz_cli("predict", tmp_path / "m.safetensors", tmp_path / "chain.nc", "--like",
+                     tmp_path / "chain.nc", "-o", tmp_path / "pred.nc")
+    assert proc.returncode == 0, proc.stderr
+    pred = io.read(tmp_path / "pred.nc")
+    assert (pred.ndim, pred.units) == (1, "electrons/bohr") and pred.grid.is_close(ref.grid)
+    expected = compute_comparison(ref.atoms, model, ref).predicted
+    np.testing.assert_allclose(pred.density.values, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_suffix_lists_come_from_the_format_table():
+    from ddviz import io
+    from ddviz.reference.generate import FORMATS as SNAPSHOT_FORMATS
+
+    density = io.density_suffixes()
+    assert {".cube", ".cub", ".chgcar", ".nc"} == set(density)
+    assert set(io.suffixes(density=False)) == {".xyz", ".extxyz", ".vasp", ".poscar", ".cif"}
+    assert set(io.suffixes()) == set(density) | set(io.suffixes(density=False))
+    for suffix in io.suffixes():
+        assert suffix in io.format_of(f"x{suffix}").suffixes
+    assert set(SNAPSHOT_FORMATS.values()) <= set(density)

@@ -123,3 +123,26 @@ def read_structures(path, *, format: str | None = None) -> list[ase.Atoms]:
         if fmt.density:
             return [fmt.load().read_atoms(path)]
         return fmt.load().read(path, fmt.ase_format, slice(None))
+
+
+def suffixes(density: bool | None = None) -> tuple[str, ...]:
+    """File-name suffixes (lower case, with the dot) of the formats in :data:`FORMATS`.
+
+    Parameters
+    ----------
+    density : bool, optional
+        True: formats that hold a density on a grid (cube, CHGCAR, netCDF); False: structure-only
+        formats (xyz, POSCAR, cif); None: all (every one gives a structure).
+
+    Returns
+    -------
+    tuple of str
+        E.g. ``(".cube", ".cub", ".chgcar", ".nc")`` for ``density=True``.
+    """
+    return tuple(s for f in FORMATS.values() if density is None or f.density == density
+                 for s in f.suffixes)
+
+
+def density_suffixes() -> tuple[str, ...]:
+    """Suffixes of the density formats: ``suffixes(density=True)``."""
+    return suffixes(density=True)

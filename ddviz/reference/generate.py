@@ -33,7 +33,8 @@ from ddviz.units import ang_to_bohr
 
 MANIFEST = "manifest.json"
 FAILED = "failed.json"
-FORMATS = {"nc": ".nc", "cube": ".cube"}
+# snapshot formats by their --format name: the first suffix of ddviz.io's format
+FORMATS = {"nc": io.FORMATS["netcdf"].suffixes[0], "cube": io.FORMATS["cube"].suffixes[0]}
 GEOMETRY_ATOL = 1e-4  # Å: a stored snapshot with positions this close is the same frame
 # frame info / metadata keys copied into the manifest
 MANIFEST_KEYS = ("split", "step", "time_fs", "temperature_K", "seed")
