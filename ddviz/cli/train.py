@@ -19,21 +19,11 @@ def add_arguments(p):
 
 def template() -> str:
     """A TOML configuration with every field, its default and its documentation."""
-    from ddviz.config import describe, toml_value
-    from ddviz.train import TrainConfig
+    from ddviz.config import to_toml
+    from ddviz.train.config import TrainConfig
 
-    lines, section = ["# ddviz training configuration: every field, with its default."], ""
-    for row in describe(TrainConfig):
-        head, _, name = row["name"].rpartition(".")
-        if head != section:  # top-level fields come first and need no table header
-            section = head
-            lines += ["", f"[{head}]"]
-        extra = [f"unit: {row['unit']}"] if row.get("unit") else []
-        if row.get("choices"):
-            extra.append("one of " + ", ".join(map(str, row["choices"])))
-        lines.append(f"# {row['help']}" + (f" ({'; '.join(extra)})" if extra else ""))
-        lines.append(f"{name} = {toml_value(row['default'])}")
-    return "\n".join(lines) + "\n"
+    return ("# ddviz training configuration: every field, with its default.\n"
+            + to_toml(TrainConfig(), documented=True))
 
 
 def run(args):

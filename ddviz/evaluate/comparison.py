@@ -78,13 +78,13 @@ def grid_key(grid: Grid) -> tuple:
 def model_key(model) -> str:
     """A digest of a model's weights and configuration (a DeepDensity or a Predictor)."""
     import json
-    from dataclasses import asdict
 
     from ddviz.cache import digest
+    from ddviz.config import to_dict
 
     net = getattr(model, "model", model)
     weights = [(name, t.detach().cpu().numpy()) for name, t in net.state_dict().items()]
-    return digest(json.dumps(asdict(net.config), sort_keys=True, default=str), weights)
+    return digest(json.dumps(to_dict(net.config), sort_keys=True, default=str), weights)
 
 
 def comparison_grid(atoms, reference=None, spacing: float = 0.2, margin: float = 4.0) -> Grid:
