@@ -238,6 +238,7 @@ def _read_json(path: Path):
 def history_plot(history: list[dict]):
     """Training loss and validation relative L1/L2 against the step (log scale)."""
     import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (the backend the options below are for)
 
     loss = [(e["step"], e["loss"]) for e in history if "loss" in e]
     val = [(e["step"], e["val_rel_l1"], e["val_rel_l2"]) for e in history if "val_rel_l1" in e]
