@@ -29,7 +29,9 @@ MEMORY_BYTES = 512 * 2**20
 
 def default_dir() -> Path | None:
     """The disk cache folder from the environment (None: no disk cache)."""
-    value = os.environ.get("DDVIZ_CACHE_DIR")
+    from ddviz.settings import env
+
+    value = env().cache_dir
     if value is not None:
         return None if value.strip() in ("", "off") else Path(value)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -67,7 +69,9 @@ class FieldCache:
         self.directory = None if directory is None else Path(directory)
         self.memory_bytes = int(memory_bytes)
         if disk_bytes is None:
-            disk_bytes = int(float(os.environ.get("DDVIZ_CACHE_MB", "1024")) * 2**20)
+            from ddviz.settings import env
+
+            disk_bytes = int(env().cache_mb * 2**20)
         self.disk_bytes = int(disk_bytes)
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()

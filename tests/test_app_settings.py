@@ -3,6 +3,7 @@ import os
 import pytest
 
 from ddviz.app.settings import AppSettings, PathError
+from ddviz.errors import ConfigError
 
 
 @pytest.fixture
@@ -32,3 +33,23 @@ def test_upload_limit(settings):
     settings.check_upload("small.xyz", b"123")
     with pytest.raises(PathError, match="above the"):
         settings.check_upload("big.xyz", b"x" * 11)
+
+
+def test_defaults_come_from_the_environment(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("DDVIZ_DATA_DIRS", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    monkeypatch.setenv("DDVIZ_MODELS_DIR", str(tmp_path / "m"))
+    monkeypatch.setenv("DDVIZ_MAX_UPLOAD_MB", "2")
+    monkeypatch.setenv("DDVIZ_CACHE_DIR", "off")
+    s = AppSettings()
+    assert s.data_dirs == [(tmp_path / "a").resolve(), (tmp_path / "b").resolve()]
+    assert s.models_dir == (tmp_path / "m").resolve() and s.max_upload_bytes == 2 * 2**20
+    assert s.cache_dir is None
+    monkeypatch.setenv("DDVIZ_MAX_UPLOAD_MB", "lots")
+    with pytest.raises(ConfigError) as info:
+        AppSettings()
+    assert info.value.field == "DDVIZ_MAX_UPLOAD_MB" and "'lots'" in str(info.value)
+    monkeypatch.delenv("DDVIZ_MAX_UPLOAD_MB")
+    with pytest.raises(ConfigError, match="max_upload_bytes"):
+        AppSettings(max_upload_bytes=0)

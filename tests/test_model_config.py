@@ -29,6 +29,7 @@ def test_round_trip_through_json():
     ({"m2": 64}, "m2"),
     ({"m1": 2.5}, "m1"),
     ({"embedding_widths": [8, 0]}, "embedding_widths"),
+    ({"embedding_widths": [8, 2.5]}, "embedding_widths[1]"),
     ({"fitting_widths": "64"}, "fitting_widths"),
     ({"fitting_resnet": "yes"}, "fitting_resnet"),
     ({"activation": "relu"}, "activation"),
@@ -41,6 +42,9 @@ def test_bad_values_name_the_field(change, field):
         ModelConfig.from_dict(data)
     assert info.value.field == field
     assert field in str(info.value)
+    with pytest.raises(ConfigError) as info:  # the same on construction from keywords
+        ModelConfig(**data)
+    assert info.value.field == field
 
 
 def test_a_model_needs_species():

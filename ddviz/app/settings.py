@@ -6,12 +6,14 @@ stay inside one of them, so neither ``..`` nor a symlink can escape.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ConfigDict, field_validator
+
 from ddviz.cache import default_dir as default_cache_dir
+from ddviz.config import Config, option
 from ddviz.errors import DdvizError
+from ddviz.settings import env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,37 +22,36 @@ class PathError(DdvizError):
     """A path outside the configured folders, or one that does not exist."""
 
 
-def _env_paths(name: str, default: list[Path]) -> list[Path]:
-    value = os.environ.get(name)
-    return [Path(p) for p in value.split(os.pathsep) if p] if value else default
+class AppSettings(Config):
+    """The app's folders and limits; defaults from the environment (:mod:`ddviz.settings`:
+    DDVIZ_DATA_DIRS, DDVIZ_DATASET_DIRS, DDVIZ_MODELS_DIR, DDVIZ_RUNS_DIR, DDVIZ_MAX_UPLOAD_MB,
+    DDVIZ_CACHE_DIR), read when an instance is made. Paths are stored resolved.
 
+    Raises
+    ------
+    ddviz.errors.ConfigError
+        An invalid value, given or from the environment (naming the field or the variable).
+    """
 
-@dataclass
-class AppSettings:
-    """data_dirs: folders structures and reference densities are read from. dataset_dirs:
-    folders holding training datasets (folders with a manifest.json). models_dir: model files
-    (read, and written by training). runs_dir: training runs. max_upload_bytes: uploads above
-    this are refused. cache_dir: computed grids kept across restarts (None: in memory only; see
-    :mod:`ddviz.cache`). Environment: DDVIZ_DATA_DIRS, DDVIZ_DATASET_DIRS (os.pathsep-separated),
-    DDVIZ_MODELS_DIR, DDVIZ_RUNS_DIR, DDVIZ_MAX_UPLOAD_MB, DDVIZ_CACHE_DIR."""
+    model_config = ConfigDict(strict=False, validate_default=True)  # paths given as strings
 
-    data_dirs: list[Path] = field(default_factory=lambda: _env_paths(
-        "DDVIZ_DATA_DIRS", [ROOT / "examples"]))
-    dataset_dirs: list[Path] = field(default_factory=lambda: _env_paths(
-        "DDVIZ_DATASET_DIRS", [ROOT / "assets" / "datasets"]))
-    models_dir: Path = field(default_factory=lambda: Path(
-        os.environ.get("DDVIZ_MODELS_DIR", ROOT / "models")))
-    runs_dir: Path = field(default_factory=lambda: Path(
-        os.environ.get("DDVIZ_RUNS_DIR", ROOT / "runs")))
-    max_upload_bytes: int = field(default_factory=lambda: int(
-        float(os.environ.get("DDVIZ_MAX_UPLOAD_MB", "50")) * 2**20))
-    cache_dir: Path | None = field(default_factory=default_cache_dir)
+    data_dirs: list[Path] = option(lambda: env().data_dirs or [ROOT / "examples"],
+                                   "Folders structures and reference densities are read from.")
+    dataset_dirs: list[Path] = option(
+        lambda: env().dataset_dirs or [ROOT / "assets" / "datasets"],
+        "Folders holding training datasets (folders with a manifest.json).")
+    models_dir: Path = option(lambda: env().models_dir or ROOT / "models",
+                              "Model files (read, and written by training).")
+    runs_dir: Path = option(lambda: env().runs_dir or ROOT / "runs", "Training runs.")
+    max_upload_bytes: int = option(lambda: int(env().max_upload_mb * 2**20),
+                                   "Uploads above this are refused.", unit="bytes", ge=1)
+    cache_dir: Path | None = option(default_cache_dir, "Computed grids kept across restarts "
+                                    "(None: in memory only; see ddviz.cache).")
 
-    def __post_init__(self):
-        self.data_dirs = [Path(d).resolve() for d in self.data_dirs]
-        self.dataset_dirs = [Path(d).resolve() for d in self.dataset_dirs]
-        self.models_dir = Path(self.models_dir).resolve()
-        self.runs_dir = Path(self.runs_dir).resolve()
+    @field_validator("data_dirs", "dataset_dirs", "models_dir", "runs_dir")
+    @classmethod
+    def _resolved(cls, value):
+        return [p.resolve() for p in value] if isinstance(value, list) else value.resolve()
 
     def safe_path(self, path, roots: list[Path] | None = None) -> Path:
         """``path`` resolved, if it exists inside one of ``roots`` (default: data and models

@@ -6,7 +6,6 @@ event: wall-clock time (s since the epoch) and the event's name. Without it, it 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -15,7 +14,9 @@ _LOCK = threading.Lock()
 
 def mark(event: str) -> None:
     """Record that ``event`` happened now (when DDVIZ_TRACE is set)."""
-    path = os.environ.get("DDVIZ_TRACE")
+    from ddviz.settings import env
+
+    path = env().trace
     if not path:
         return
     with _LOCK, open(path, "a") as fh:

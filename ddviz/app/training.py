@@ -25,43 +25,53 @@ from ddviz.train.config import HISTORY, STATUS, TrainConfig
 
 
 def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
-    """One widget per config field (name -> widget), chosen from its type and rules."""
+    """One widget per config field (name -> widget), chosen from its :func:`describe` row: a
+    select for choices, a checkbox for a flag, a number input bounded as the field is, a text
+    input of comma-separated items for a list. Help and unit come from the field."""
     out = {}
     for row in rows:
         name, default, kind = row["name"], row["default"], row["type"]
         label = name + (f" ({row['unit']})" if row.get("unit") else "")
         common = {"label": label, "description": row["help"], "width": 260,
                   "css_classes": ["cfg-" + name.replace(".", "-")]}
+        bounds = {"start": row.get("minimum"), "end": row.get("maximum")}
         if row.get("choices"):
             w = pn.widgets.Select(options=list(row["choices"]), value=default, **common)
         elif kind == "bool":
             w = pn.widgets.Checkbox(value=default, label=label, width=260,
                                     css_classes=common["css_classes"])
         elif kind == "int":
-            w = pn.widgets.IntInput(value=default, start=row.get("minimum"), **common)
+            w = pn.widgets.IntInput(value=default, **bounds, **common)
         elif kind == "float":
-            w = pn.widgets.FloatInput(value=default, start=row.get("minimum"),
-                                      end=row.get("maximum"), **common)
+            w = pn.widgets.FloatInput(value=default, **bounds, **common)
         elif kind.startswith("list"):
-            w = pn.widgets.TextInput(value=", ".join(map(str, default)), **common)
+            w = pn.widgets.TextInput(value=", ".join(map(str, default)),
+                                     placeholder="comma-separated", **common)
         else:
             w = pn.widgets.TextInput(value=str(default), **common)
         out[name] = w
     return out
 
 
+def _item(text: str, kind: str):
+    """A list item typed as the row says; left as text when it is not (the config names it)."""
+    try:
+        return {"list[int]": int, "list[float]": float}.get(kind, str)(text)
+    except ValueError:
+        return text
+
+
 def form_values(widgets: dict, rows: list[dict]) -> dict:
-    """Nested option dict from the widgets (lists parsed from comma-separated text)."""
+    """Nested option dict from the widgets (lists parsed from comma-separated text), for
+    :func:`ddviz.config.from_dict` to validate."""
     data: dict = {}
     for row in rows:
         value = widgets[row["name"]].value
         if row["type"].startswith("list"):
-            items = [v.strip() for v in str(value).split(",") if v.strip()]
-            value = [int(v) if row["type"] == "list[int]" and v.lstrip("-").isdigit() else v
-                     for v in items]
-        head, _, leaf = row["name"].rpartition(".")
+            value = [_item(v.strip(), row["type"]) for v in str(value).split(",") if v.strip()]
+        *head, leaf = row["name"].split(".")
         target = data
-        for part in filter(None, head.split(".")):
+        for part in head:
             target = target.setdefault(part, {})
         target[leaf] = value
     return data
@@ -228,6 +238,7 @@ def _read_json(path: Path):
 def history_plot(history: list[dict]):
     """Training loss and validation relative L1/L2 against the step (log scale)."""
     import holoviews as hv
+    import holoviews.plotting.bokeh  # noqa: F401  (the backend the options below are for)
 
     loss = [(e["step"], e["loss"]) for e in history if "loss" in e]
     val = [(e["step"], e["val_rel_l1"], e["val_rel_l2"]) for e in history if "val_rel_l1" in e]

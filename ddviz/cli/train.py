@@ -26,7 +26,7 @@ def run(args):
         return 0
     if not args.config:
         raise ConfigError("give a configuration file (ddviz train --template prints one)")
-    from ddviz.train import MODEL, Callback, Trainer, TrainConfig
+    from ddviz.train import MODEL, Callback, TrainConfig, Trainer
 
     config = TrainConfig.from_file(args.config)
     run_dir = Path(args.run or Path("runs") / Path(args.config).stem)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 
 import numpy as np
 
 from ddviz.cache import digest
+from ddviz.config import to_dict
 from ddviz.errors import DdvizError
 from ddviz.evaluate.comparison import Comparison
 from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid
@@ -50,7 +50,7 @@ def model_key(model) -> str:
     """A digest of a model's weights and configuration (a DeepDensity or a Predictor)."""
     net = getattr(model, "model", model)
     weights = [(name, t.detach().cpu().numpy()) for name, t in net.state_dict().items()]
-    return digest(json.dumps(asdict(net.config), sort_keys=True, default=str), weights)
+    return digest(json.dumps(to_dict(net.config), sort_keys=True, default=str), weights)
 
 
 def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,

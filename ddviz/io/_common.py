@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ddviz.errors import ConfigError, DdvizError, FileFormatError, TooLargeError
+from ddviz.errors import DdvizError, FileFormatError, TooLargeError
 
 ENV_MAX_POINTS = "DDVIZ_MAX_POINTS"
 DEFAULT_MAX_POINTS = 200_000_000
@@ -20,21 +20,14 @@ _BLOCK = 1 << 22  # bytes of value lines parsed at once
 
 
 def max_points_limit(max_points: int | None = None) -> int:
-    """The grid-size limit: ``max_points``, else env ``DDVIZ_MAX_POINTS``, else 2e8 points."""
+    """The grid-size limit: ``max_points``, else env ``DDVIZ_MAX_POINTS``, else 2e8 points
+    (ConfigError naming the variable for a bad value; see :mod:`ddviz.settings`)."""
     if max_points is not None:
         return int(max_points)
-    raw = os.environ.get(ENV_MAX_POINTS)
-    if raw is None or not raw.strip():
-        return DEFAULT_MAX_POINTS
-    try:
-        value = int(float(raw))
-    except ValueError:
-        raise ConfigError(f"expected a number of grid points, got {raw!r}",
-                          field=ENV_MAX_POINTS) from None
-    if value < 1:
-        raise ConfigError(f"expected a positive number of grid points, got {raw!r}",
-                          field=ENV_MAX_POINTS)
-    return value
+    from ddviz.settings import env
+
+    limit = env().max_points
+    return DEFAULT_MAX_POINTS if limit is None else limit
 
 
 def check_points(shape, max_points: int | None, path, line: int | None = None) -> int:

@@ -6,78 +6,117 @@ importing torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
 
-from ddviz.config import describe, from_dict, option, toml_value
-from ddviz.methods.deep_density.config import ModelConfig
+from pydantic import SerializeAsAny, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticUseDefault
+
+from ddviz.config import Choices, Config, FieldError, from_dict, load_file, option
 
 CHECKPOINT = "checkpoint.safetensors"
 MODEL = "model.safetensors"
 HISTORY = "history.json"
 HISTORY_CSV = "history.csv"
 STATUS = "status.json"
+DEFAULT_METHOD = "deep_density"
 
 
-@dataclass
-class TrainConfig:
-    """Everything a training run needs; stored in every checkpoint and model file."""
+def method_names() -> list[str]:
+    """The registered methods (:func:`ddviz.methods.methods`, imported on first use)."""
+    from ddviz.methods import methods
 
+    return sorted(methods())
+
+
+def model_config_class(method: str) -> type[Config]:
+    """The model configuration class of ``method`` (its ``config`` module's ``ModelConfig``)."""
+    from ddviz.methods import method_module
+
+    return method_module(method, "config").ModelConfig
+
+
+class TrainConfig(Config):
+    """Everything a training run needs; stored in every checkpoint and model file.
+
+    Validated on construction and on assignment; ``model`` holds the model configuration of
+    ``method`` (a dict given for it is read as that method's ``ModelConfig``).
+
+    Raises
+    ------
+    ddviz.errors.ConfigError
+        An unknown option or an invalid value, naming the field (``model.m1`` for a nested one).
+    """
+
+    method: Annotated[str, Choices(method_names)] = option(
+        DEFAULT_METHOD, "The learned map to train (a package of ddviz.methods).")
     train: list[str] = option([], "Dataset folders or snapshot files to train on (their 'train' "
                               "split when a manifest.json assigns splits).")
     validation_snapshots: int = option(4, "Training snapshots held out for validation (the "
-                                       "last ones of the list).", minimum=1)
+                                       "last ones of the list).", ge=1)
     validation_stride: int = option(2, "Validate on every n-th grid point along each axis "
-                                    "(1 = the full grid).", minimum=1)
-    steps: int = option(2000, "Optimisation steps.", minimum=1)
-    snapshots_per_step: int = option(4, "Snapshots drawn per step.", minimum=1)
-    points_per_snapshot: int = option(2048, "Random probe points per snapshot per step.",
-                                      minimum=1)
-    sampling: str = option("density", "Where probe points go: 'uniform' in the grid box, "
-                           "'density' (a share near the atoms), 'error' (where the model is "
-                           "worst among twice as many candidates).",
-                           choices=("uniform", "density", "error"))
+                                    "(1 = the full grid).", ge=1)
+    steps: int = option(2000, "Optimisation steps.", ge=1)
+    snapshots_per_step: int = option(4, "Snapshots drawn per step.", ge=1)
+    points_per_snapshot: int = option(2048, "Random probe points per snapshot per step.", ge=1)
+    sampling: Literal["uniform", "density", "error"] = option(
+        "density", "Where probe points go: 'uniform' in the grid box, 'density' (a share near "
+        "the atoms), 'error' (where the model is worst among twice as many candidates).")
     focus: float = option(0.5, "Share of points drawn near atoms ('density') or by error "
-                          "('error').", minimum=0.0, maximum=1.0)
-    loss: str = option("l1", "Loss on the probe points: mean absolute error (l1; with uniform "
-                       "points the relative L1 metric up to a constant), mean squared error or "
-                       "relative L2.", choices=("l1", "mse", "rel_l2"))
-    lr: float = option(3e-3, "Initial Adam learning rate.", minimum=0.0)
+                          "('error').", ge=0.0, le=1.0)
+    loss: Literal["l1", "mse", "rel_l2"] = option(
+        "l1", "Loss on the probe points: mean absolute error (l1; with uniform points the "
+        "relative L1 metric up to a constant), mean squared error or relative L2.")
+    lr: float = option(3e-3, "Initial Adam learning rate.", ge=0.0)
     lr_final: float = option(3e-5, "Learning rate at the last step (exponential decay).",
-                             minimum=0.0)
-    validate_every: int = option(100, "Steps between validations.", minimum=1)
-    checkpoint_every: int = option(100, "Steps between checkpoints.", minimum=1)
-    log_every: int = option(10, "Steps between history entries.", minimum=1)
+                             ge=0.0)
+    validate_every: int = option(100, "Steps between validations.", ge=1)
+    checkpoint_every: int = option(100, "Steps between checkpoints.", ge=1)
+    log_every: int = option(10, "Steps between history entries.", ge=1)
     patience: int = option(0, "Stop after this many validations without improvement "
-                           "(0 = never stop early).", minimum=0)
+                           "(0 = never stop early).", ge=0)
     seed: int = option(0, "Seed for initial weights and probe points.")
     init: str = option("", "Model file (.safetensors) whose weights and descriptor statistics "
                        "start the run (fine-tuning, a second learning-rate cycle); its model "
                        "configuration must equal this run's. Empty: fresh weights.")
-    threads: int = option(0, "CPU threads torch may use (0 = torch's default: all cores).",
-                          minimum=0)
-    device: str = option("auto", "'auto' (CUDA when available), 'cpu' or 'cuda'.",
-                         choices=("auto", "cpu", "cuda"))
-    model: ModelConfig = option(ModelConfig(), "Model hyperparameters.")
+    threads: int = option(0, "CPU threads torch may use (0 = torch's default: all cores).", ge=0)
+    device: Literal["auto", "cpu", "cuda"] = option(
+        "auto", "'auto' (CUDA when available), 'cpu' or 'cuda'.")
+    model: SerializeAsAny[Config] = option(lambda: model_config_class(DEFAULT_METHOD)(),
+                                           "The method's model hyperparameters.")
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _method_model(cls, value, info: ValidationInfo):
+        if "method" not in info.data:  # the method itself is invalid: that error is reported
+            raise PydanticUseDefault()
+        model_cls = model_config_class(info.data["method"])
+        if isinstance(value, dict):
+            return model_cls.model_validate(value)
+        if not isinstance(value, model_cls):
+            raise ValueError(  # noqa: TRY004  (pydantic reports ValueError, not TypeError)
+                f"expected a table of options or a {model_cls.__module__}."
+                f"{model_cls.__name__}, got {type(value).__name__}")
+        return value
+
+    @model_validator(mode="after")
+    def _model_of_method(self) -> TrainConfig:
+        model_cls = model_config_class(self.method)
+        if not isinstance(self.model, model_cls):  # the method changed, the model did not
+            raise FieldError("model", f"method {self.method!r} needs a {model_cls.__name__}, "
+                             f"got a {type(self.model).__name__}")
+        return self
 
     @classmethod
-    def from_file(cls, path) -> TrainConfig:
-        from ddviz.config import load_file
-
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        """Read a .toml, .yaml or .json configuration; ConfigError naming the file and field."""
         return from_dict(cls, load_file(path), source=path)
 
 
 def template() -> str:
     """A TOML training configuration with every field of :class:`TrainConfig`, its default and
     its documentation (what ``ddviz train --template`` prints)."""
-    lines, section = ["# ddviz training configuration: every field, with its default."], ""
-    for row in describe(TrainConfig):
-        head, _, name = row["name"].rpartition(".")
-        if head != section:  # top-level fields come first and need no table header
-            section = head
-            lines += ["", f"[{head}]"]
-        extra = [f"unit: {row['unit']}"] if row.get("unit") else []
-        if row.get("choices"):
-            extra.append("one of " + ", ".join(map(str, row["choices"])))
-        lines.append(f"# {row['help']}" + (f" ({'; '.join(extra)})" if extra else ""))
-        lines.append(f"{name} = {toml_value(row['default'])}")
-    return "\n".join(lines) + "\n"
+    from ddviz.config import to_toml
+
+    return ("# ddviz training configuration: every field, with its default.\n"
+            + to_toml(TrainConfig(), documented=True))
