@@ -144,8 +144,8 @@ def test_descriptor_statistics_normalise_the_fitting_net_input(ethane_dataset, t
     trainer = Trainer(config(ethane_dataset), tmp_path / "run")
     model = trainer.model
     assert not torch.allclose(model.descriptor_std, torch.ones_like(model.descriptor_std))
-    env = trainer._environment(0)
-    pts = torch.as_tensor(trainer.samplers[0].draw_points(4000, np.random.default_rng(9)),
+    env = trainer.method.environment(model, 0)
+    pts = torch.as_tensor(trainer.method.samplers[0].draw_points(4000, np.random.default_rng(9)),
                           dtype=model.dtype)
     with torch.no_grad():
         _, i, vec = model.point_pairs(env, pts)
