@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ddviz.methods.deep_density.config import ModelConfig
-from ddviz.train import CHECKPOINT, MODEL, Callback, Trainer, TrainConfig, TrainingError
+from ddviz.train import CHECKPOINT, MODEL, Callback, TrainConfig, Trainer, TrainingError
 
 SMALL = ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=5.0)
 
