@@ -9,11 +9,11 @@ import torch
 from torch import nn
 
 from ddviz import io
-from ddviz.methods.deep_density.batches import ProbeSampler
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
-from ddviz.toys.chain1d.solver import ChainSettings, solve
+from ddviz.methods.deep_density.batches import ProbeSampler
 from ddviz.toys.chain1d.data import to_sample
 from ddviz.toys.chain1d.md import displaced_chain
+from ddviz.toys.chain1d.solver import ChainSettings, solve
 from ddviz.train import TrainConfig, Trainer
 
 SMALL_1D = ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=6.0,
@@ -143,3 +143,54 @@ def test_explorer_shows_a_chain_as_line_plots(chain_files):
     np.testing.assert_allclose(error.dimension_values(1), c.predicted.ravel() - c.reference.ravel())
     ex.slice_axis = "a"  # slice controls do nothing for a 1D view
     assert len(ex.slices) == 0
+
+
+def test_trainer_copies_the_config_and_validation_keeps_dtype_and_mode(chain_files, tmp_path):
+    """The caller's config is not completed in place; validating a float64 model evaluates it
+    in float64 (the same numbers as a float64 Predictor) and leaves its modes as they were."""
+    from ddviz.evaluate.metrics import error_sums, pooled
+    from ddviz.evaluate.predictor import Predictor
+
+    config = chain_config(chain_files, model=ModelConfig(**{**SMALL_1D.to_dict(),
+                                                            "dtype": "float64"}))
+    trainer = Trainer(config, tmp_path / "run")
+    assert config.model.species == [] and trainer.config.model.species == ["Li", "Ne"]
+    model = trainer.model
+    model.fitting_nets[0].eval()  # a mixed state must come back as it was
+    modes = {name: m.training for name, m in model.named_modules()}
+    metrics = trainer.validate()
+    assert model.dtype == torch.float64
+    assert {name: m.training for name, m in model.named_modules()} == modes
+    assert model.training and not model.fitting_nets[0].training
+    predictor = Predictor(model, device="cpu", dtype=torch.float64)
+    assert predictor.model is model  # no float32 copy
+    method = trainer.method
+    direct = pooled([error_sums(predictor.predict_grid(s.atoms, s.grid), s.density.values,
+                                s.grid) for s in method.val_samples])
+    assert metrics["rel_l1"] == direct["rel_l1"] and metrics["rel_l2"] == direct["rel_l2"]
+    model.train()
+    model.eval()
+    trainer.validate()
+    assert not any(m.training for m in model.modules())
+
+
+def test_error_sampling_puts_points_where_the_model_is_worst(chain_files, tmp_path):
+    from ddviz.methods.deep_density.batches import draw_by_error
+
+    trainer = Trainer(chain_config(chain_files, sampling="error", focus=1.0), tmp_path / "run")
+    method, model = trainer.method, trainer.model
+    sampler = method.samplers[0]
+
+    def predict(points):
+        with torch.no_grad():
+            return method.forward(model, 0, points).numpy()
+
+    chosen, ref = draw_by_error(sampler, 400, 1.0, np.random.default_rng(0), predict)
+    plain, plain_ref = sampler.draw(400, np.random.default_rng(0))
+    assert chosen.shape == plain.shape == (400, 3)
+    err_chosen = np.abs(predict(chosen) - ref).mean()
+    err_plain = np.abs(predict(plain) - plain_ref).mean()
+    assert err_chosen > 1.3 * err_plain
+    # focus 0: exactly the plain draw
+    same, _ = draw_by_error(sampler, 400, 0.0, np.random.default_rng(0), predict)
+    np.testing.assert_array_equal(same, plain)

@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
+from ddviz.device import default_device
 from ddviz.errors import ConfigError, DdvizError
+from ddviz.evaluate.predictor import Predictor, is_out_of_memory
 from ddviz.grid import Grid
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
-from ddviz.evaluate.predictor import Predictor, default_device, is_out_of_memory
 from ddviz.units import BOHR_PER_ANGSTROM
-
 
 
 @pytest.fixture(scope="module")

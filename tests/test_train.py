@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ddviz.methods.deep_density.config import ModelConfig
-from ddviz.train import CHECKPOINT, MODEL, Callback, Trainer, TrainConfig, TrainingError
+from ddviz.train import CHECKPOINT, MODEL, Callback, TrainConfig, Trainer, TrainingError
 
 SMALL = ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=5.0)
 
@@ -144,8 +144,8 @@ def test_descriptor_statistics_normalise_the_fitting_net_input(ethane_dataset, t
     trainer = Trainer(config(ethane_dataset), tmp_path / "run")
     model = trainer.model
     assert not torch.allclose(model.descriptor_std, torch.ones_like(model.descriptor_std))
-    env = trainer._environment(0)
-    pts = torch.as_tensor(trainer.samplers[0].draw_points(4000, np.random.default_rng(9)),
+    env = trainer.method.environment(model, 0)
+    pts = torch.as_tensor(trainer.method.samplers[0].draw_points(4000, np.random.default_rng(9)),
                           dtype=model.dtype)
     with torch.no_grad():
         _, i, vec = model.point_pairs(env, pts)

@@ -1,5 +1,7 @@
-"""Train a Deep Density model from a TOML/YAML configuration (``--template`` prints one with every
-field documented). Ctrl-C or SIGTERM writes a checkpoint and stops; ``--resume`` continues it."""
+"""Train a model from a TOML/YAML configuration: the config's ``method`` (default Deep Density)
+picks what is trained, by one loop for all methods (``--template`` prints a configuration with
+every field documented). Ctrl-C or SIGTERM writes a checkpoint and stops; ``--resume`` continues
+it (checkpoints written before the generic loop cannot be resumed: use ``init``)."""
 
 from __future__ import annotations
 
@@ -45,7 +47,8 @@ def run(args):
             self.bar.update(trainer.step - self.bar.n)
 
         def on_validation(self, trainer, entry):
-            self.post["val_rel_l1"] = f"{entry['val_rel_l1']:.2%}"
+            key = f"val_{trainer.method.score}"
+            self.post[key] = f"{entry[key]:.2%}"
             self.bar.set_postfix(self.post)
 
         def on_end(self, trainer, state):
@@ -74,6 +77,7 @@ def run(args):
         with atomic_path(args.output) as tmp:
             shutil.copyfile(run_dir / MODEL, tmp)
     where = args.output or run_dir / MODEL
+    score = trainer.method.score
     print(f"{state} at step {trainer.step} in {trainer.elapsed:.0f} s; best validation "
-          f"rel_l1 {best['rel_l1']:.3%} at step {best['step']}; model: {where}")
+          f"{score} {best[score]:.3%} at step {best['step']}; model: {where}")
     return 0

@@ -18,6 +18,7 @@ import ase
 import numpy as np
 import torch
 
+from ddviz.device import pick_device
 from ddviz.errors import DdvizError
 from ddviz.grid import Grid, Refinement
 from ddviz.methods.deep_density.model import DeepDensity, Environment
@@ -32,11 +33,6 @@ PAIR_BATCH = {"cpu": 1 << 14, "cuda": 1 << 20}
 _SLOT_BYTES = 27 * 8 * 9      # per point: 27 neighbour bins x int64 bookkeeping
 _CANDIDATE_BYTES = 8 * 8      # per candidate image: indices and a float64 displacement
 SAFETY = 1.5
-
-
-def default_device() -> torch.device:
-    """``cuda`` when available, else ``cpu``."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -55,7 +51,8 @@ def structure_from_atoms(atoms: ase.Atoms):
 class Predictor:
     """Evaluates ``model`` in bounded memory.
 
-    device: torch device or name (default :func:`default_device`). dtype: ``torch.float32``
+    device: torch device or name ("auto", "cpu", "cuda"; default "auto", see
+    :func:`ddviz.device.pick_device`). dtype: ``torch.float32``
     (default) or ``torch.float64`` (or their names). memory_budget_bytes: target peak working
     memory per chunk; default 256 MiB on CPU, on CUDA a quarter of the free memory (at most
     8 GiB). The model is copied only when its device or dtype must change.
@@ -63,7 +60,7 @@ class Predictor:
 
     def __init__(self, model: DeepDensity, device=None, dtype=None,
                  memory_budget_bytes: int | None = None):
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = pick_device("auto" if device is None else device)
         self.dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or torch.float32)
         if self.dtype not in (torch.float32, torch.float64):
             raise DdvizError(f"prediction dtype must be float32 or float64, got {dtype}")

@@ -5,16 +5,33 @@ Every subpackage ``ddviz.methods.<name>`` is a method. Its ``__init__`` (light: 
 :mod:`ddviz.methods.deep_density`). The name is recorded in every model file and training config,
 so ``ddviz train``, ``ddviz evaluate`` and the app dispatch on it. A new method is a new
 subpackage: nothing here changes.
+
+A method package holds (``<name>`` its package name)::
+
+    __init__.py   METHOD = MethodInfo(name, title, model_formats); no torch import
+    config.py     its model configuration (the ``model`` table of a training config)
+    model.py      the torch module
+    files.py      save_model(model, path, metadata) / load_model(path, device) -> (model, meta),
+                  versioned; older versions converted on load
+    training.py   TRAINING: a ddviz.train.method.TrainingMethod subclass (data -> batches,
+                  loss, validation metrics, model building)
+
+:func:`load_model` reads any method's model file: the file's ``format`` picks the method.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
+import struct
 from dataclasses import dataclass
 from functools import cache
 
-from ddviz.errors import ConfigError
+from ddviz.errors import ConfigError, ModelFileError
+
+MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit on the JSON header
 
 
 @dataclass(frozen=True)
@@ -75,3 +92,51 @@ def method_for_format(model_format: str) -> MethodInfo:
         if model_format in info.model_formats:
             return info
     raise ConfigError(f"no method reads model files of format {model_format!r}", field="format")
+
+
+def model_format(path: str | os.PathLike) -> str:
+    """The ``format`` entry of a model file's safetensors header metadata (read without torch).
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, is not a safetensors file, or its header has no ``format``.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            size = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+            if not 2 <= size <= MAX_HEADER_BYTES:
+                raise ModelFileError("not a readable safetensors file (bad header length)",
+                                     path=path)
+            header = json.loads(f.read(size))
+    except FileNotFoundError:
+        raise ModelFileError("no such model file", path=path) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if not isinstance(fmt, str):
+        raise ModelFileError("not a ddviz model file: its header has no format", path=path,
+                             field="format")
+    return fmt
+
+
+def load_model(path: str | os.PathLike, device=None):
+    """Read any method's model file: ``(model, metadata)``, the model in eval mode on ``device``.
+
+    The file's ``format`` picks the method (:func:`method_for_format`); its ``files.load_model``
+    does the rest (and converts older versions).
+
+    Raises
+    ------
+    ModelFileError
+        Missing or unreadable file, a format no method reads, or whatever the method's loader
+        finds wrong.
+    """
+    fmt = model_format(path)
+    try:
+        info = method_for_format(fmt)
+    except ConfigError as exc:
+        raise ModelFileError(exc.detail, path=path, field="format") from None
+    return method_module(info.name, "files").load_model(path, device=device)

@@ -1,4 +1,5 @@
-"""Deep Density (Zepeda-Núñez et al., J. Comput. Phys. 2021): config, se_a descriptor, nets, model.
+"""Deep Density (Zepeda-Núñez et al., J. Comput. Phys. 2021): config, se_a descriptor, nets, model,
+model files (files.py), probe-point batches (batches.py) and its training half (training.py).
 
 The names load lazily, so that :mod:`ddviz.methods.deep_density.config` imports without torch
 (the app's training form needs only the configs).

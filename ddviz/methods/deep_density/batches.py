@@ -2,10 +2,12 @@
 
 Snapshots with orbitals give the exact reference density at any point; others hold grid values,
 and probe points are then grid points. Densities in e/bohr^3 (electrons/bohr for the 1D chains).
+:func:`draw_by_error` puts a share of the points where the model is worst (``sampling = "error"``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +15,7 @@ import numpy as np
 from ddviz.errors import DdvizError
 from ddviz.grid import Sample
 
-SAMPLING_MODES = ("uniform", "density", "error")
+SAMPLING_MODES = ("uniform", "density")
 
 
 @dataclass
@@ -22,8 +24,8 @@ class ProbeSampler:
 
     Points are uniform in the snapshot's grid box, or with ``mode="density"`` a fraction
     ``focus`` of them is drawn as Gaussians of width ``sigma`` (bohr) around the atoms, where the
-    density is large. (``mode="error"`` is handled by the trainer, which keeps the candidates
-    where the model is worst.) With orbitals the values are exact at any point; a snapshot with
+    density is large (for points where the model is worst see :func:`draw_by_error`). With
+    orbitals the values are exact at any point; a snapshot with
     grid values only moves each point to its nearest grid point (wrapped on periodic axes,
     clamped on open ones) and takes the stored value there, so the values stay exact.
     """
@@ -74,3 +76,38 @@ class ProbeSampler:
         index = self.nearest_grid_index(points)
         values = np.asarray(self.sample.density.values)[tuple(index.T)]
         return self._origin + index @ self.sample.grid.vectors, values
+
+
+def draw_by_error(sampler: ProbeSampler, n: int, focus: float, rng: np.random.Generator,
+                  predict: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` probe points, a share ``focus`` of them where the model is worst.
+
+    ``n - k`` points (``k = round(focus n)``) are drawn as ``sampler`` draws them; ``2 k``
+    candidates more, of which ``k`` are kept at random with probability proportional to the
+    model's absolute error there (importance sampling of the error, without replacement).
+
+    Parameters
+    ----------
+    sampler : ProbeSampler
+    n : int
+        Points returned.
+    focus : float
+        Share in [0, 1] chosen by error.
+    rng : numpy.random.Generator
+    predict : callable
+        ``predict(points (m, 3) bohr) -> (m,)`` the model's density there (e/bohr^3).
+
+    Returns
+    -------
+    points : (n, 3) ndarray, bohr
+    reference : (n,) ndarray, e/bohr^3
+    """
+    k = round(focus * n)
+    points, ref = sampler.draw(n + k, rng)
+    if not k:
+        return points, ref
+    plain = n - k
+    error = np.abs(np.asarray(predict(points[plain:]), dtype=float) - ref[plain:]) + 1e-12
+    keep = rng.choice(2 * k, size=k, replace=False, p=error / error.sum())
+    index = np.concatenate([np.arange(plain), plain + keep])
+    return points[index], ref[index]

@@ -5,6 +5,10 @@ The safetensors header metadata (a string -> string map) holds, each value a JSO
 (:meth:`ModelConfig.to_dict`), ``species``, ``cutoffs`` (bohr), ``architecture``, ``units``
 (``{"length": "bohr", "density": "e/bohr^3"}``) and ``user``: the caller's own dict (training
 provenance, validation metrics...). :func:`load_model` returns all of these, parsed.
+
+Versions: 2 (written today) and 1 (read and converted on load: it predates the descriptor
+normalisation buffers, which a version-1 model is given as the identity, mean 0 and std 1, so
+it predicts exactly what it did).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
 
 FORMAT = "ddviz-deep-density"
 FORMAT_VERSION = 2  # 2: descriptor normalisation buffers
+READ_VERSIONS = (1, 2)  # older versions are converted on load (:func:`_convert`)
 
 
 def save_model(model: DeepDensity, path: str | os.PathLike,
@@ -68,8 +73,8 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             header = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:  # safetensors raises its own error types for bad headers
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118  (not a dict)
+    except Exception as exc:  # noqa: BLE001  (safetensors raises its own error types)
         raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
     if header.get("format") != FORMAT:
         raise ModelFileError(f"not a ddviz model file: format is {header.get('format')!r}, "
@@ -83,19 +88,31 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
             raise ModelFileError("missing metadata entry", path=path, field=key) from None
         except json.JSONDecodeError as exc:
             raise ModelFileError(f"invalid JSON ({exc})", path=path, field=key) from None
-    if meta["format_version"] != FORMAT_VERSION:
-        raise ModelFileError(f"unknown format version {meta['format_version']!r}; this ddviz "
-                             f"reads version {FORMAT_VERSION}", path=path, field="format_version")
+    version = meta["format_version"]
+    if isinstance(version, bool) or version not in READ_VERSIONS:
+        raise ModelFileError(f"unknown format version {version!r}; this ddviz reads versions "
+                             f"{', '.join(map(str, READ_VERSIONS))}", path=path,
+                             field="format_version")
     try:
         model = DeepDensity(ModelConfig.from_dict(meta["config"]))
     except DdvizError as exc:
         raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
     except TypeError as exc:
         raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
+    tensors = _convert(version, tensors, model)
     _check_weights(model, tensors, path)
     model.load_state_dict(tensors)
     model.eval()
     return model.to(device or "cpu"), meta
+
+
+def _convert(version: int, tensors: dict, model: DeepDensity) -> dict:
+    """The weights of a version-``version`` file in today's layout (version 2)."""
+    if version < 2:  # no descriptor normalisation yet: the identity keeps the model's function
+        state = model.state_dict()
+        tensors = {"descriptor_mean": torch.zeros_like(state["descriptor_mean"]),
+                   "descriptor_std": torch.ones_like(state["descriptor_std"]), **tensors}
+    return tensors
 
 
 def _check_weights(model: DeepDensity, tensors: dict, path: Path) -> None:

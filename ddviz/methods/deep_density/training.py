@@ -1,0 +1,156 @@
+"""Training Deep Density: its data, batches, loss and validation metrics for the generic loop.
+
+Each step draws random probe points (bohr) in a few training snapshots and the exact reference
+density there (e/bohr^3, from the stored orbitals, or the grid values at grid points); the loss
+compares the model with it there. Validation evaluates the model on (strided) full grids of the
+held-out snapshots: relative L1 and L2 (:mod:`ddviz.evaluate.metrics`), pooled over snapshots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ddviz.evaluate.metrics import error_sums, pooled
+from ddviz.evaluate.predictor import Predictor, structure_from_atoms
+from ddviz.grid import Grid
+from ddviz.io.snapshots import load_snapshots
+from ddviz.methods.deep_density.batches import ProbeSampler, draw_by_error
+from ddviz.methods.deep_density.files import load_model, save_model
+from ddviz.methods.deep_density.model import DeepDensity, Environment
+from ddviz.train.method import TrainingMethod
+from ddviz.train.run_dir import TrainingError
+
+
+def loss_function(name: str, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """The loss ``name`` on probe values (M,): ``"l1"`` mean |pred - ref|, ``"mse"`` mean
+    (pred - ref)^2, ``"rel_l2"`` ||pred - ref||_2 / ||ref||_2."""
+    if name == "mse":
+        return torch.mean((pred - ref) ** 2)
+    if name == "l1":
+        return torch.mean(torch.abs(pred - ref))
+    return torch.sqrt(torch.sum((pred - ref) ** 2) / torch.sum(ref ** 2))
+
+
+class DeepDensityTraining(TrainingMethod):
+    """Deep Density's half of a training run (see :class:`~ddviz.train.method.TrainingMethod`).
+
+    Reads ``config.train``, holds the last ``config.validation_snapshots`` snapshots out for
+    validation, and sets ``config.model.species`` from the data when it is empty.
+
+    Raises
+    ------
+    TrainingError
+        No data, too few snapshots to hold some out, or species the model config lacks.
+    """
+
+    def __init__(self, config, device: torch.device):
+        super().__init__(config, device)
+        if not config.train:
+            raise TrainingError("no training data: set 'train' to dataset folders or files",
+                                field="train")
+        samples = load_snapshots(config.train, split="train")
+        held = config.validation_snapshots
+        if len(samples) <= held:
+            raise TrainingError(f"{len(samples)} training snapshots leave none after holding out "
+                                f"{held} for validation", field="validation_snapshots")
+        self.train_samples, self.val_samples = samples[:-held], samples[-held:]
+        mode = "density" if config.sampling == "density" else "uniform"
+        self.samplers = [ProbeSampler(s, mode, config.focus) for s in self.train_samples]
+        species = sorted({sym for s in samples for sym in s.atoms.get_chemical_symbols()})
+        if not config.model.species:
+            config.model.species = species
+        unknown = sorted(set(species) - set(config.model.species))
+        if unknown:
+            raise TrainingError(f"the data have species {unknown} that model.species "
+                                f"{config.model.species} lacks", field="model.species")
+        self._environments: dict[int, Environment] = {}
+        self._val_grids: list[tuple[Grid, np.ndarray]] | None = None
+
+    # --- model ----------------------------------------------------------------------------------
+    def build_model(self) -> DeepDensity:
+        return DeepDensity(self.config.model).to(self.device)
+
+    def initialise(self, model: DeepDensity, snapshots: int = 8, points: int = 2048) -> None:
+        """Descriptor statistics from a few training snapshots (own RNG: the run's stream is
+        untouched)."""
+        rng = np.random.default_rng([self.config.seed, 1])
+        chosen = rng.choice(len(self.train_samples), size=min(snapshots, len(self.train_samples)),
+                            replace=False)
+        with torch.no_grad():
+            model.set_descriptor_statistics(
+                (self.environment(model, int(i)), self.samplers[int(i)].draw_points(points, rng))
+                for i in chosen)
+
+    def environment(self, model: DeepDensity, index: int) -> Environment:
+        """Training snapshot ``index``'s environment: neighbour lists built once, sums refreshed
+        from the current parameters (differentiable)."""
+        if index not in self._environments:
+            self._environments[index] = model.prepare(
+                *structure_from_atoms(self.train_samples[index].atoms))
+        return model.refresh(self._environments[index])
+
+    def forward(self, model: DeepDensity, index: int, points) -> torch.Tensor:
+        """(M,) the model's density at points (M, 3) bohr of training snapshot ``index``."""
+        pts = torch.as_tensor(points, dtype=model.dtype, device=model.device)
+        return model(self.environment(model, index), pts)
+
+    # --- batches and loss -----------------------------------------------------------------------
+    def batch(self, model: DeepDensity, rng: np.random.Generator) -> list:
+        """``[(snapshot index, points (n, 3) bohr, reference (n,) e/bohr^3), ...]`` for
+        ``snapshots_per_step`` distinct snapshots."""
+        cfg = self.config
+        chosen = rng.choice(len(self.train_samples),
+                            size=min(cfg.snapshots_per_step, len(self.train_samples)),
+                            replace=False)
+        return [(int(i), *self._draw(model, int(i), rng)) for i in chosen]
+
+    def _draw(self, model: DeepDensity, index: int, rng: np.random.Generator):
+        cfg, sampler = self.config, self.samplers[index]
+        if cfg.sampling != "error":
+            return sampler.draw(cfg.points_per_snapshot, rng)
+
+        def predict(points):
+            with torch.no_grad():
+                return self.forward(model, index, points).cpu().numpy()
+
+        return draw_by_error(sampler, cfg.points_per_snapshot, cfg.focus, rng, predict)
+
+    def loss(self, model: DeepDensity, batch: list) -> torch.Tensor:
+        preds = [self.forward(model, i, pts) for i, pts, _ in batch]
+        refs = [torch.as_tensor(ref, dtype=model.dtype, device=model.device)
+                for _, _, ref in batch]
+        return loss_function(self.config.loss, torch.cat(preds), torch.cat(refs))
+
+    # --- validation -----------------------------------------------------------------------------
+    def validation_metrics(self, model: DeepDensity) -> dict:
+        """Pooled and per-snapshot metrics (:func:`ddviz.evaluate.metrics.pooled`) on every
+        ``validation_stride``-th grid point of the validation snapshots, in the model's own
+        dtype and on its device."""
+        if self._val_grids is None:
+            self._val_grids = [self._val_grid(s) for s in self.val_samples]
+        predictor = Predictor(model, device=model.device, dtype=model.dtype)
+        return pooled([error_sums(predictor.predict_grid(s.atoms, g), ref, g)
+                       for s, (g, ref) in zip(self.val_samples, self._val_grids)])
+
+    def _val_grid(self, sample) -> tuple[Grid, np.ndarray]:
+        s = self.config.validation_stride
+        g = sample.grid
+        values = sample.density.values[::s, ::s, ::s]
+        return Grid(g.origin, g.vectors * s, values.shape, g.pbc), values
+
+    # --- files ----------------------------------------------------------------------------------
+    def save_model(self, model: DeepDensity, path, metadata: dict) -> None:
+        save_model(model, path, metadata)
+
+    def load_model(self, path) -> DeepDensity:
+        return load_model(path, device=self.device)[0]
+
+    def data_summary(self) -> dict:
+        return {"train_snapshots": len(self.train_samples),
+                "validation_snapshots": len(self.val_samples),
+                "data": list(self.config.train),
+                "data_provenance": self.train_samples[0].provenance}
+
+
+TRAINING = DeepDensityTraining
