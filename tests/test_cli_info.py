@@ -17,7 +17,8 @@ from conftest import ROOT
 import ddviz.io as dio
 from ddviz.grid import Grid, Sample
 
-KEYS = {"natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "electrons"}
+KEYS = {"natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "electrons",
+        "frames"}
 AS_LIMIT = 1536 << 20  # bytes; a plain `ddviz info` needs ~300-400 MB of address space
 
 
@@ -69,7 +70,7 @@ def test_info_structure_and_orbital_free_values(tmp_path, ddviz_cli):
     ase.io.write(tmp_path / "w.xyz", molecule("H2O"))
     info = json.loads(ddviz_cli("info", tmp_path / "w.xyz", "--json").stdout)
     assert info == {"natoms": 3, "species": ["H", "O"], "grid_shape": None, "spacing_bohr": None,
-                    "cell_bohr": None, "pbc": [False] * 3, "electrons": None}
+                    "cell_bohr": None, "pbc": [False] * 3, "electrons": None, "frames": 1}
     grid = Grid([0, 0, 0], np.eye(3) * 0.5, (4, 4, 4))
     dio.write(Sample(molecule("H2O"), grid, np.ones(grid.shape)), tmp_path / "w.nc")
     info = json.loads(ddviz_cli("info", tmp_path / "w.nc", "--json").stdout)

@@ -49,7 +49,7 @@ def check_structure(atoms: ase.Atoms, path, *, frame: int | None = None, frames:
     if partial:
         raise FileFormatError(f"{where}partially occupied sites ({', '.join(partial[:4])}); ddviz "
                               "needs an ordered structure with every site fully occupied", path=path)
-    if len(atoms) > 1:
+    if len(atoms) > 1 or any(atoms.pbc):
         _check_distances(atoms, path, where)
 
 
