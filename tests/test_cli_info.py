@@ -11,14 +11,13 @@ import ase.io
 import numpy as np
 import pytest
 from ase.build import molecule
-
 from conftest import ROOT
 
 import ddviz.io as dio
 from ddviz.grid import Grid, Sample
 
 KEYS = {"natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "ndim", "units",
-        "electrons"}
+        "electrons", "frames"}
 AS_LIMIT = 1536 << 20  # bytes; a plain `ddviz info` needs ~300-400 MB of address space
 
 
@@ -73,7 +72,7 @@ def test_info_structure_and_orbital_free_values(tmp_path, ddviz_cli):
     info = json.loads(ddviz_cli("info", tmp_path / "w.xyz", "--json").stdout)
     assert info == {"natoms": 3, "species": ["H", "O"], "grid_shape": None, "spacing_bohr": None,
                     "cell_bohr": None, "pbc": [False] * 3, "ndim": None, "units": None,
-                    "electrons": None}
+                    "electrons": None, "frames": 1}
     grid = Grid([0, 0, 0], np.eye(3) * 0.5, (4, 4, 4))
     dio.write(Sample(molecule("H2O"), grid, np.ones(grid.shape)), tmp_path / "w.nc")
     info = json.loads(ddviz_cli("info", tmp_path / "w.nc", "--json").stdout)

@@ -1,12 +1,14 @@
 """`ddviz ...`: one module per sub-command, each with ``add_arguments(parser)`` and ``run(args)``.
 
-Every :class:`~ddviz.errors.DdvizError` becomes one line on stderr and exit code 2.
+Every :class:`~ddviz.errors.DdvizError` becomes one line on stderr and exit code 2. A closed
+output pipe (``ddviz info X | head -3``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ddviz.errors import DdvizError
@@ -42,7 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # the reader stopped reading (e.g. `| head`): no traceback, no "Exception ignored" at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except DdvizError as exc:
         print(f"ddviz {args.command}: error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2

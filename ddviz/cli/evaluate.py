@@ -1,5 +1,9 @@
 """Evaluate a model against reference densities: relative L1/L2, MAE, max error and where,
-electron counts and time, per file and pooled over all grid points."""
+electron counts and time, per file and pooled over all grid points.
+
+References are density files or dataset folders (their manifest.json assigns splits; --split test
+takes only the test snapshots). Every reference's atoms are checked (present, none closer than
+0.5 Å) before the model is loaded or anything is computed."""
 
 from __future__ import annotations
 
@@ -7,25 +11,51 @@ import json
 
 
 def add_arguments(p):
+    from ddviz.cli._args import add_format_argument
+
     p.add_argument("model", help="model file (.safetensors)")
-    p.add_argument("references", nargs="+", help="reference density files (cube, CHGCAR, .nc)")
+    p.add_argument("references", nargs="+",
+                   help="reference density files (cube, CHGCAR, .nc) or dataset folders")
+    p.add_argument("--split", default=None, metavar="NAME",
+                   help="of dataset folders, only the snapshots of this split (e.g. test)")
+    add_format_argument(p, what="the reference files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--float64", action="store_true", help="evaluate in double precision")
 
 
+def reference_files(references, split: str | None = None) -> list:
+    """The density files to evaluate on: files as given, dataset folders expanded (one split)."""
+    from pathlib import Path
+
+    from ddviz.io.snapshots import snapshot_files
+
+    out = []
+    for ref in references:
+        out += [Path(ref)] if Path(ref).is_file() else snapshot_files(ref, split)
+    return out
+
+
 def run(args):
     from ddviz import io
+    from ddviz.errors import UnsupportedError
     from ddviz.evaluate.comparison import compute_comparison
     from ddviz.evaluate.metrics import error_sums, pooled
-    from ddviz.methods.deep_density.files import load_model
     from ddviz.evaluate.predictor import Predictor
+    from ddviz.methods.deep_density.files import load_model
 
+    paths = reference_files(args.references, args.split)
+    for path in paths:  # cheap header reads: refuse bad references before any long computation
+        fmt = io.format_of(path, args.format)
+        if not fmt.density:
+            raise UnsupportedError(f"a {fmt.name} file holds a structure, not a reference density",
+                                   path=path)
+        io.read_structure(path, format=args.format)  # FileFormatError: no atoms, overlaps
     model, _ = load_model(args.model)
     predictor = Predictor(model, device=args.device, dtype="float64" if args.float64 else None)
     files, sums, seconds = [], [], 0.0
-    for path in args.references:
-        ref = io.read(path)
+    for path in paths:
+        ref = io.read(path, format=args.format)
         c = compute_comparison(ref.atoms, predictor, ref)
         s = error_sums(c.predicted, c.reference, c.grid)
         sums.append(s)

@@ -1,7 +1,9 @@
 """Print what a density or structure file holds: atoms, species, grid, spacing (bohr), cell (bohr),
-periodicity, the density's units (e/bohr^3; electrons/bohr for a 1D chain) and the electron count
-(quadrature of the grid values, or the orbitals' occupations when a netCDF file stores only
-orbitals). Structure files have no grid: those entries are null.
+periodicity, the density's units (e/bohr^3; electrons/bohr for a 1D chain), the number of
+frames and the electron count (quadrature of the grid values, or the orbitals' occupations when
+a netCDF file stores only orbitals; null for LOCPOT/ELFCAR, which hold no density). Structure
+files have no grid: those entries are null, and the atoms are those of the last frame. The
+format is found from the name or the content, or given with --format.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ def _count(text: str) -> int:
 
 
 def add_arguments(parser) -> None:
+    from ddviz.cli._args import add_format_argument
+
     parser.add_argument("path", help="cube, CHGCAR/PARCHG, netCDF (.nc), xyz, POSCAR or cif file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_format_argument(parser)
     parser.add_argument("--max-points", type=_count, default=None, metavar="N",
                         help="refuse grids with more points (default: env DDVIZ_MAX_POINTS or 2e8)")
 
@@ -37,7 +42,8 @@ def _text(info: dict) -> str:
     def fmt(v):
         return " ".join(f"{x:.6g}" if isinstance(x, float) else str(x) for x in v)
 
-    lines = [f"file        {info['file']} ({info['format']})", f"natoms      {info['natoms']}",
+    lines = [f"file        {info['file']} ({info['format']})", f"frames      {info['frames']}",
+             f"natoms      {info['natoms']}",
              f"species     {' '.join(info['species'])}"]
     if info["grid_shape"] is not None:
         lines += [f"grid        {' x '.join(map(str, info['grid_shape']))} points",
@@ -56,7 +62,7 @@ def _text(info: dict) -> str:
 
 
 def run(args) -> int:
-    info = describe(args.path, args.max_points)
+    info = describe(args.path, args.max_points, args.format)
     if args.json:
         print(json.dumps({k: info[k] for k in KEYS}))
     else:

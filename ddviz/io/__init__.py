@@ -1,7 +1,16 @@
 """File formats: one table from suffix / file name to a lazily imported reader-writer module.
 
-Density formats (a :class:`~ddviz.grid.Sample`): Gaussian cube, VASP CHGCAR/PARCHG, netCDF (native).
-Structure formats (``ase.Atoms``, through ``ase.io``): xyz/extxyz, POSCAR/CONTCAR, cif.
+Density formats (a :class:`~ddviz.grid.Sample`): Gaussian cube, VASP CHGCAR layout (CHGCAR,
+PARCHG, CHG, AECCAR0/1/2, LOCPOT, ELFCAR), netCDF (native).
+Structure formats (``ase.Atoms``): xyz/extxyz, POSCAR/CONTCAR, cif.
+
+How a file's format is found (:func:`format_of`): the ``format`` given by name (``--format`` on the
+command line), else the suffix, else a part of the file name (VASP's fixed names), else the
+content (:mod:`ddviz.io.sniff`). A ``.gz``/``.bz2``/``.xz`` suffix is looked through; compressed
+content is recognised by its magic bytes and read transparently (:func:`ddviz.io._common.open_binary`).
+Every structure read (:func:`read_structure`, :func:`read_structures`) passes
+:func:`ddviz.io.checks.check_structure`: no atoms, overlapping atoms or partially occupied sites
+are refused.
 
 Each density module ``ddviz.io.<module>`` provides ``read(path, max_points) -> Sample``,
 ``write(sample, tmp_path, **options)`` and ``read_atoms(path) -> Atoms`` (header only);
@@ -10,6 +19,7 @@ Each density module ``ddviz.io.<module>`` provides ``read(path, max_points) -> S
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from dataclasses import dataclass
@@ -19,11 +29,32 @@ import ase
 import numpy as np
 
 from ddviz.errors import UnsupportedError
-from ddviz.io._common import DEFAULT_MAX_POINTS, ENV_MAX_POINTS, existing_file, max_points_limit
+from ddviz.io._common import (
+    BYTES_PER_POINT,
+    DEFAULT_MAX_POINTS,
+    ENV_MAX_POINTS,
+    HEADER_BYTES,
+    existing_file,
+    max_points_limit,
+    plain_copy,
+    strip_compression_suffix,
+)
 from ddviz.io.atomic import atomic_path
+from ddviz.io.checks import check_structure
 
-__all__ = ["FORMATS", "Format", "format_of", "read", "write", "read_structure", "read_structures",
-           "max_points_limit", "DEFAULT_MAX_POINTS", "ENV_MAX_POINTS"]
+__all__ = [
+    "DEFAULT_MAX_POINTS",
+    "ENV_MAX_POINTS",
+    "FORMATS",
+    "Format",
+    "check_structure",
+    "format_of",
+    "max_points_limit",
+    "read",
+    "read_structure",
+    "read_structures",
+    "write",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +67,7 @@ class Format:
     names: tuple[str, ...] = ()  # case-sensitive parts of the file name, e.g. "CHGCAR"
     density: bool = True
     ase_format: str | None = None  # for structure formats: the ase.io format name
+    needs_file: bool = False  # its library reads a real file: a compressed one is copied first
 
     def load(self):
         return importlib.import_module(f"ddviz.io.{self.module}")
@@ -43,8 +75,9 @@ class Format:
 
 FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("cube", "cube", (".cube", ".cub")),
-    Format("chgcar", "chgcar", (".chgcar",), ("CHGCAR", "PARCHG")),
-    Format("netcdf", "netcdf", (".nc",)),
+    Format("chgcar", "chgcar", (".chgcar",),
+           ("CHGCAR", "PARCHG", "AECCAR0", "AECCAR1", "AECCAR2", "LOCPOT", "ELFCAR", "CHG")),
+    Format("netcdf", "netcdf", (".nc",), needs_file=True),
     Format("xyz", "structure", (".xyz", ".extxyz"), density=False, ase_format="extxyz"),
     Format("vasp", "structure", (".vasp", ".poscar"), ("POSCAR", "CONTCAR"), density=False,
            ase_format="vasp"),
@@ -58,14 +91,37 @@ def known_suffixes() -> str:
     return ", ".join(items)
 
 
+# other names accepted for --format
+ALIASES = {"cub": "cube", "parchg": "chgcar", "aeccar": "chgcar", "locpot": "chgcar",
+           "elfcar": "chgcar", "chg": "chgcar", "nc": "netcdf", "netcdf4": "netcdf",
+           "extxyz": "xyz", "poscar": "vasp", "contcar": "vasp"}
+
+
+def format_names() -> list[str]:
+    """Names accepted as ``format`` (``--format``): the table's and their aliases."""
+    return [*FORMATS, *ALIASES]
+
+
 def format_of(path, format: str | None = None) -> Format:
-    """The format of ``path``: ``format`` by name, else by suffix, else by file-name part."""
+    """The format of ``path``.
+
+    ``format`` by name (see :func:`format_names`), else by suffix (a compression suffix such as
+    ``.gz`` looked through), else by a part of the file name (``CHGCAR``, ``AECCAR2``, ``POSCAR``,
+    ...), else, for an existing file, by its content (:func:`ddviz.io.sniff.sniff`).
+
+    Raises
+    ------
+    UnsupportedError
+        For an unknown ``format`` name, or a file none of these recognise.
+    """
     if format is not None:
-        if format not in FORMATS:
-            raise UnsupportedError(f"unknown format {format!r}; known: {', '.join(FORMATS)}",
-                                   path=path)
-        return FORMATS[format]
-    name = Path(path).name
+        key = format.lower()
+        key = ALIASES.get(key, key)
+        if key not in FORMATS:
+            raise UnsupportedError(f"unknown format {format!r}; known: "
+                                   f"{', '.join(format_names())}", path=path)
+        return FORMATS[key]
+    name = strip_compression_suffix(Path(path).name)
     suffix = Path(name).suffix.lower()
     for fmt in FORMATS.values():
         if suffix and suffix in fmt.suffixes:
@@ -73,8 +129,20 @@ def format_of(path, format: str | None = None) -> Format:
     for fmt in FORMATS.values():
         if any(part in name for part in fmt.names):
             return fmt
-    raise UnsupportedError(f"unknown file type {suffix or '(no suffix)'}; known: {known_suffixes()}",
-                           path=path)
+    if Path(path).is_file():
+        from ddviz.io.sniff import sniff
+
+        found = sniff(path)
+        if found is not None:
+            return FORMATS[found]
+    raise UnsupportedError(f"unknown file type {suffix or '(no suffix)'}; known: {known_suffixes()}"
+                           f"; the content is none of these either (or give --format)", path=path)
+
+
+def _readable(path, fmt: Format, max_points: int):
+    """A context giving the path the format's module reads (a decompressed copy if it must be)."""
+    limit = max_points * BYTES_PER_POINT + HEADER_BYTES
+    return plain_copy(path, limit) if fmt.needs_file else contextlib.nullcontext(path)
 
 
 def read(path, *, max_points: int | None = None, format: str | None = None):
@@ -88,8 +156,12 @@ def read(path, *, max_points: int | None = None, format: str | None = None):
         raise UnsupportedError(f"a {fmt.name} file holds a structure, not a density "
                                f"(use read_structure)", path=path)
     existing_file(path)
-    with np.errstate(all="ignore"):  # hostile numbers are checked, not warned about
-        return fmt.load().read(path, max_points_limit(max_points))
+    limit = max_points_limit(max_points)
+    with np.errstate(all="ignore"), _readable(path, fmt, limit) as readable:
+        sample = fmt.load().read(readable, limit)  # hostile numbers are checked, not warned about
+    if os.fspath(readable) != os.fspath(path):
+        sample.provenance["source_file"] = str(path)
+    return sample
 
 
 def write(sample, path, *, format: str | None = None, **options) -> None:
@@ -106,23 +178,38 @@ def write(sample, path, *, format: str | None = None, **options) -> None:
 
 
 def read_structure(path, index: int = -1, *, format: str | None = None) -> ase.Atoms:
-    """One structure (ASE atoms, Å) from a structure file or a density file's header."""
+    """One structure (ASE atoms, Å) from a structure file or a density file's header.
+
+    ``index`` picks the frame of a multi-frame file (default: the last). The structure passes
+    :func:`check_structure` (FileFormatError for no atoms, overlaps, partial occupancy).
+    """
+    frames = read_structures(path, format=format, check=False)
+    try:
+        atoms = frames[index]
+    except (IndexError, TypeError):
+        raise UnsupportedError(f"no frame {index!r}: the file has {len(frames)} frame(s)",
+                               path=path) from None
+    check_structure(atoms, path, frame=index % len(frames), frames=len(frames))
+    return atoms
+
+
+def read_structures(path, *, format: str | None = None, check: bool = True) -> list[ase.Atoms]:
+    """All frames of a structure file (e.g. multi-frame xyz); a density file gives one.
+
+    Each frame passes :func:`check_structure` unless ``check`` is False.
+    """
     fmt = format_of(path, format)
     existing_file(path)
     with np.errstate(all="ignore"):
         if fmt.density:
-            return fmt.load().read_atoms(path)
-        return fmt.load().read(path, fmt.ase_format, index)
-
-
-def read_structures(path, *, format: str | None = None) -> list[ase.Atoms]:
-    """All frames of a structure file (e.g. multi-frame xyz); a density file gives one."""
-    fmt = format_of(path, format)
-    existing_file(path)
-    with np.errstate(all="ignore"):
-        if fmt.density:
-            return [fmt.load().read_atoms(path)]
-        return fmt.load().read(path, fmt.ase_format, slice(None))
+            with _readable(path, fmt, max_points_limit()) as readable:
+                frames = [fmt.load().read_atoms(readable)]
+        else:
+            frames = fmt.load().read(path, fmt.ase_format, slice(None))
+    if check:
+        for i, atoms in enumerate(frames):
+            check_structure(atoms, path, frame=i, frames=len(frames))
+    return frames
 
 
 def suffixes(density: bool | None = None) -> tuple[str, ...]:

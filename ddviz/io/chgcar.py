@@ -1,9 +1,11 @@
-"""VASP CHGCAR / PARCHG charge densities.
+"""VASP volumetric files in CHGCAR layout: CHGCAR, PARCHG, CHG, AECCAR0/1/2 (densities), and
+LOCPOT (local potential, eV) and ELFCAR (electron localisation function) under those names.
 
-Layout: a POSCAR header (comment, scale, lattice rows in Å, species, counts, [Selective dynamics],
+Layout: a POSCAR header (:mod:`ddviz.io.poscar` (comment, scale, lattice rows in Å, species, counts, [Selective dynamics],
 Direct|Cartesian, positions), a blank line, ``nx ny nz`` and nx*ny*nz values of rho*V_cell with x
 fastest (Fortran order). Only this first volume (the total density) is read; augmentation
-occupancies and spin volumes after it are ignored.
+occupancies and spin volumes after it are ignored. LOCPOT and ELFCAR store the field itself (not
+times V_cell); their values are kept as they are and ``provenance["quantity"]`` says what they are.
 
 Inside ddviz: rho in e/bohr^3 on a periodic grid with C order (a slowest), so
 ``rho = value / V_cell[bohr^3]`` and ``values.reshape(nz, ny, nx).transpose(2, 1, 0)``.
@@ -11,70 +13,39 @@ Inside ddviz: rho in e/bohr^3 on a periodic grid with C order (a slowest), so
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
-from ase.data import atomic_numbers
 
 from ddviz.errors import UnsupportedError
 from ddviz.grid import Grid, Sample, atoms_from_bohr
-from ddviz.io._common import LineReader, check_points, open_binary
+from ddviz.io._common import (
+    LineReader,
+    check_points,
+    open_binary,
+    strip_compression_suffix,
+)
+from ddviz.io.poscar import read_header
 from ddviz.units import ANGSTROM_PER_BOHR, ang_to_bohr
 
 VALUES_PER_LINE = 5
+# file-name part -> (quantity, unit) of files that do not hold rho * V_cell
+NOT_DENSITY = {"LOCPOT": ("potential", "eV"), "ELFCAR": ("elf", "1")}
 
 
-def _species(tokens) -> list[str] | None:
-    """Element symbols from tokens like ``Si``, ``Si_pv``, ``O/abc`` (None if any is unknown)."""
-    out = []
-    for tok in tokens:
-        sym = tok.decode("latin-1").split("_")[0].split("/")[0]
-        if sym not in atomic_numbers or sym == "X":
-            return None
-        out.append(sym)
-    return out
-
-
-def _poscar_header(r: LineReader):
-    """(comment, cell Å (3, 3), numbers, positions Å (N, 3)) from the POSCAR part."""
-    comment = r.next("a comment line")
-    scale = r.numbers(1, "a scale factor (>0) or volume (<0)")[0]
-    rows = np.array([r.numbers(3, f"3 numbers (lattice vector {i + 1}, Å)") for i in range(3)])
-    volume = abs(np.linalg.det(rows))
-    if scale == 0 or volume < 1e-8:
-        raise r.error(f"degenerate cell (scale {scale}, volume {volume:.3g} Å^3)")
-    factor = scale if scale > 0 else (-scale / volume) ** (1 / 3)
-    cell = rows * factor
-    line = r.next("species names or atom counts")
-    if all(t.isdigit() for t in line.split()) and line.split():  # VASP 4: names in the comment
-        counts_line, names = line, comment.split()[:len(line.split())]
-        species = _species(names) if len(names) == len(line.split()) else None
-        if species is None:
-            raise r.error("VASP 4 file without species names (expected them on line 6 or in the "
-                          "comment line)", 6)
-    else:
-        species = _species(line.split())
-        if not species:
-            raise r.error(f"expected element symbols, got {line.decode('latin-1').strip()[:40]!r}")
-        counts_line = r.next("atom counts")
-    counts = r.numbers(len(species), f"{len(species)} atom counts (one per species)",
-                       ints=len(species), line=counts_line)
-    if len(counts_line.split()) > len(species) and counts_line.split()[len(species)].isdigit():
-        raise r.error(f"{len(counts_line.split())} atom counts for {len(species)} species")
-    if min(counts) < 0 or sum(counts) > r.remaining() // 6 + 1:
-        raise r.error(f"implausible atom counts {counts} for a file of {r.size} bytes")
-    mode = r.next("Direct or Cartesian")
-    if mode.strip()[:1] in (b"S", b"s"):
-        mode = r.next("Direct or Cartesian")
-    cartesian = mode.strip()[:1] in (b"C", b"c", b"K", b"k")
-    natoms = sum(counts)
-    coords = np.array([r.numbers(3, f"3 coordinates for atom {i + 1} of {natoms}")
-                       for i in range(natoms)]).reshape(-1, 3)
-    positions = coords * factor if cartesian else coords @ cell
-    numbers = [atomic_numbers[s] for s, c in zip(species, counts) for _ in range(c)]
-    return comment.decode("latin-1").strip(), cell, numbers, positions
+def quantity_of(path) -> tuple[str, str]:
+    """(quantity, unit) of the values of a CHGCAR-layout file, from its name."""
+    name = strip_compression_suffix(Path(os.fspath(path)).name)
+    for part, found in NOT_DENSITY.items():
+        if part in name:
+            return found
+    return "density", "e/bohr^3"
 
 
 def _header(r: LineReader, max_points: int | None):
-    comment, cell, numbers, positions = _poscar_header(r)
+    h = read_header(r)
+    comment, cell, numbers, positions = h.comment, h.cell, h.numbers, h.positions
     line = r.next("grid dimensions (nx ny nz)")
     while not line.strip():
         line = r.next("grid dimensions (nx ny nz)")
@@ -92,18 +63,20 @@ def read(path, max_points: int | None) -> Sample:
         comment, cell, numbers, positions, shape, n = _header(r, max_points)
         raw = r.values(n, "grid values (rho*V)")
     cell_bohr = ang_to_bohr(cell)
-    volume = abs(np.linalg.det(cell_bohr))
+    quantity, unit = quantity_of(path)
+    volume = abs(np.linalg.det(cell_bohr)) if quantity == "density" else 1.0
     rho = raw.reshape(shape[::-1]).transpose(2, 1, 0) / volume
     atoms = atoms_from_bohr(numbers, ang_to_bohr(positions), cell_bohr, pbc=True)
     prov = {"source_format": "chgcar", "source_file": str(path), "comment": comment}
+    if quantity != "density":
+        prov.update(quantity=quantity, unit=unit)
     return Sample(atoms, Grid.periodic(cell_bohr, shape), np.ascontiguousarray(rho), prov)
 
 
 def read_atoms(path):
     """The atoms (Å, with cell and pbc) from the header only."""
     with open_binary(path) as f:
-        _, cell, numbers, positions = _poscar_header(LineReader(f, path))
-    return atoms_from_bohr(numbers, ang_to_bohr(positions), ang_to_bohr(cell), pbc=True)
+        return read_header(LineReader(f, path)).atoms()
 
 
 def _runs(symbols):

@@ -9,7 +9,7 @@ from ddviz.units import ang_to_bohr
 
 # ndim: 1 (a chain's line density), 3 (a density in space); units: of the density values
 KEYS = ("natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "ndim", "units",
-        "electrons")
+        "electrons", "frames")
 
 
 def describe(path, max_points: int | None = None, format: str | None = None) -> dict:
@@ -23,15 +23,16 @@ def describe(path, max_points: int | None = None, format: str | None = None) -> 
     max_points : int, optional
         Refuse grids with more points (see :func:`ddviz.io.read`).
     format : str, optional
-        A name of :data:`ddviz.io.FORMATS`; default: from the file name.
+        A name of :data:`ddviz.io.FORMATS`; default: from the file name or its content.
 
     Returns
     -------
     dict
         ``file``, ``format`` and :data:`KEYS`. Electrons by quadrature of the grid values, or
         from the orbitals' occupations when a netCDF file stores only orbitals (no grid is
-        evaluated). A structure file has no grid: grid, spacing, ndim, units and electrons are
-        None, and so is the cell of a structure without one.
+        evaluated); None for LOCPOT/ELFCAR, which hold no density. A structure file has no grid:
+        grid, spacing, ndim, units and electrons are None, and so is the cell of a structure
+        without one; its atoms are the last frame's.
 
     Raises
     ------
@@ -40,7 +41,7 @@ def describe(path, max_points: int | None = None, format: str | None = None) -> 
     """
     fmt = io.format_of(path, format)
     if fmt.density:
-        sample = io.read(path, max_points=max_points, format=format)
+        sample = io.read(path, max_points=max_points, format=fmt.name)
         if sample.has_values:
             info = sample.summary()
         else:  # orbitals only: the exact count, without evaluating the grid
@@ -51,12 +52,16 @@ def describe(path, max_points: int | None = None, format: str | None = None) -> 
                     "cell_bohr": sample.cell_bohr.tolist(), "pbc": list(sample.grid.pbc),
                     "ndim": sample.ndim, "units": sample.units,
                     "electrons": sample.orbitals.electrons}
+        if sample.provenance.get("quantity", "density") != "density":
+            info["electrons"] = None  # LOCPOT, ELFCAR: not a density
+        info["frames"] = 1
     else:
-        atoms = io.read_structure(path, format=format)
+        frames = io.read_structures(path, format=fmt.name)
+        atoms = frames[-1]
         cell = np.asarray(atoms.cell)
         info = {"natoms": len(atoms), "species": sorted(set(atoms.get_chemical_symbols())),
                 "grid_shape": None, "spacing_bohr": None,
                 "cell_bohr": ang_to_bohr(cell).tolist() if np.any(cell) else None,
                 "pbc": [bool(p) for p in atoms.pbc], "ndim": None, "units": None,
-                "electrons": None}
+                "electrons": None, "frames": len(frames)}
     return {"file": str(path), "format": fmt.name, **{k: info[k] for k in KEYS}}
