@@ -26,14 +26,14 @@ from ddviz.errors import DdvizError, FileFormatError, UnsupportedError
 from ddviz.grid import DIMS, Grid, Sample, atoms_from_bohr, check_ndim, line_axes
 from ddviz.io._common import check_points, open_binary
 from ddviz.orbitals import VAR_COEFF, VAR_OCC, OrbitalDensity
-from ddviz.units import DENSITY_UNIT, LENGTH_UNIT, ang_to_bohr
+from ddviz.units import LENGTH_UNIT, ang_to_bohr
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # 1: no ndim attribute, density always labelled e/bohr^3
 ATTR_VERSION = "ddviz_format_version"
 ATTR_NDIM = "ndim"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_UNITS = {"density": DENSITY_UNIT, "grid_shape": "1", "grid_origin": LENGTH_UNIT,
+_UNITS = {"grid_shape": "1", "grid_origin": LENGTH_UNIT,  # density: the Sample's units
           "grid_vectors": LENGTH_UNIT, "grid_pbc": "1", "atom_numbers": "1",
           "atom_positions": LENGTH_UNIT, "cell": LENGTH_UNIT, "atoms_pbc": "1",
           VAR_COEFF: "1", VAR_OCC: "electrons"}
