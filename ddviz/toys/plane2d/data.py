@@ -108,9 +108,8 @@ def compute(index: int, rec: dict) -> tuple[dict, dict]:
 
 def save(path, arrays: dict, meta: dict) -> None:
     """Write one sample atomically as a compressed .npz (numeric arrays + a JSON ``meta``)."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, meta=np.array(json.dumps(meta)), **arrays)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, meta=np.array(json.dumps(meta)), **arrays)
 
 
 def load(path) -> tuple[dict, dict]:

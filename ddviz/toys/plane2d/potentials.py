@@ -50,7 +50,7 @@ def _upsample(bits: np.ndarray, size: int) -> np.ndarray:
 def mills_random(box: Box, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """A Mills-style random potential (n, n) Ha (module docstring) and its parameters."""
     n = box.n
-    margin = int(round(RANDOM_MARGIN / box.h))
+    margin = round(RANDOM_MARGIN / box.h)
     inner = n - 2 * margin
     if inner < 2 * RANDOM_CELLS:
         raise InputError(f"a {n} x {n} grid is too coarse for random potentials "

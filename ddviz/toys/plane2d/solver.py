@@ -91,7 +91,7 @@ class Box:
         return self.length / self.n
 
     @property
-    def dA(self) -> float:  # noqa: N802 (the physics name)
+    def dA(self) -> float:
         """Area of one grid cell (bohr^2)."""
         return self.h**2
 
@@ -321,7 +321,9 @@ class _Problem:
         self.kernel = coulomb_kernel(box) if settings.functional != "none" else None
         self.grads = gradient_operators(box) if settings.functional == "gga" else None
         self.nstates = electrons // 2 + settings.extra_states
-        self.v0 = None
+        # ARPACK's start vector: fixed (reproducible results) and generic (not orthogonal to any
+        # symmetry class: a previous ground state would leave out the states odd under a mirror)
+        self.v0 = np.random.default_rng(0).uniform(0.5, 1.5, box.n * box.n)
 
     def potential(self, rho) -> tuple[np.ndarray, float, float, float]:
         """v_eff (Ha), E_H, E_x, E_c of rho."""
@@ -336,7 +338,6 @@ class _Problem:
         n, dA = self.box.n, self.box.dA
         ham = self.kinetic + scipy.sparse.diags(v_eff.reshape(-1))
         eigs, vecs = diagonalise(ham.tocsc(), v_eff, self.nstates, self.v0)
-        self.v0 = vecs[:, 0]
         f, mu, smeared = occupations(eigs, self.electrons, self.settings)
         orbs = (vecs / math.sqrt(dA)).T.reshape(-1, n, n)
         rho = 2.0 * np.einsum("i,ixy->xy", f, orbs**2)
