@@ -161,13 +161,13 @@ def test_open_shell_rule():
 
 def test_convergence_failure_is_retried_then_raised():
     v = potentials.sho(SMALL, 0.3, 0.3, 6.0, 6.0)
-    with pytest.raises(ConvergenceError, match="pulay alpha=0.5.*linear alpha=0.05") as info:
+    with pytest.raises(ConvergenceError, match="pulay alpha=0.5 kT=0.001.*pulay alpha=0.3 kT=0.01") as info:
         solve(v, 6, SMALL, Settings("lda", max_iter=2))
     assert isinstance(info.value, DdvizError)
     # a first strategy that cannot converge in time, then a working one
     res = solve(v, 6, SMALL, Settings("lda", max_iter=40),
-                strategies=(("linear", 0.01), ("pulay", 0.5)))
-    assert len(res.attempts) == 2 and res.attempts[0][3] > 1e-6 > res.attempts[1][3]
+                strategies=(("linear", 0.01, None), ("pulay", 0.5, None)))
+    assert len(res.attempts) == 2 and res.attempts[0][4] > 1e-6 > res.attempts[1][4]
 
 
 @pytest.mark.parametrize("v, match", [

@@ -102,6 +102,7 @@ def compute(index: int, rec: dict) -> tuple[dict, dict]:
         arrays[f"eigenvalues_{f}"] = res.eigenvalues
         meta["scf"][f] = {"energies_Ha": res.energies, "iterations": res.iterations,
                           "attempts": [list(a) for a in res.attempts], "smeared": res.smeared,
+                          "temperature_Ha": res.settings.temperature,
                           "minus_TS_Ha": res.minus_ts, "wall_s": res.wall_s}
     return arrays, meta
 

@@ -35,7 +35,8 @@ Phys. Rev. A 100, 022512 (2019), arXiv 1811.08928 (their multi-electron 2D syste
 * SCF: Pulay/DIIS density mixing (:class:`ddviz.toys.chain1d.mixing.PulayMixer`, on the
   flattened density, no Kerker preconditioner: the system is isolated), from the non-interacting
   density, to ``||rho_out - rho_in||_2 = sqrt(dA sum R^2) < tol`` (electrons/bohr). A failed
-  attempt is retried with gentler mixing (:data:`STRATEGIES`); when all fail,
+  attempt is retried with gentler mixing, then wider smearing (:data:`STRATEGIES`; the result's
+  ``settings`` say which smearing it has); when all fail,
   :class:`~ddviz.errors.ConvergenceError` lists the attempts.
 
 Energies (Ha), all of the output density ``rho`` (electrons/bohr^2): ``E_kin = sum_i f_i
@@ -46,7 +47,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import scipy.sparse
@@ -61,8 +62,11 @@ from ddviz.toys.chain1d.solver import single_threaded_blas
 FUNCTIONALS = {"lda": ("LDA_X_2D", "LDA_C_2D_AMGB"),
                "gga": ("GGA_X_2D_B88", "LDA_C_2D_AMGB"),
                "none": (None, None)}
-# SCF attempts in order: (mixer, alpha); a retry starts again from the non-interacting density
-STRATEGIES = (("pulay", 0.5), ("pulay", 0.15), ("linear", 0.05))
+# SCF attempts in order: (mixer, alpha, kT in Ha or None for Settings.temperature); a retry starts
+# again from the non-interacting density. The last one widens the smearing (and the open-shell gap,
+# 20 kT, with it): near-degenerate orbitals in separate wells of a random potential can swap
+# occupation from one iteration to the next (1 in 50 samples at kT = 1e-3, a GGA N = 4 case).
+STRATEGIES = (("pulay", 0.5, None), ("pulay", 0.15, None), ("pulay", 0.3, 0.01))
 ENERGY_KEYS = ("E_kin", "E_ext", "E_H", "E_x", "E_c", "E_tot")
 _RHO_FLOOR = 1e-14  # electrons/bohr^2: densities below are set to it before libxc sees them
 
@@ -269,7 +273,7 @@ class Result:
     v_eff: np.ndarray = None       # (n, n) Ha, the last input potential
     iterations: int = 0
     residual: float = math.inf
-    attempts: list = field(default_factory=list)  # [(mixer, alpha, iterations, residual)]
+    attempts: list = field(default_factory=list)  # [(mixer, alpha, kT, iterations, residual)]
     wall_s: float = 0.0
 
 
@@ -358,8 +362,9 @@ def solve(v_ext, electrons: int, box: Box = Box(), settings: Settings = Settings
         Grid and box size (bohr).
     settings : Settings
         Functional, smearing, tolerance (electrons/bohr), iterations per attempt.
-    strategies : sequence of (mixer, alpha)
-        SCF attempts in order ("pulay" or "linear" mixing with step alpha).
+    strategies : sequence of (mixer, alpha, kT)
+        SCF attempts in order ("pulay" or "linear" mixing with step alpha; kT in Ha, or None for
+        ``settings.temperature``; the open-shell gap is then 20 kT).
 
     Returns
     -------
@@ -390,7 +395,9 @@ def _solve(v_ext, electrons, box, settings, strategies, start) -> Result:
     if settings.functional == "none":
         return _result(prob, orbs, eigs, f, mu, smeared, rho0, v_ext, 1, 0.0, [], start)
     attempts = []
-    for kind, alpha in strategies:
+    for kind, alpha, kt in strategies:
+        if kt is not None:
+            prob.settings = replace(settings, temperature=kt, degenerate_gap=20 * kt)
         mixer = (PulayMixer(alpha=alpha, length=box.length, q0=0.0) if kind == "pulay"
                  else LinearMixer(alpha=alpha, length=box.length, q0=0.0))
         rho_in, res = rho0, math.inf
@@ -402,11 +409,12 @@ def _solve(v_ext, electrons, box, settings, strategies, start) -> Result:
                 break
             rho_in = mixer(rho_in.reshape(-1), rho_out.reshape(-1), electrons,
                            box.dA).reshape(box.n, box.n)
-        attempts.append((kind, alpha, it, res))
+        attempts.append((kind, alpha, prob.settings.temperature, it, res))
         if res < settings.tol:
             return _result(prob, orbs, eigs, f, mu, smeared, rho_out, v_eff, it, res, attempts,
                            start)
-    tried = "; ".join(f"{k} alpha={a}: {i} iterations, residual {r:.3g}" for k, a, i, r in attempts)
+    tried = "; ".join(f"{k} alpha={a} kT={t:g}: {i} iterations, residual {r:.3g}"
+                      for k, a, t, i, r in attempts)
     raise ConvergenceError(f"2D Kohn-Sham SCF ({settings.functional}, N={electrons}, "
                            f"{box.n}x{box.n}) did not reach residual {settings.tol:g} "
                            f"electrons/bohr ({tried})", field="scf")
