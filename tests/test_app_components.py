@@ -202,7 +202,7 @@ def test_a_new_result_computes_each_isosurface_once_and_sends_the_scene_once(app
 
     ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
                   settings=app_settings)
-    chosen = dict(log_level=ex.state.log_level, log_error_level=ex.state.log_error_level)
+    chosen = {"log_level": ex.state.log_level, "log_error_level": ex.state.log_error_level}
     ex.state.param.update(log_level=0.5, log_error_level=chosen["log_error_level"] - 1.0)
     computed, sent = [], []
     real = scene_module.isosurface
