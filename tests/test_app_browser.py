@@ -46,7 +46,7 @@ def server(app_files):
     proc = subprocess.Popen(panel_command(port=port), env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 180  # it pays the warm-up first: slow on a loaded machine
     while time.time() < deadline:
         try:
             urllib.request.urlopen(url + "/liveness", timeout=1)
@@ -55,7 +55,7 @@ def server(app_files):
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("the app server did not answer /liveness within 60 s")
+        pytest.fail("the app server did not answer /liveness within 180 s")
     yield url + "/app"
     proc.terminate()
     proc.wait(60)  # at exit the worker finishes the evaluation it is running
