@@ -33,18 +33,20 @@ def browser_type_launch_args():
 
 @pytest.fixture(scope="module")
 def server(app_files):
+    tmp = app_files["root"] / "server-tmp"  # the server's temporary files, checked at exit
+    tmp.mkdir()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=str(ROOT),
                DDVIZ_DATA_DIRS=str(app_files["data"]), DDVIZ_DATASET_DIRS=str(app_files["dataset"]),
                DDVIZ_MODELS_DIR=str(app_files["models"]), DDVIZ_RUNS_DIR=str(app_files["runs"]),
-               DDVIZ_CACHE_DIR=str(app_files["root"] / "cache"))
+               DDVIZ_CACHE_DIR=str(app_files["root"] / "cache"), TMPDIR=str(tmp))
     log = open(app_files["root"] / "server.log", "w")  # noqa: SIM115  (the server writes to it)
     proc = subprocess.Popen(panel_command(port=port), env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 180  # it pays the warm-up first: slow on a loaded machine
     while time.time() < deadline:
         try:
             urllib.request.urlopen(url + "/liveness", timeout=1)
@@ -53,10 +55,12 @@ def server(app_files):
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("the app server did not answer /liveness within 60 s")
+        pytest.fail("the app server did not answer /liveness within 180 s")
     yield url + "/app"
     proc.terminate()
-    proc.wait(10)
+    proc.wait(60)  # at exit the worker finishes the evaluation it is running
+    left = sorted(p.name for p in tmp.glob("ddviz-*"))
+    assert left == [], f"the server left temporary files behind: {left}"
 
 
 @pytest.fixture
@@ -127,6 +131,9 @@ def test_explore_tab_renders_3d_slices_scatter_and_reacts_to_the_level(app_page)
     second = wait_for_change(canvas, first)
     assert np.abs(second - first).mean() > 0.5, "the iso-level change did not reach the 3D view"
     save(page, "explore-level")
+    with page.expect_download(timeout=60_000) as download:  # written in the session's folder
+        page.get_by_role("button", name="slices.png").click()
+    assert Path(download.value.path()).stat().st_size > 1000
 
 
 def test_training_tab_trains_a_model_that_the_explore_tab_offers(app_page):

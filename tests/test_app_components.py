@@ -27,17 +27,17 @@ def test_explorer_with_objects_matches_the_library(app_files, app_settings):
     model, _ = load_model(app_files["models"] / "tiny-ethane.safetensors")
     ex = Explorer(structure=ref.atoms, model=model, reference=ref, settings=app_settings)
     c = ex.comparison
-    assert c is not None and not ex.alert.visible
+    assert c is not None and not ex.inputs.alert.visible
     direct = compute_comparison(ref.atoms, model, ref)
     assert c.metrics()["rel_l1"] == pytest.approx(metrics(direct.predicted, direct.reference)["rel_l1"])
-    assert "relative L1" in ex.message
+    assert "relative L1" in ex.state.message
     before = ex.scene.triangles("predicted")
-    ex.log_level = ex.log_level - 1.0  # a lower level encloses more: more triangles
+    ex.state.log_level = ex.state.log_level - 1.0  # a lower level encloses more: more triangles
     assert ex.scene.triangles("predicted") > before
-    ex.layers = ["predicted"]
+    ex.state.layers = ["predicted"]
     assert not ex.scene.actors["reference"].GetVisibility()
-    ex.slice_axis, ex.slice_index = "c", 10
-    img = ex.slices[0].object.get(0)
+    ex.state.slice_axis, ex.state.slice_index = "c", 10
+    img = ex.slices.panes[0].object.get(0)
     assert "z = " in img.label or "z = " in str(img.opts.get().kwargs.get("title"))
 
 
@@ -56,7 +56,7 @@ def test_prediction_alone_from_a_bare_structure(app_settings):
     c = ex.comparison
     assert c.reference is None and set(c.fields()) == {"predicted"}
     assert c.grid.spacing.max() < 0.21  # the standard grid
-    assert ex.scatter.object is None and ex.scene.triangles("predicted") > 0
+    assert ex.plots.scatter.object is None and ex.scene.triangles("predicted") > 0
 
 
 def test_bad_inputs_show_a_message_and_the_session_stays_usable(app_settings, tmp_path):
@@ -64,15 +64,15 @@ def test_bad_inputs_show_a_message_and_the_session_stays_usable(app_settings, tm
                   settings=app_settings)
     good = ex.comparison
     ex.upload("structure", "broken.cube", b"not a cube file\n" * 3)
-    assert ex.alert.visible and "broken.cube" in ex.alert.object
+    assert ex.inputs.alert.visible and "broken.cube" in ex.inputs.alert.object
     with pytest.raises(Exception, match="safetensors"):
         ex.upload("model", "model.pt", b"\x80\x04pickle")
     with pytest.raises(Exception, match="above the"):
         ex.upload("structure", "big.xyz", b"x" * (app_settings.max_upload_bytes + 1))
-    ex.structure = "data/ethane_ref.nc"  # back to a good file: works again
-    assert not ex.alert.visible and ex.comparison is not good
+    ex.state.structure = "data/ethane_ref.nc"  # back to a good file: works again
+    assert not ex.inputs.alert.visible and ex.comparison is not good
     with pytest.raises(Exception, match="configured folders"):
-        ex._resolve("structure", "data/../../etc/passwd")
+        ex.inputs.resolve("structure", "data/../../etc/passwd")
 
 
 def test_training_form_is_generated_from_the_config(app_settings):
@@ -107,7 +107,7 @@ def test_training_subprocess_finishes_and_reports_the_model(app_settings):
     assert seen and seen[0].name == "from-tab.safetensors" and seen[0].exists()
     assert panel.curves.object is not None
     ex = Explorer(settings=app_settings)
-    assert "models/from-tab.safetensors" in ex.param.model.objects
+    assert "models/from-tab.safetensors" in ex.state.param.model.objects
 
 
 def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, tmp_path):
@@ -117,12 +117,12 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
     ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
                   settings=app_settings)  # notebook path: the full grid at once
     full_shape = ex.comparison.grid.shape
-    ex.cache = FieldCache(tmp_path)  # nothing cached: the served app shows a preview first
+    ex.job.cache = FieldCache(tmp_path)  # nothing cached: the served app shows a preview first
     seen, shown = [], []
-    ex.param.watch(lambda e: seen.append((ex.comparison.step, ex.comparison.grid.shape, e.new))
-                   if "points" in e.new else None, "message")
-    ex.param.watch(lambda e: shown.append(e.new), "comparison")
-    run_coroutine(ex._evaluate_async())
+    ex.state.param.watch(lambda e: seen.append((ex.comparison.step, ex.comparison.grid.shape,
+                                                e.new)) if "points" in e.new else None, "message")
+    ex.state.param.watch(lambda e: shown.append(e.new), "comparison")
+    run_coroutine(ex.runner.run_async())
     assert [s[0] for s in seen] == [2, 1], seen  # preview first, then the full grid
     assert seen[0][1] == tuple((n + 1) // 2 for n in full_shape)
     preview, full = shown  # the full grid reuses the preview's points (1/8 of the work)
@@ -130,15 +130,16 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
     for name in ("predicted", "reference"):
         np.testing.assert_array_equal(getattr(full, name)[::2, ::2, ::2], getattr(preview, name))
     assert seen[0][2].startswith("preview on every 2nd point") and "computing" in seen[0][2]
-    assert ex.message.startswith("full grid:") and ex.comparison.grid.shape == full_shape
-    rows = {r[0]: r[1] for r in ex.table.object.data.itertuples(index=False)}
+    assert ex.state.message.startswith("full grid:") and ex.comparison.grid.shape == full_shape
+    rows = {r[0]: r[1] for r in ex.plots.table.object.data.itertuples(index=False)}
     assert rows["grid"] == "×".join(map(str, full_shape)) + " points"
     assert rows["points"] == str(ex.comparison.grid.size)
-    assert not ex.busy and ex.progress.value == 100 and not ex.progress.active
+    progress = ex.inputs.progress
+    assert not ex.state.busy and progress.value == 100 and not progress.active
     seen.clear()  # the same inputs again: straight from the cache, no preview
-    run_coroutine(ex._evaluate_async())
+    run_coroutine(ex.runner.run_async())
     assert [s[0] for s in seen] == [1] and ex.comparison.cached
-    assert "from the cache" in ex.message
+    assert "from the cache" in ex.state.message
 
 
 def test_scatter_is_binned_with_numpy_until_datashader_is_compiled(app_settings, monkeypatch,
@@ -156,13 +157,13 @@ def test_scatter_is_binned_with_numpy_until_datashader_is_compiled(app_settings,
     monkeypatch.setattr(warmup, "datashader_ready", compiling.done)
     ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
                   settings=app_settings)
-    ex.cache = FieldCache(tmp_path)  # nothing cached: preview, then full grid
+    ex.job.cache = FieldCache(tmp_path)  # nothing cached: preview, then full grid
     drawn = []
-    ex.scatter.param.watch(lambda e: drawn.append((ex.comparison.step, type(e.new).__name__)),
+    ex.plots.scatter.param.watch(lambda e: drawn.append((ex.comparison.step, type(e.new).__name__)),
                            "object")
 
     async def session():
-        task = asyncio.ensure_future(ex._evaluate_async())
+        task = asyncio.ensure_future(ex.runner.run_async())
         while len(drawn) < 2:  # preview and full grid drawn
             await asyncio.sleep(0.05)
         assert not task.done()  # waiting for datashader to redraw the scatter
@@ -171,7 +172,7 @@ def test_scatter_is_binned_with_numpy_until_datashader_is_compiled(app_settings,
 
     run_coroutine(session())
     assert drawn == [(2, "Overlay"), (1, "Overlay"), (1, "DynamicMap")], drawn
-    assert not ex.busy and not ex.alert.visible
+    assert not ex.state.busy and not ex.inputs.alert.visible
 
 
 def test_level_change_sends_only_the_moved_surfaces(app_settings):
@@ -179,15 +180,86 @@ def test_level_change_sends_only_the_moved_surfaces(app_settings):
                   settings=app_settings)
     atoms_actor = ex.scene.actors["atoms"]
     atoms_mesh = atoms_actor.mapper.GetInput()
-    sent = {name: getattr(ex.vtk, name) for name in ("atoms", "bonds", "error_pos", "predicted")}
-    ex.log_level = ex.log_level - 0.5
+    vtk = ex.view.vtk
+    sent = {name: getattr(vtk, name) for name in ("atoms", "bonds", "error_pos", "predicted")}
+    ex.state.log_level = ex.state.log_level - 0.5
     assert ex.scene.actors["atoms"] is atoms_actor and atoms_actor.mapper.GetInput() is atoms_mesh
     for name in ("atoms", "bonds", "error_pos"):  # not resent: the very same objects
-        assert getattr(ex.vtk, name) is sent[name], name
-    assert ex.vtk.predicted is not sent["predicted"]
-    assert ex.vtk.predicted["cells"].size > sent["predicted"]["cells"].size  # lower: larger
-    ex.layers = ["predicted", "atoms"]
-    assert set(ex.vtk.shown) == {"predicted", "atoms"}  # no cell: not periodic
+        assert getattr(vtk, name) is sent[name], name
+    assert vtk.predicted is not sent["predicted"]
+    assert vtk.predicted["cells"].size > sent["predicted"]["cells"].size  # lower: larger
+    ex.state.layers = ["predicted", "atoms"]
+    assert set(vtk.shown) == {"predicted", "atoms"}  # no cell: not periodic
+
+
+def test_a_new_result_computes_each_isosurface_once_and_sends_the_scene_once(app_settings,
+                                                                           monkeypatch):
+    """A new result comes with its own levels: the scene is drawn once, at those levels (4
+    isosurfaces: predicted, reference, error+ and error-), and sent to the browser in one
+    message; the previous result's surfaces are not recomputed at the new levels first."""
+    from ddviz.app.view3d import LAYER_PARAMS
+    from ddviz.viz import scene as scene_module
+
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    chosen = {"log_level": ex.state.log_level, "log_error_level": ex.state.log_error_level}
+    ex.state.param.update(log_level=0.5, log_error_level=chosen["log_error_level"] - 1.0)
+    computed, sent = [], []
+    real = scene_module.isosurface
+    monkeypatch.setattr(scene_module, "isosurface",
+                        lambda ds, name, level: computed.append((name, level)) or real(ds, name,
+                                                                                      level))
+    ex.view.vtk.param.watch(lambda *events: sent.append({e.name for e in events}),
+                            [*LAYER_PARAMS.values(), "shown", "camera_resets"])
+    assert ex.evaluate() is ex.comparison  # the same inputs again: a new result (cached)
+    assert ex.state.log_error_level == chosen["log_error_level"]  # the result's own levels
+    assert ex.state.log_level < 0.5  # 10^0.5 e/bohr^3: above the largest density
+    assert sorted(name for name, _ in computed) == ["error", "error", "predicted", "reference"]
+    level, error_level = 10 ** ex.state.log_level, 10 ** ex.state.log_error_level
+    assert sorted(level for _, level in computed) == pytest.approx(
+        sorted([-error_level, error_level, level, level]))
+    assert len(sent) == 1, sent
+    assert {"predicted", "reference", "error_pos", "error_neg", "atoms"} <= sent[0]
+
+
+def test_temporary_files_live_in_one_folder_per_server(app_files, app_settings):
+    """Uploads and exports go into a session's folder inside the server's one folder; a session
+    that ends leaves nothing behind, and the server's folder goes at exit."""
+    from ddviz.app import tempfiles
+
+    server = tempfiles.server_dir()
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    other = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                     settings=app_settings)
+    ex.upload("structure", "copy.nc", (app_files["data"] / "ethane_ref.nc").read_bytes())
+    uploaded = ex.inputs.resolve("structure")
+    written = [ex.export("slices.png"), ex.export("report.html"), other.export("scatter.png")]
+    for path in (uploaded, *written):
+        assert path.is_file() and path.is_relative_to(server), path
+    assert ex.folder() != other.folder()
+    mine = ex.folder()
+    ex.close()  # the session ended
+    assert not mine.exists() and not uploaded.exists() and written[2].is_file()
+    other.close()
+    assert list(server.iterdir()) == []
+
+
+def test_the_servers_temporary_folder_is_removed_at_exit(app_files, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    code = ("from ddviz.app import Explorer, tempfiles\n"
+            "ex = Explorer(structure='data/ethane_ref.nc', model='models/tiny-ethane.safetensors')\n"
+            "print(ex.export('slices.png'), tempfiles.server_dir())\n")
+    env = {**os.environ, "TMPDIR": str(tmp_path), "DDVIZ_DATA_DIRS": str(app_files["data"]),
+           "DDVIZ_MODELS_DIR": str(app_files["models"]), "DDVIZ_CACHE_DIR": "off"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True, timeout=300)
+    export, server = out.stdout.split()
+    assert export.startswith(server) and server.startswith(str(tmp_path)), out.stdout
+    assert not os.path.exists(server) and not list(tmp_path.glob("ddviz-*"))
 
 
 def test_the_page_is_made_without_the_numerical_libraries(app_settings):

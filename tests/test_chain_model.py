@@ -129,9 +129,10 @@ def test_explorer_shows_a_chain_as_line_plots(chain_files):
     ref = io.read(chain_files / "chain_1.nc")
     ex = Explorer(structure=ref.atoms, model=random_1d_model(), reference=ref)
     c = ex.comparison
-    assert c is not None and not ex.alert.visible and "relative L1" in ex.message
-    assert ex.scene is None and len(ex.slices) == 0  # no 3D view, no slices
-    layout = ex.view3d[0].object
+    assert c is not None and c.ndim == 1
+    assert not ex.inputs.alert.visible and "relative L1" in ex.state.message
+    assert ex.scene is None and len(ex.slices.panes) == 0  # no 3D view, no slices
+    layout = ex.view.view[0].object
     density, error = layout
     curves = {el.label: el for el in density if isinstance(el, hv.Curve)}
     assert set(curves) == {"reference", "predicted"} and error.label == "error"
@@ -141,8 +142,8 @@ def test_explorer_shows_a_chain_as_line_plots(chain_files):
     np.testing.assert_allclose(x, np.arange(80) * ref.grid.spacing[0])
     np.testing.assert_allclose(curves["reference"].dimension_values(1), ref.density.values.ravel())
     np.testing.assert_allclose(error.dimension_values(1), c.predicted.ravel() - c.reference.ravel())
-    ex.slice_axis = "a"  # slice controls do nothing for a 1D view
-    assert len(ex.slices) == 0
+    ex.state.slice_axis = "a"  # slice controls do nothing for a 1D view
+    assert len(ex.slices.panes) == 0
 
 
 def test_trainer_copies_the_config_and_validation_keeps_dtype_and_mode(chain_files, tmp_path):

@@ -113,15 +113,17 @@ class SceneView(JSComponent):
 
     _esm = _ESM.replace("__NAMES__", json.dumps(list(LAYER_PARAMS.values())))
 
-    def update(self, scene, keys=None, reset_camera: bool = False) -> None:
+    def update(self, scene, keys=None, reset_camera: bool = False, shown=None) -> None:
         """Send the layers ``keys`` of ``scene`` (default: all of them; layers the scene lacks are
-        cleared) in one message; ``reset_camera`` fits the camera to them."""
-        every = keys is None
-        keys = list(LAYER_PARAMS) if every else keys
+        cleared) in one message; ``reset_camera`` fits the camera to them; ``shown``: the scene
+        layers to show (default: unchanged)."""
+        keys = list(LAYER_PARAMS) if keys is None else keys
         values = {LAYER_PARAMS[k]: scene.mesh_arrays(k) if k in scene.actors else None
                   for k in keys}
         if reset_camera:
             values["camera_resets"] = self.camera_resets + 1
+        if shown is not None:
+            values["shown"] = [LAYER_PARAMS[k] for k in shown if k in LAYER_PARAMS]
         with pn.io.hold():
             self.param.update(values)
 

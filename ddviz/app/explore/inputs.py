@@ -1,0 +1,148 @@
+"""Choosing the inputs: structure, model and reference from the configured folders, uploaded, or
+given directly (notebook); with the evaluation's progress, message and error below."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+import panel as pn
+
+from ddviz.app.explore.state import NONE, ExploreState
+from ddviz.app.settings import AppSettings
+from ddviz.errors import DdvizError
+
+STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc")
+DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
+UPLOADS = {"structure": ".xyz,.extxyz,.cif,.vasp,.cube,.nc", "model": ".safetensors",
+           "reference": ".cube,.nc"}
+
+
+class InputsPanel(pn.viewable.Viewer):
+    """The input choices of an :class:`ExploreState`: lists of files, uploads, objects given.
+
+    Parameters
+    ----------
+    state : ExploreState
+        Its ``structure``, ``model`` and ``reference`` options are set here.
+    settings : AppSettings
+        The folders files are listed from and the upload limit.
+    folder : callable
+        Returns the session's folder of temporary files (uploads are written there).
+    """
+
+    def __init__(self, state: ExploreState, settings: AppSettings, folder: Callable[[], Path],
+                 **params):
+        super().__init__(**params)
+        self.state, self.settings, self._folder = state, settings, folder
+        self._objects: dict[str, object] = {}  # names -> objects or paths given directly
+        # always shown (full when done): a hidden Progress has no element in the browser yet,
+        # and a value update from the worker thread arriving then throws there (Panel 1.9)
+        self.progress = pn.indicators.Progress(value=state.param.progress, active=state.param.busy,
+                                               max=100, width=200)
+        self.alert = pn.pane.Alert(state.param.error, alert_type="danger",
+                                   visible=state.param.error.rx.bool(), css_classes=["ddviz-alert"])
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-list structures, references and models (e.g. after training saved a new model);
+        with nothing chosen yet, choose the first structure with a reference and the first model."""
+        s, given = self.settings, list(self._objects)
+        structures = list(s.files(STRUCTURE_SUFFIXES)) + [k for k in given
+                                                          if k.startswith("structure:")]
+        references = [NONE] + list(s.files(DENSITY_SUFFIXES)) + [k for k in given
+                                                                 if k.startswith("reference:")]
+        models = list(s.files((".safetensors",), [s.models_dir])) + [k for k in given
+                                                                     if k.startswith("model:")]
+        p = self.state.param
+        p.structure.objects, p.reference.objects, p.model.objects = structures, references, models
+        chosen = {}
+        if self.state.structure is None and structures:  # prefer one with its own reference
+            with_ref = [k for k in structures if k.lower().endswith(DENSITY_SUFFIXES)]
+            chosen["structure"] = (with_ref or structures)[0]
+        if self.state.model is None and models:
+            chosen["model"] = models[0]
+        p.update(chosen)
+
+    def give(self, kind: str, value) -> None:
+        """Choose a listed file by its name, or a path or object given directly (notebook,
+        upload; a path given by the programmer may lie outside the data folders). Choosing
+        the current name again re-evaluates (an upload may have replaced the file)."""
+        if isinstance(value, str) and value in self.state.param[kind].objects:
+            key = value
+        else:
+            name = Path(value).name if isinstance(value, (str, Path)) else type(value).__name__
+            key = f"{kind}:{name}"
+            self._objects[key] = Path(value).resolve() if isinstance(value, (str, Path)) else value
+            self.refresh()
+        if getattr(self.state, kind) == key:
+            self.state.param.trigger(kind)
+        else:
+            setattr(self.state, kind, key)
+
+    def upload(self, kind: str, name: str, data: bytes) -> None:
+        """Take an uploaded file (size-limited) as structure, reference or model.
+
+        Raises
+        ------
+        ddviz.errors.DdvizError
+            Above the size limit, or a model that is not a ``.safetensors`` file.
+        """
+        self.settings.check_upload(name, data)
+        if kind == "model" and not name.endswith(".safetensors"):
+            raise DdvizError("models load only from .safetensors files", path=name)
+        folder = self._folder() / "uploads"
+        folder.mkdir(exist_ok=True)
+        path = folder / Path(name).name
+        path.write_bytes(data)
+        self.give(kind, path)
+
+    def resolve(self, kind: str, key=None):
+        """The path (inside the configured folders) or object behind a choice (default: the
+        current one); ``None`` for the structure's own reference.
+
+        Raises
+        ------
+        ddviz.app.settings.PathError
+            A name outside the configured folders, or no such file.
+        """
+        key = getattr(self.state, kind) if key is None else key
+        if key == NONE:
+            return None
+        if key in self._objects:
+            return self._objects[key]
+        roots = [self.settings.models_dir] if kind == "model" else self.settings.data_dirs
+        for root in roots:
+            prefix = root.name + "/"
+            if key.startswith(prefix):
+                return self.settings.safe_path(root / key[len(prefix):], roots)
+        return self.settings.safe_path(key, roots)
+
+    def _upload_widget(self, kind: str):
+        widget = pn.widgets.FileInput(accept=UPLOADS[kind], multiple=False, width=220)
+
+        def take(event):
+            if widget.value:
+                try:
+                    self.upload(kind, widget.filename, widget.value)
+                except DdvizError as exc:
+                    self.state.fail(exc)
+        widget.param.watch(take, "value")
+        return widget
+
+    def __panel__(self):
+        return self.layout
+
+    @cached_property
+    def layout(self):
+        """The choices, uploads, progress, message and error (made once: a widget sits in one
+        place only)."""
+        select, p = pn.widgets.Select.from_param, self.state.param
+        message = pn.widgets.StaticText.from_param(p.message, name="",
+                                                   css_classes=["ddviz-message"])
+        return pn.Column(
+            select(p.structure, name="Structure"), self._upload_widget("structure"),
+            select(p.model, name="Model"), self._upload_widget("model"),
+            select(p.reference, name="Reference density"), self._upload_widget("reference"),
+            pn.Row(self.progress, message), self.alert, width=300)

@@ -1,0 +1,113 @@
+"""The Explore tab's evaluation: a :class:`~ddviz.evaluate.job.ComparisonJob` run whenever the
+inputs change, its results put into the shared state.
+
+In a served app the work runs in one worker thread, off the event loop: a large grid is first
+shown as a preview, then replaced by the full grid. Results are shown, and progress reported,
+only once the browser has built the page (updates sent before can reach models the browser has
+no view for yet and throw there, Panel 1.9). In a notebook or a test, :meth:`Runner.evaluate`
+computes the full grid at once in the calling thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+import panel as pn
+
+from ddviz.app import trace, warmup
+from ddviz.errors import DdvizError
+
+if TYPE_CHECKING:  # the numerical modules load in the workers, while the browser builds the page
+    from ddviz.app.explore.inputs import InputsPanel
+    from ddviz.app.explore.state import ExploreState
+    from ddviz.evaluate.comparison import Comparison
+    from ddviz.evaluate.job import ComparisonJob, Inputs
+
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddviz-eval")
+
+
+def served() -> bool:
+    """True inside a server session (not in a notebook or a plain script)."""
+    return pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+
+
+class Runner:
+    """Evaluates the inputs chosen in ``state`` (resolved by ``inputs``) with ``job`` whenever
+    they change; only the newest evaluation's results and errors reach the state."""
+
+    def __init__(self, state: ExploreState, inputs: InputsPanel, job: ComparisonJob):
+        self.state, self.inputs, self.job = state, inputs, job
+        self._generation = 0  # bumped per evaluation: results of superseded ones are dropped
+        self._loaded: asyncio.Event | None = None  # served: set once the page is built
+        state.param.watch(lambda *events: self.start(), ["structure", "model", "reference"])
+
+    def start(self) -> None:
+        """Evaluate the current inputs: in the background when served, else now."""
+        if not (self.state.structure and self.state.model):
+            return
+        if served():
+            if self._loaded is None:
+                self._loaded = asyncio.Event()
+                pn.state.onload(self._loaded.set)
+            pn.state.execute(self.run_async)
+        else:
+            self.evaluate()
+
+    def _load(self) -> Inputs:
+        resolve = self.inputs.resolve
+        return self.job.load(resolve("structure"), resolve("model"), resolve("reference"))
+
+    def _report(self, done: int, total: int) -> None:
+        if self._loaded is None or self._loaded.is_set():
+            self.state.progress = int(100 * done / max(total, 1))
+
+    def evaluate(self) -> Comparison | None:
+        """Evaluate now, in this thread, on the full grid (notebooks, tests); a
+        :class:`~ddviz.errors.DdvizError` becomes the state's error (returns None)."""
+        self._generation += 1
+        self.state.begin()
+        try:
+            comparison = self.job.compute(self._load(), progress=self._report)
+        except DdvizError as exc:
+            self.state.fail(exc)
+            return None
+        self.state.show(comparison)
+        return comparison
+
+    async def run_async(self) -> None:
+        """Preview (large grids not cached), then the full grid, in the worker thread; until
+        datashader's kernels are compiled the scatter plot is binned with NumPy, then redrawn."""
+        self._generation += 1
+        generation = self._generation
+
+        async def work(fn, *args):
+            return await asyncio.wrap_future(_EXECUTOR.submit(fn, *args))
+
+        self.state.begin()
+        # imports wait in the warm-up thread (started with the server), never on the event loop
+        warm = {k: asyncio.wrap_future(f) for k, f in warmup.start().items()}
+        trace.mark("evaluation started")
+        try:
+            await warm["computing"]
+            inputs = await work(self._load)
+            trace.mark("inputs loaded")
+            comparison = None
+            for step in await work(self.job.steps, inputs):
+                comparison = await work(self.job.compute, inputs, step, comparison, self._report)
+                trace.mark(f"computed step {step}")
+                await warm["drawing"]
+                if self._loaded is not None:
+                    await self._loaded.wait()
+                if generation != self._generation:
+                    return  # newer inputs were chosen meanwhile
+                self.state.show(comparison, quick_scatter=not warmup.datashader_ready())
+                trace.mark(f"shown step {step}")
+            if self.state.quick_scatter:
+                await asyncio.wrap_future(warmup.datashader())
+                if generation == self._generation:
+                    self.state.quick_scatter = False
+        except Exception as exc:  # noqa: BLE001  (DdvizError or not: keep the session usable)
+            if generation == self._generation:
+                self.state.fail(exc)
