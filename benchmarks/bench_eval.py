@@ -19,9 +19,9 @@ import time
 import numpy as np
 import torch
 
+from ddviz.evaluate.predictor import Predictor
 from ddviz.grid import Grid
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
-from ddviz.evaluate.predictor import Predictor
 
 BOHR3_PER_MOLECULE = 202.0  # liquid water: 30 Å^3 per molecule
 

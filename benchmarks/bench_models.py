@@ -142,8 +142,8 @@ def main(argv=None) -> int:
                         help="run the 32-water SCF live too (about 20 min on 2 cores)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from ddviz.methods.deep_density.files import load_model
     from ddviz.evaluate.predictor import Predictor
+    from ddviz.methods.deep_density.files import load_model
 
     gflops = matmul_gflops()
     print(f"# {torch.get_num_threads()} threads; float32 matmul 2048^2: {gflops:.0f} GFLOP/s\n")

@@ -23,9 +23,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ddviz.toys.chain1d.solver import ChainSettings, solve
 from ddviz.toys.chain1d.md import displaced_chain
 from ddviz.toys.chain1d.response import characters
+from ddviz.toys.chain1d.solver import ChainSettings, solve
 
 
 def mixing_table(max_iter: int = 300) -> list[tuple]:

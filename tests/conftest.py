@@ -53,7 +53,7 @@ def app_files(ethane_dataset, tmp_path_factory):
 
     from ddviz import io
     from ddviz.methods.deep_density.config import ModelConfig
-    from ddviz.train import MODEL, Trainer, TrainConfig
+    from ddviz.train import MODEL, TrainConfig, Trainer
 
     root = tmp_path_factory.mktemp("app")
     data, models, runs = root / "data", root / "models", root / "runs"

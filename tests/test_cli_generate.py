@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from ase.build import molecule
 from ase.io import write
+from conftest import ROOT, run_ddviz
 
 from ddviz import io
 from ddviz.cli import main
@@ -21,8 +22,6 @@ from ddviz.reference import dataset
 from ddviz.reference.generate import Frame, Options, generate
 from ddviz.reference.scf import SCFSettings
 from ddviz.units import ang_to_bohr
-
-from conftest import ROOT, run_ddviz
 
 
 def _ethane_frames(n):

@@ -7,7 +7,6 @@ from torch import nn
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
 
 
-
 def model64(seed=0):
     torch.manual_seed(seed)
     model = DeepDensity(ModelConfig(species=["H", "O"], m1=8, m2=4, embedding_widths=[8],

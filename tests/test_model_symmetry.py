@@ -7,9 +7,6 @@ from torch import nn
 
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
 
-
-
-
 TOL = {"float32": 1e-5, "float64": 1e-10}
 
 

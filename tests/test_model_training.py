@@ -8,7 +8,6 @@ import torch
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
 
 
-
 def target(numbers, pos, points):
     """Atom-centred smooth exponentials, a different shape per species (e/bohr^3)."""
     amp = {8: 3.0, 1: 0.4}

@@ -6,12 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ddviz.errors import ConfigError
-from ddviz.neighbors import (CellList, atom_pairs, perpendicular_widths, point_pairs)
-
-
+from ddviz.neighbors import CellList, atom_pairs, perpendicular_widths, point_pairs
 
 TOL = 1e-7  # pairs this close to rcut may go either way
 

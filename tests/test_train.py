@@ -169,8 +169,8 @@ def test_l1_loss_trains(ethane_dataset, tmp_path):
 def test_template_is_valid_toml_with_every_default(tmp_path):
     import tomllib
 
-    from ddviz.train.config import template
     from ddviz.config import to_dict
+    from ddviz.train.config import template
 
     path = tmp_path / "template.toml"
     path.write_text(template())

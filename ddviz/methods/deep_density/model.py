@@ -40,8 +40,8 @@ from torch import nn
 from ddviz.errors import ConfigError
 from ddviz.methods.deep_density.config import ModelConfig
 from ddviz.methods.deep_density.descriptor import Descriptor, distances, switch
-from ddviz.neighbors import CellList, as_pbc, image_vectors
 from ddviz.methods.deep_density.nets import ResidualMLP, per_kind
+from ddviz.neighbors import CellList, as_pbc, image_vectors
 
 INIT_RATE, INIT_LIN0, INIT_LIN1 = 2.0, 0.5, 0.5
 
