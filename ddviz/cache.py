@@ -40,7 +40,8 @@ def default_dir() -> Path | None:
 
 def digest(*parts) -> str:
     """A hex SHA-256 of arrays (dtype, shape and bytes), strings, numbers, None and nested
-    tuples/lists of them; equal contents give equal digests."""
+    tuples/lists of them; equal contents give equal digests.
+    """
     h = hashlib.sha256()
 
     def add(x):

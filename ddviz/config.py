@@ -44,7 +44,8 @@ __all__ = ["Choices", "Config", "FieldError", "describe", "from_dict", "load_fil
 
 class FieldError(ValueError):
     """Raised by a cross-field check inside a :class:`Config` validator to name the field at
-    fault (pydantic alone would name the whole model)."""
+    fault (pydantic alone would name the whole model).
+    """
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
@@ -84,7 +85,8 @@ def option(default, help: str, *, unit: str | None = None, **bounds):
 class Choices:
     """Field metadata (``Annotated[str, Choices(names)]``): the value must be one of
     ``names()``, a list known only at run time (called at each validation, so it may import
-    lazily). :func:`describe` reports the choices, so the form offers them."""
+    lazily). :func:`describe` reports the choices, so the form offers them.
+    """
 
     names: Callable[[], Iterable[str]]
 
@@ -151,7 +153,8 @@ class Config(BaseModel):
     @classmethod
     def from_dict(cls, data: dict, source=None):
         """Build from :meth:`to_dict` output (or a file's tables); ConfigError naming the field
-        (and ``source``) on unknown keys or bad values."""
+        (and ``source``) on unknown keys or bad values.
+        """
         return from_dict(cls, data, source=source)
 
 
@@ -165,7 +168,8 @@ def _field_name(loc: tuple) -> str:
 def config_error(exc: ValidationError, source=None, where: str = "") -> ConfigError:
     """The :class:`~ddviz.errors.ConfigError` for pydantic's ``exc``: the first error's field as a
     dotted path (after ``where``, e.g. ``"model."``), every error in the message (``source``:
-    the file or form it came from)."""
+    the file or form it came from).
+    """
     found = []
     for err in exc.errors(include_url=False):
         loc, message = tuple(err["loc"]), err["msg"]

@@ -129,7 +129,8 @@ class Grid:
     def every(self, step: int) -> Grid:
         """The grid of every ``step``-th point along each axis (indices 0, step, 2 step, ...):
         ``values[::step, ::step, ::step]`` of a field on this grid lies on it. A periodic axis
-        stays periodic only when ``step`` divides its points."""
+        stays periodic only when ``step`` divides its points.
+        """
         step = int(step)
         if step < 1:
             raise DdvizError(f"grid step must be a positive integer, got {step}")
@@ -190,7 +191,8 @@ class Refinement:
 
     def put_coarse(self, out: np.ndarray, coarse_values) -> None:
         """Write ``coarse_values`` (on ``grid.every(step)``) into the coarse points of ``out``
-        (a field on the grid); the remaining points are left to fill."""
+        (a field on the grid); the remaining points are left to fill.
+        """
         coarse_values = np.asarray(coarse_values)
         if coarse_values.shape != self.coarse.shape:
             raise DdvizError(f"coarse values of shape {coarse_values.shape} do not lie on every "
@@ -246,7 +248,8 @@ class Sample:
     @property
     def density(self) -> xr.DataArray:
         """In :attr:`units` on the grid (evaluated from the orbitals on first access if not
-        stored)."""
+        stored).
+        """
         if self._density is None:
             self._density = self.make_density(self.grid, self.orbitals.evaluate_grid(self.grid),
                                               units=self.units)
@@ -291,7 +294,8 @@ class Sample:
 
     def electrons(self) -> float:
         """Electron count by quadrature: sum of values times the voxel volume (bohr^3; for a
-        line density the line step times the unit transverse steps of its grid)."""
+        line density the line step times the unit transverse steps of its grid).
+        """
         return float(np.sum(self.density.values, dtype=np.float64) * self.grid.voxel_volume)
 
     def summary(self) -> dict:

@@ -43,7 +43,8 @@ def perpendicular_widths(cell: torch.Tensor) -> torch.Tensor:
 
 def image_vectors(points, positions, p, i, shift, cell=None) -> torch.Tensor:
     """(P, 3) bohr: ``points[p] - (positions[i] + shift @ cell)``; differentiable, caller's
-    dtype."""
+    dtype.
+    """
     vec = points[p] - positions[i]
     if cell is not None and shift.numel():
         vec = vec - shift.to(vec.dtype) @ cell.to(vec.dtype)
@@ -162,7 +163,8 @@ class CellList:
     def atom_pairs(self, positions: torch.Tensor):
         """Atom pairs ``(i, j, shift)`` within rcut: atom j's image at
         ``positions[j] + shift @ cell`` is a neighbour of atom i; the atom itself (i == j, zero
-        shift) is excluded."""
+        shift) is excluded.
+        """
         i, j, shift = self.query(positions)
         keep = (i != j) | (shift != 0).any(1)
         return i[keep], j[keep], shift[keep]

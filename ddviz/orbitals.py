@@ -102,7 +102,8 @@ class OrbitalDensity:
         """(grid.shape) e/bohr^3 on every point of a :class:`ddviz.grid.Grid`, in chunks.
 
         coarse: ``(step, values)`` with the values already known on ``grid.every(step)``: they
-        are copied, and only the other points are evaluated."""
+        are copied, and only the other points are evaluated.
+        """
         if coarse is None:
             values = np.empty(grid.size)
             for s in range(0, grid.size, chunk):

@@ -84,7 +84,8 @@ class Explorer(pn.viewable.Viewer):
     @property
     def scene(self):
         """The server-side :class:`ddviz.viz.scene.Scene` of the 3D view (None before a 3D
-        result)."""
+        result).
+        """
         return self.view.scene
 
     def folder(self) -> Path:
@@ -105,17 +106,20 @@ class Explorer(pn.viewable.Viewer):
 
     def upload(self, kind: str, name: str, data: bytes) -> None:
         """Take an uploaded file as structure, reference or model and evaluate
-        (see :meth:`~ddviz.app.explore.inputs.InputsPanel.upload`)."""
+        (see :meth:`~ddviz.app.explore.inputs.InputsPanel.upload`).
+        """
         self.inputs.upload(kind, name, data)
 
     def evaluate(self) -> Comparison | None:
         """Evaluate now, in this thread, on the full grid (notebooks, tests); errors become a
-        message on the page."""
+        message on the page.
+        """
         return self.runner.evaluate()
 
     def export(self, what: str) -> Path:
         """Write an export ('slices.png', 'slices.svg', 'scatter.png', 'view.png' or
-        'report.html') into the session's temporary folder and return its path."""
+        'report.html') into the session's temporary folder and return its path.
+        """
         return self.exports.export(what)
 
     def __panel__(self):

@@ -1,5 +1,6 @@
 """How the app is served: the ``panel serve`` command line that ``ddviz serve``, the browser tests
-and the app benchmark start."""
+and the app benchmark start.
+"""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ class AppSettings(Config):
 
     def safe_path(self, path, roots: list[Path] | None = None) -> Path:
         """``path`` resolved, if it exists inside one of ``roots`` (default: data and models
-        folders); relative paths are taken relative to each root in turn."""
+        folders); relative paths are taken relative to each root in turn.
+        """
         roots = roots or [*self.data_dirs, self.models_dir]
         path = Path(path)
         candidates = [path] if path.is_absolute() else [r / path for r in roots]
@@ -68,7 +69,8 @@ class AppSettings(Config):
 
     def files(self, suffixes: tuple[str, ...], roots: list[Path] | None = None) -> dict[str, Path]:
         """Display name -> path of the files with these suffixes under the folders (recursive,
-        symlinks that leave the folders skipped)."""
+        symlinks that leave the folders skipped).
+        """
         out = {}
         for root in roots or self.data_dirs:
             if not root.is_dir():

@@ -27,7 +27,8 @@ from ddviz.train.config import HISTORY, STATUS, TrainConfig
 def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
     """One widget per config field (name -> widget), chosen from its :func:`describe` row: a
     select for choices, a checkbox for a flag, a number input bounded as the field is, a text
-    input of comma-separated items for a list. Help and unit come from the field."""
+    input of comma-separated items for a list. Help and unit come from the field.
+    """
     out = {}
     for row in rows:
         name, default, kind = row["name"], row["default"], row["type"]
@@ -63,7 +64,8 @@ def _item(text: str, kind: str):
 
 def form_values(widgets: dict, rows: list[dict]) -> dict:
     """Nested option dict from the widgets (lists parsed from comma-separated text), for
-    :func:`ddviz.config.from_dict` to validate."""
+    :func:`ddviz.config.from_dict` to validate.
+    """
     data: dict = {}
     for row in rows:
         value = widgets[row["name"]].value

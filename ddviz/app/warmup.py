@@ -33,7 +33,8 @@ def _best_effort(stage):
 
 def _computing() -> None:
     """What reading the inputs and computing a comparison import, and a first model evaluation
-    (a fresh two-atom model at eight points: torch's first-call costs)."""
+    (a fresh two-atom model at eight points: torch's first-call costs).
+    """
     import pyscf.gto  # noqa: F401  (references stored as orbitals)
     import torch
 
@@ -50,7 +51,8 @@ def _computing() -> None:
 
 def _drawing() -> None:
     """What drawing a comparison imports (HoloViews + Bokeh + Matplotlib, VTK's rendering),
-    and a first Panel pane of each kind of plot (first-use costs: ~1 s more here)."""
+    and a first Panel pane of each kind of plot (first-use costs: ~1 s more here).
+    """
     import panel as pn
     import pyvista.plotting  # noqa: F401  (VTK's rendering modules, imported on first use)
     from bokeh.document import Document
@@ -70,7 +72,8 @@ def _datashader() -> None:
 def preload() -> None:
     """Run every stage now, in this thread: imports, first plots and datashader's kernels.
     ``ddviz serve`` does, before the server answers (a few seconds more to start), so that no
-    page waits for them and no compiling competes with a page's first draw or a level change."""
+    page waits for them and no compiling competes with a page's first draw or a level change.
+    """
     with _LOCK:
         for name, stage in (("computing", _computing), ("drawing", _drawing),
                             ("datashader", _datashader)):
@@ -82,7 +85,8 @@ def preload() -> None:
 
 def start() -> dict[str, Future]:
     """Futures of the warm-up, run one after the other in the background: 'computing', then
-    'drawing' (see above). Started once per process."""
+    'drawing' (see above). Started once per process.
+    """
     with _LOCK:
         if not _STAGES:
             _STAGES["computing"] = _POOL.submit(_best_effort, _computing)
@@ -93,7 +97,8 @@ def start() -> dict[str, Future]:
 def datashader() -> Future:
     """Future of datashader's kernels compiled (after the stages of :func:`start`). The app
     asks for it once its first comparison is drawn: compiling takes seconds of CPU that the
-    first draw (server and browser) needs more."""
+    first draw (server and browser) needs more.
+    """
     start()
     with _LOCK:
         if "datashader" not in _STAGES:

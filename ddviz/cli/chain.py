@@ -1,7 +1,8 @@
 """1D Kohn–Sham model chains: `ddviz chain generate ...` writes AIMD / displaced-cell snapshots
 (netCDF Samples, density in electrons/bohr); `ddviz chain characters` prints band gaps and the
 screening summary; `ddviz chain dataset -o DIR` generates everything (3 characters x (8-atom MD +
-32-atom transfer cells from a short 32-atom MD run)). All runs are resumable: finished snapshot files are skipped."""
+32-atom transfer cells from a short 32-atom MD run)). All runs are resumable: finished snapshot files are skipped.
+"""
 
 from __future__ import annotations
 

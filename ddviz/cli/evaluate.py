@@ -3,7 +3,8 @@ electron counts and time, per file and pooled over all grid points.
 
 References are density files or dataset folders (their manifest.json assigns splits; --split test
 takes only the test snapshots). Every reference's atoms are checked (present, none closer than
-0.5 Å) before the model is loaded or anything is computed."""
+0.5 Å) before the model is loaded or anything is computed.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ reference file (--like) or on the standard grid around the atoms (--spacing, --m
 A file with several frames (a multi-frame xyz) gives one output per frame, numbered from 0:
 ``-o out.cube`` writes out_0000.cube, out_0001.cube, ...; --frame N predicts frame N only (negative
 N counts from the end) and writes the output as named. Every frame is checked (atoms present, none
-closer than 0.5 Å, no partially occupied sites) before the model is loaded."""
+closer than 0.5 Å, no partially occupied sites) before the model is loaded.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Train a model from a TOML/YAML configuration: the config's ``method`` (default Deep Density)
 picks what is trained, by one loop for all methods (``--template`` prints a configuration with
 every field documented). Ctrl-C or SIGTERM writes a checkpoint and stops; ``--resume`` continues
-it (checkpoints written before the generic loop cannot be resumed: use ``init``)."""
+it (checkpoints written before the generic loop cannot be resumed: use ``init``).
+"""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ class Comparison:
 
     @property
     def error(self) -> np.ndarray | None:
-        """predicted - reference (in :attr:`units`), None without a reference."""
+        """Predicted - reference (in :attr:`units`), None without a reference."""
         return None if self.reference is None else self.predicted - self.reference
 
     def fields(self) -> dict[str, np.ndarray]:
@@ -72,7 +72,8 @@ _EVALUATION = ("compute_comparison", "comparison_grid", "is_cached")
 
 def __getattr__(name):
     """:func:`compute_comparison`, :func:`comparison_grid` and :func:`is_cached` of
-    :mod:`ddviz.evaluate.evaluation`, imported on first use (that module imports this one)."""
+    :mod:`ddviz.evaluate.evaluation`, imported on first use (that module imports this one).
+    """
     if name in _EVALUATION:
         from ddviz.evaluate import evaluation
 

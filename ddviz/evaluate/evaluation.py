@@ -96,7 +96,8 @@ def is_cached(atoms, model, cache, reference=None, step: int = 1,
               spacing: float = STANDARD_SPACING, margin: float = STANDARD_MARGIN,
               device=None) -> bool:
     """True when ``cache`` holds the prediction that :func:`compute_comparison` would make with
-    the same arguments."""
+    the same arguments.
+    """
     grid = comparison_grid(atoms, reference, spacing, margin).every(step)
     return prediction_key(_predictor(model, device), atoms, grid) in cache
 

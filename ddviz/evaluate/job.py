@@ -104,7 +104,8 @@ class ComparisonJob:
 
     def steps(self, inputs: Inputs, preview: bool = True) -> list[int]:
         """The steps to compute: ``[PREVIEW_STEP, 1]`` for a large grid (at least
-        :data:`PREVIEW_MIN_POINTS` points) whose prediction is not cached yet, else ``[1]``."""
+        :data:`PREVIEW_MIN_POINTS` points) whose prediction is not cached yet, else ``[1]``.
+        """
         from ddviz.evaluate.comparison import comparison_grid, is_cached
 
         if not preview or comparison_grid(inputs.atoms, inputs.reference).size < \
@@ -139,7 +140,8 @@ class ComparisonJob:
     def run(self, inputs: Inputs, preview: bool = True,
             progress: Callable[[int, int], None] | None = None) -> Iterator[Comparison]:
         """Yield the comparisons of :meth:`steps` in turn: the preview (if any), then the full
-        grid, the last one built on the one before."""
+        grid, the last one built on the one before.
+        """
         comparison = None
         for step in self.steps(inputs, preview):
             comparison = self.compute(inputs, step, comparison, progress)

@@ -88,7 +88,8 @@ class Predictor:
     # --- structures ---------------------------------------------------------------------------
     def environment(self, structure) -> Environment:
         """Prepare ASE atoms, a tuple ``(numbers, positions_bohr[, cell_bohr[, pbc]])``, or pass
-        an :class:`Environment` through."""
+        an :class:`Environment` through.
+        """
         if isinstance(structure, Environment):
             return structure
         args = structure_from_atoms(structure) if isinstance(structure, ase.Atoms) else structure
@@ -97,7 +98,8 @@ class Predictor:
 
     def bytes_per_point(self, candidates: float, pairs: float) -> float:
         """Estimated bytes for one point's neighbour search with the given neighbour counts
-        (the networks' working memory is bounded by ``pair_batch`` apart from it)."""
+        (the networks' working memory is bounded by ``pair_batch`` apart from it).
+        """
         return _SLOT_BYTES + (candidates + pairs) * _CANDIDATE_BYTES
 
     # --- evaluation ---------------------------------------------------------------------------
@@ -169,7 +171,8 @@ class Predictor:
 
 class _Scattered:
     """Writes ``target[flat(a, b)] = values`` for ``self[a:b] = values``: the chunks of the
-    points a :class:`~ddviz.grid.Refinement` leaves, put in their places on the grid."""
+    points a :class:`~ddviz.grid.Refinement` leaves, put in their places on the grid.
+    """
 
     def __init__(self, target: np.ndarray, flat: Callable[[int, int], np.ndarray]):
         self.target, self.flat = target, flat

@@ -45,7 +45,8 @@ _BARE_EXPONENT = re.compile(rb"(?<![\w.+-])([+-]?(?:\d+\.\d*|\.\d+))([+-]\d{3})(
 
 def max_points_limit(max_points: int | None = None) -> int:
     """The grid-size limit: ``max_points``, else env ``DDVIZ_MAX_POINTS``, else 2e8 points
-    (ConfigError naming the variable for a bad value; see :mod:`ddviz.settings`)."""
+    (ConfigError naming the variable for a bad value; see :mod:`ddviz.settings`).
+    """
     if max_points is not None:
         return int(max_points)
     from ddviz.settings import env

@@ -39,7 +39,8 @@ def _check(atoms, path) -> ase.Atoms:
 
 def element_of(label: str) -> str | None:
     """The element symbol an atom label names or starts with (``O1`` -> ``O``, ``CL2`` -> ``Cl``,
-    ``8`` -> ``O``), or None."""
+    ``8`` -> ``O``), or None.
+    """
     if label in atomic_numbers and label != "X":
         return label
     if label.isascii() and label.isdigit():
@@ -56,7 +57,8 @@ def element_of(label: str) -> str | None:
 
 def _xyz_text(text: str, path) -> str:
     """Check each frame's atom count against the lines that follow (ASE would loop ~forever on a
-    lie) and rewrite plain atom lines: labels as element symbols, Fortran numbers as Python's."""
+    lie) and rewrite plain atom lines: labels as element symbols, Fortran numbers as Python's.
+    """
     lines = text.splitlines()
     i = 0
     while i < len(lines) and lines[i].strip():

@@ -81,7 +81,8 @@ def method_info(name: str) -> MethodInfo:
 
 def method_module(name: str, part: str):
     """Module ``part`` of method ``name``'s package (e.g. ``method_module("deep_density",
-    "config")``), imported on first use."""
+    "config")``), imported on first use.
+    """
     method_info(name)
     return importlib.import_module(f"{__name__}.{name}.{part}")
 

@@ -105,7 +105,8 @@ def _same_md(old: dict, new: dict) -> bool:
 
 def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
     """The MD snapshots of recipe ``rec``: read from ``outdir/trajectory.xyz`` when it matches
-    the recipe, else run (starting geometry from the seed, relaxed if the preset says so)."""
+    the recipe, else run (starting geometry from the seed, relaxed if the preset says so).
+    """
     from tqdm import tqdm
 
     path = Path(outdir) / TRAJECTORY

@@ -170,7 +170,8 @@ def _pool(workers: int):
 
 class _Interrupts:
     """SIGINT/SIGTERM raise KeyboardInterrupt in the main process, but not while a snapshot and
-    its manifest entry are being written: a signal then waits until the writing is done."""
+    its manifest entry are being written: a signal then waits until the writing is done.
+    """
 
     def __init__(self):
         self.holding = self.pending = False
@@ -208,7 +209,8 @@ class _Interrupts:
 
 def _finished(path: Path, atoms: ase.Atoms, options: Options) -> Sample | None:
     """The stored snapshot at ``path`` if it is readable and holds this geometry, stored as asked
-    (values or orbitals only) and, where the file records them, with the same SCF settings."""
+    (values or orbitals only) and, where the file records them, with the same SCF settings.
+    """
     if not path.is_file():
         return None
     try:

@@ -115,7 +115,8 @@ class TrainConfig(Config):
 
 def template() -> str:
     """A TOML training configuration with every field of :class:`TrainConfig`, its default and
-    its documentation (what ``ddviz train --template`` prints)."""
+    its documentation (what ``ddviz train --template`` prints).
+    """
     from ddviz.config import to_toml
 
     return ("# ddviz training configuration: every field, with its default.\n"

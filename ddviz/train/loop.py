@@ -118,7 +118,8 @@ class Trainer:
 
     def validate(self) -> dict:
         """The method's validation metrics of the current model, in its own dtype and on its
-        device; the model's train/eval mode is left as it was."""
+        device; the model's train/eval mode is left as it was.
+        """
         with evaluating(self.model):
             return self.method.validation_metrics(self.model)
 

@@ -53,12 +53,14 @@ class TrainingMethod(ABC):
 
     def initialise(self, model: nn.Module) -> None:
         """Data-dependent set-up of a fresh model (not when resuming or starting from a file).
-        Must not touch the loop's random stream. Default: nothing."""
+        Must not touch the loop's random stream. Default: nothing.
+        """
 
     @abstractmethod
     def batch(self, model: nn.Module, rng: np.random.Generator):
         """The next training batch, drawn with ``rng`` (the loop's, checkpointed: the same
-        stream gives the same batches, so a resumed run is bit-identical)."""
+        stream gives the same batches, so a resumed run is bit-identical).
+        """
 
     @abstractmethod
     def loss(self, model: nn.Module, batch) -> torch.Tensor:
@@ -69,7 +71,8 @@ class TrainingMethod(ABC):
         """Metrics on the validation data, with at least :attr:`score` and
         :attr:`history_metrics`. Called inside :func:`evaluating`: in eval mode, without
         gradients; it must use the model as it is (its dtype and device, no copy to another
-        dtype)."""
+        dtype).
+        """
 
     @abstractmethod
     def save_model(self, model: nn.Module, path, metadata: dict) -> None:
@@ -85,7 +88,8 @@ class TrainingMethod(ABC):
 
     def start_from(self, model: nn.Module, path) -> None:
         """Load a model file's weights into ``model`` (``init``): its model config must equal
-        the run's."""
+        the run's.
+        """
         loaded = self.load_model(path)
         if to_dict(loaded.config) != to_dict(self.config.model):
             raise TrainingError("the init model's configuration differs from this run's model "
@@ -107,7 +111,8 @@ def training_method(name: str) -> type[TrainingMethod]:
 @contextlib.contextmanager
 def evaluating(model: nn.Module):
     """Eval mode and no gradients inside; afterwards every submodule's train/eval mode is what
-    it was (the dtype and device are never touched)."""
+    it was (the dtype and device are never touched).
+    """
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:

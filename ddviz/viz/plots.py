@@ -53,7 +53,8 @@ def plane_name(grid: Grid, axis: int, index: int) -> str:
 
 def projected_atoms(atoms, grid: Grid, axis: int, index: int, within: float = 1.5) -> np.ndarray:
     """(n, 3): in-plane coordinates (bohr, as in :func:`plane`) and atomic number of the atoms
-    within ``within`` bohr of the slice plane."""
+    within ``within`` bohr of the slice plane.
+    """
     from ddviz.units import ang_to_bohr
 
     pos = ang_to_bohr(atoms.positions)
@@ -147,7 +148,8 @@ def _span(values) -> tuple[float, float]:
 def _spread(counts: np.ndarray) -> np.ndarray:
     """Counts per pixel with empty pixels (0 or NaN) next to counted ones given their largest
     neighbouring count, so that a point alone covers 3x3 pixels (as datashader's dynspread
-    shows it); still-empty pixels become NaN (transparent)."""
+    shows it); still-empty pixels become NaN (transparent).
+    """
     counts = np.nan_to_num(np.asarray(counts, dtype=float))
     padded = np.pad(counts, 1)
     rows, cols = counts.shape
@@ -166,7 +168,8 @@ def _spread_image(image: hv.Image) -> hv.Image:
 
 def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
     """Points (x, y) counted per pixel of a ``size`` (width, height) image spanning their range,
-    as datashader's rasterize counts them, spread as :func:`_spread` says."""
+    as datashader's rasterize counts them, spread as :func:`_spread` says.
+    """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     (x0, x1), (y0, y1) = _span(x), _span(y)
     counts, _, _ = np.histogram2d(y, x, bins=(size[1], size[0]), range=[[y0, y1], [x0, x1]])
@@ -176,7 +179,8 @@ def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
 
 def examples() -> list:
     """Tiny figures of each kind drawn for a comparison (slices, quick scatter, histograms,
-    table), e.g. to pay the first-use costs of drawing them (see :func:`warm_up`)."""
+    table), e.g. to pay the first-use costs of drawing them (see :func:`warm_up`).
+    """
     rng = np.random.default_rng(0)
     a, b = rng.random(64), rng.random(64)
     grid = Grid(np.zeros(3), np.eye(3), (4, 4, 4), (False, False, False))
@@ -190,7 +194,8 @@ def warm_up(datashader: bool = True) -> None:
     """Compile once per process datashader's kernels for :func:`scatter` (numba: 1-4 s here),
     and without ``datashader`` draw the :func:`examples` with Bokeh (HoloViews' plot classes and
     Bokeh's models have first-use costs too), e.g. in a worker thread before the first draw, so
-    that they do not stall an app's event loop."""
+    that they do not stall an app's event loop.
+    """
     if datashader:
         rng = np.random.default_rng(0)
         hv.render(scatter(rng.random(64), rng.random(64)), backend="bokeh")
@@ -220,7 +225,8 @@ def density_histogram(values, bins: int = 80) -> hv.Curve:
 
 def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
     """The metrics of :func:`ddviz.evaluate.metrics.metrics` as a two-column table with units; ``grid``
-    (e.g. :meth:`ddviz.evaluate.comparison.Comparison.describe_grid`) names the grid they come from."""
+    (e.g. :meth:`ddviz.evaluate.comparison.Comparison.describe_grid`) names the grid they come from.
+    """
     units = {"rel_l1": "", "rel_l2": "", "mae": RHO, "max_abs_err": RHO,
              "max_abs_err_at_bohr": "bohr", "electrons_ref": "e", "electrons_pred": "e",
              "points": ""}
@@ -243,7 +249,8 @@ def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
 
 def line_axis(grid: Grid) -> int | None:
     """The one axis with more than one point of a 1D (line) grid such as a chain's (n, 1, 1);
-    None for a 2D or 3D grid."""
+    None for a 2D or 3D grid.
+    """
     long = [ax for ax, n in enumerate(grid.shape) if n > 1]
     return long[0] if len(long) == 1 else None
 

@@ -156,7 +156,8 @@ class Scene:
         """Move the density and/or error isosurfaces; only the surfaces whose level changed are
         recomputed, each actor keeps its place and just gets a new input. Returns the keys of
         the actors that changed. ``render=False`` skips the off-screen render (a browser view
-        draws for itself)."""
+        draws for itself).
+        """
         changed = []
         if level is not None and float(level) != self.level:
             self.level = float(level)
@@ -174,7 +175,8 @@ class Scene:
         """The current mesh of a layer as plain arrays for a browser view (bohr): points
         (float32, x y z per point), cells (uint32, VTK's legacy layout: count then point
         indices, per cell), kind ('polys' or 'lines'), normals (float32 or None), rgb (uint8
-        per point or None), colour (r, g, b in 0..1), opacity."""
+        per point or None), colour (r, g, b in 0..1), opacity.
+        """
         actor = self.actors[key]
         mesh = pv.wrap(actor.mapper.GetInput())
         if mesh.n_strips:  # tubes (bonds) come as triangle strips

@@ -1,5 +1,6 @@
 """Exports of the current result for slides and reports: the slices shown (PNG, SVG), the
-scatter plot (PNG), the 3D view (PNG) and a standalone HTML report, as download buttons."""
+scatter plot (PNG), the 3D view (PNG) and a standalone HTML report, as download buttons.
+"""
 
 from __future__ import annotations
 

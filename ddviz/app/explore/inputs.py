@@ -1,5 +1,6 @@
 """Choosing the inputs: structure, model and reference from the configured folders, uploaded, or
-given directly (notebook); with the evaluation's progress, message and error below."""
+given directly (notebook); with the evaluation's progress, message and error below.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ class InputsPanel(pn.viewable.Viewer):
 
     def refresh(self) -> None:
         """Re-list structures, references and models (e.g. after training saved a new model);
-        with nothing chosen yet, choose the first structure with a reference and the first model."""
+        with nothing chosen yet, choose the first structure with a reference and the first model.
+        """
         s, given = self.settings, list(self._objects)
         structures = list(s.files(STRUCTURE_SUFFIXES)) + [k for k in given
                                                           if k.startswith("structure:")]
@@ -68,7 +70,8 @@ class InputsPanel(pn.viewable.Viewer):
     def give(self, kind: str, value) -> None:
         """Choose a listed file by its name, or a path or object given directly (notebook,
         upload; a path given by the programmer may lie outside the data folders). Choosing
-        the current name again re-evaluates (an upload may have replaced the file)."""
+        the current name again re-evaluates (an upload may have replaced the file).
+        """
         if isinstance(value, str) and value in self.state.param[kind].objects:
             key = value
         else:
@@ -137,7 +140,8 @@ class InputsPanel(pn.viewable.Viewer):
     @cached_property
     def layout(self):
         """The choices, uploads, progress, message and error (made once: a widget sits in one
-        place only)."""
+        place only).
+        """
         select, p = pn.widgets.Select.from_param, self.state.param
         message = pn.widgets.StaticText.from_param(p.message, name="",
                                                    css_classes=["ddviz-message"])

@@ -16,7 +16,8 @@ from ddviz.app.explore.state import ExploreState
 
 class PlotsPanel(pn.viewable.Viewer):
     """Plots of ``state.comparison``; the scatter is binned with NumPy while
-    ``state.quick_scatter`` is set, and redrawn with datashader once it is cleared."""
+    ``state.quick_scatter`` is set, and redrawn with datashader once it is cleared.
+    """
 
     def __init__(self, state: ExploreState, **params):
         super().__init__(**params)

@@ -35,7 +35,8 @@ def served() -> bool:
 
 class Runner:
     """Evaluates the inputs chosen in ``state`` (resolved by ``inputs``) with ``job`` whenever
-    they change; only the newest evaluation's results and errors reach the state."""
+    they change; only the newest evaluation's results and errors reach the state.
+    """
 
     def __init__(self, state: ExploreState, inputs: InputsPanel, job: ComparisonJob):
         self.state, self.inputs, self.job = state, inputs, job
@@ -65,7 +66,8 @@ class Runner:
 
     def evaluate(self) -> Comparison | None:
         """Evaluate now, in this thread, on the full grid (notebooks, tests); a
-        :class:`~ddviz.errors.DdvizError` becomes the state's error (returns None)."""
+        :class:`~ddviz.errors.DdvizError` becomes the state's error (returns None).
+        """
         self._generation += 1
         self.state.begin()
         try:
@@ -78,7 +80,8 @@ class Runner:
 
     async def run_async(self) -> None:
         """Preview (large grids not cached), then the full grid, in the worker thread; until
-        datashader's kernels are compiled the scatter plot is binned with NumPy, then redrawn."""
+        datashader's kernels are compiled the scatter plot is binned with NumPy, then redrawn.
+        """
         self._generation += 1
         generation = self._generation
 

@@ -1,5 +1,6 @@
 """Slices through a 3D result: predicted, reference and error on one grid plane, by default the
-plane through the largest error (nothing for a chain's 1D result)."""
+plane through the largest error (nothing for a chain's 1D result).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from ddviz.app.explore.state import ExploreState
 
 class SlicePanel(pn.viewable.Viewer):
     """The slice panels of ``state.comparison`` on the plane ``state.slice_axis`` /
-    ``state.slice_index`` ('worst': the axis through the largest error)."""
+    ``state.slice_index`` ('worst': the axis through the largest error).
+    """
 
     def __init__(self, state: ExploreState, **params):
         super().__init__(**params)
@@ -23,7 +25,8 @@ class SlicePanel(pn.viewable.Viewer):
 
     def plane(self, worst_index: bool = False) -> tuple[int, int]:
         """(axis, index) of the plane shown; ``worst_index``: the index through the largest
-        error on the 'worst' axis, not ``state.slice_index``."""
+        error on the 'worst' axis, not ``state.slice_index``.
+        """
         c, axis_name = self.state.comparison, self.state.slice_axis
         if axis_name == "worst":
             axis, index = c.worst_slice()

@@ -20,7 +20,8 @@ NONE = "(the structure file's own, if it has one)"
 def default_levels(comparison: Comparison, log_level: float) -> dict[str, float]:
     """log10 isosurface levels (e/bohr^3) that show something of a 3D comparison: the density
     level kept if it lies below the largest density, else a tenth of it; the |error| level at a
-    quarter of the largest |error| (only with a reference)."""
+    quarter of the largest |error| (only with a reference).
+    """
     values = comparison.reference if comparison.reference is not None else comparison.predicted
     top = float(values.max())
     out = {}
@@ -83,7 +84,8 @@ class ExploreState(param.Parameterized):
     def show(self, comparison: Comparison, quick_scatter: bool = False) -> None:
         """Make ``comparison`` the current result, in one batch with what goes with it: levels
         that show something, the slice through the largest error, progress and message (a
-        preview keeps the progress going: the full grid follows)."""
+        preview keeps the progress going: the full grid follows).
+        """
         more = comparison.step > 1
         values = {"comparison": comparison, "busy": more, "progress": 0 if more else 100,
                   "message": summary(comparison), "error": "",

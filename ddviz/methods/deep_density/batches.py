@@ -61,7 +61,8 @@ class ProbeSampler:
 
     def nearest_grid_index(self, points) -> np.ndarray:
         """(n, 3) integer index of the grid point nearest to each of ``points`` (n, 3) bohr
-        (in grid steps), wrapped on periodic axes and clamped to the grid on open ones."""
+        (in grid steps), wrapped on periodic axes and clamped to the grid on open ones.
+        """
         grid = self.sample.grid
         steps = (np.asarray(points, dtype=float) - grid.origin) @ np.linalg.inv(grid.vectors)
         index = np.rint(steps).astype(np.int64)

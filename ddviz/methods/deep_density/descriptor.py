@@ -80,7 +80,8 @@ class Descriptor(nn.Module):
 
     def forward(self, sums: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
         """(P, M1*M2) descriptors for pairs: sums (P, M1, 4) of the centre atom, vec (P, 3) bohr
-        from the atom (image) to the electron."""
+        from the atom (image) to the electron.
+        """
         c = self.config
         rows = env_rows(vec, c.rcut_smooth, c.rcut, c.softening)
         g = self.electron_net(rows[:, :1])

@@ -160,7 +160,8 @@ class DeepDensity(nn.Module):
     def forward(self, env: Environment, points, pair_batch: int | None = None) -> torch.Tensor:
         """(M,) e/bohr^3 at points (M, 3) bohr. pair_batch: evaluate the atom-point pairs in
         batches of at most that many (bounded working memory, the same batch size whatever the
-        structure); None: all at once."""
+        structure); None: all at once.
+        """
         points = self._tensor(points).reshape(-1, 3)
         p, i, vec = self.point_pairs(env, points)
         total = max(p.shape[0], 1)  # at least one (maybe empty) batch: the result keeps its graph
@@ -194,7 +195,8 @@ class DeepDensity(nn.Module):
     def set_descriptor_statistics(self, samples) -> None:
         """Set the descriptor normalisation from ``samples``: pairs of (environment, points
         (M, 3) bohr). Per species of the centre atom, the mean and std (floored at 1e-3 of the
-        largest std) of each descriptor entry over all atom-point pairs within rcut."""
+        largest std) of each descriptor entry over all atom-point pairs within rcut.
+        """
         stats = [[] for _ in self.config.species]
         for env, points in samples:
             _, i, vec = self.point_pairs(env, self._tensor(points).reshape(-1, 3))

@@ -45,7 +45,8 @@ class ResidualMLP(nn.Module):
     def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None,
                 scale: torch.Tensor | None = None) -> torch.Tensor:
         """net(x), or net((x - shift) * scale) with shift, scale (sizes[0],): the input
-        normalisation is folded into the first layer's weights (no pass over x)."""
+        normalisation is folded into the first layer's weights (no pass over x).
+        """
         steps = iter(self.steps)
         for n, (layer, kind) in enumerate(zip(self.layers, self.kinds)):
             if n == 0 and scale is not None:

@@ -24,7 +24,8 @@ from ddviz.train.run_dir import TrainingError
 
 def loss_function(name: str, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     """The loss ``name`` on probe values (M,): ``"l1"`` mean |pred - ref|, ``"mse"`` mean
-    (pred - ref)^2, ``"rel_l2"`` ||pred - ref||_2 / ||ref||_2."""
+    (pred - ref)^2, ``"rel_l2"`` ||pred - ref||_2 / ||ref||_2.
+    """
     if name == "mse":
         return torch.mean((pred - ref) ** 2)
     if name == "l1":
@@ -73,7 +74,8 @@ class DeepDensityTraining(TrainingMethod):
 
     def initialise(self, model: DeepDensity, snapshots: int = 8, points: int = 2048) -> None:
         """Descriptor statistics from a few training snapshots (own RNG: the run's stream is
-        untouched)."""
+        untouched).
+        """
         rng = np.random.default_rng([self.config.seed, 1])
         chosen = rng.choice(len(self.train_samples), size=min(snapshots, len(self.train_samples)),
                             replace=False)
@@ -84,7 +86,8 @@ class DeepDensityTraining(TrainingMethod):
 
     def environment(self, model: DeepDensity, index: int) -> Environment:
         """Training snapshot ``index``'s environment: neighbour lists built once, sums refreshed
-        from the current parameters (differentiable)."""
+        from the current parameters (differentiable).
+        """
         if index not in self._environments:
             self._environments[index] = model.prepare(
                 *structure_from_atoms(self.train_samples[index].atoms))
@@ -98,7 +101,8 @@ class DeepDensityTraining(TrainingMethod):
     # --- batches and loss -----------------------------------------------------------------------
     def batch(self, model: DeepDensity, rng: np.random.Generator) -> list:
         """``[(snapshot index, points (n, 3) bohr, reference (n,) e/bohr^3), ...]`` for
-        ``snapshots_per_step`` distinct snapshots."""
+        ``snapshots_per_step`` distinct snapshots.
+        """
         cfg = self.config
         chosen = rng.choice(len(self.train_samples),
                             size=min(cfg.snapshots_per_step, len(self.train_samples)),
@@ -126,7 +130,8 @@ class DeepDensityTraining(TrainingMethod):
     def validation_metrics(self, model: DeepDensity) -> dict:
         """Pooled and per-snapshot metrics (:func:`ddviz.evaluate.metrics.pooled`) on every
         ``validation_stride``-th grid point of the validation snapshots, in the model's own
-        dtype and on its device."""
+        dtype and on its device.
+        """
         if self._val_grids is None:
             self._val_grids = [self._val_grid(s) for s in self.val_samples]
         predictor = Predictor(model, device=model.device, dtype=model.dtype)

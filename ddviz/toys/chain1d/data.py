@@ -71,7 +71,8 @@ def chain_grid(n: int, length: float) -> Grid:
 
 def to_sample(result: Result, provenance: dict | None = None) -> Sample:
     """A converged chain as a 1D Sample (``ndim`` 1, density in electrons/bohr on an (n, 1, 1)
-    grid); ``provenance`` is merged into :func:`chain_record`."""
+    grid); ``provenance`` is merged into :func:`chain_record`.
+    """
     record = chain_record(result)
     record.update(provenance or {})
     grid = chain_grid(result.x.size, result.chain.length)

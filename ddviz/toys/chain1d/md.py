@@ -78,7 +78,8 @@ def _relaxed_primitive(character: str, nk: int) -> tuple[float, ...]:
 
 def equilibrium_chain(character: str, natoms: int) -> Chain:
     """The relaxed chain: uniform for one species; for 'mixed' the 4-atom primitive cell relaxed
-    with the same k-point density as an 8-atom cell with nk=4, then tiled."""
+    with the same k-point density as an 8-atom cell with nk=4, then tiled.
+    """
     chain = uniform_chain(chain_symbols(character, natoms), LATTICE)
     if character != "mixed":
         return chain
@@ -89,21 +90,23 @@ def equilibrium_chain(character: str, natoms: int) -> Chain:
 
 def displaced_chain(character: str, natoms: int, amplitude: float, seed: int) -> Chain:
     """Equilibrium chain (LATTICE bohr mean spacing) plus Gaussian displacements (std ``amplitude``
-    bohr), their mean removed."""
+    bohr), their mean removed.
+    """
     chain = equilibrium_chain(character, natoms)
     d = np.random.default_rng(seed).normal(0.0, amplitude, natoms)
     return chain.moved(chain.positions + d - d.mean())
 
 
 def default_settings(natoms: int) -> ChainSettings:
-    """nk = 4 k-points for an 8-atom cell, Gamma for 32: the same Brillouin-zone sampling."""
+    """Nk = 4 k-points for an 8-atom cell, Gamma for 32: the same Brillouin-zone sampling."""
     return ChainSettings(nk=max(1, 32 // natoms))
 
 
 @dataclass
 class MDState:
     """Everything velocity Verlet needs to continue: step, positions, velocities (bohr/a.u.), forces,
-    the current and previous densities (density extrapolation), and the energy log."""
+    the current and previous densities (density extrapolation), and the energy log.
+    """
 
     step: int
     positions: np.ndarray
@@ -242,7 +245,7 @@ def write_thermo(path, log: np.ndarray) -> None:
 
 
 def energy_drift(log: np.ndarray) -> float:
-    """max |E_total(t) - E_total(0)| (Ha) over the run."""
+    """Max |E_total(t) - E_total(0)| (Ha) over the run."""
     return float(np.max(np.abs(log[:, 4] - log[0, 4])))
 
 
@@ -250,7 +253,8 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
                    amplitude: float = 0.2 / math.sqrt(2), settings: ChainSettings | None = None,
                    progress: bool = False) -> dict:
     """Independent randomly displaced cells (default std 0.2/sqrt2 bohr: the time-averaged
-    displacement of an MD run started at rest from 0.2 bohr) into ``transfer/``."""
+    displacement of an MD run started at rest from 0.2 bohr) into ``transfer/``.
+    """
     _check_counts(natoms=natoms)
     _check_counts(0, count=count)
     outdir = Path(outdir)
@@ -279,7 +283,8 @@ def generate_transfer(outdir, character: str, natoms: int = 32, count: int = 6, 
     """Transfer cells from MD: a ``2 * count * stride``-step trajectory started at rest from
     random displacements (std ``amplitude`` bohr, as the 8-atom runs), whose last ``count``
     snapshots (``stride`` steps apart, the second half of the run: at least ~one phonon period in)
-    go to ``transfer/``. Resumable like :func:`generate_trajectory`."""
+    go to ``transfer/``. Resumable like :func:`generate_trajectory`.
+    """
     return generate_trajectory(outdir, character, natoms, 2 * count * stride, stride, seed,
                                amplitude, dt, settings, progress, splits=TRANSFER_SPLITS)
 
@@ -288,7 +293,8 @@ def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, 
                      progress: bool = False, characters=CHARACTERS) -> dict:
     """All three characters (or those listed): an 8-atom trajectory (``md8``) and ``cells``
     32-atom transfer cells from a short 32-atom trajectory (``md32``); character
-    ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed."""
+    ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed.
+    """
     _check_counts(steps=steps, stride=stride, cells=cells)
     outdir = Path(outdir)
     out = {}

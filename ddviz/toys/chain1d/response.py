@@ -33,7 +33,7 @@ from ddviz.toys.chain1d.solver import (
 
 
 def band_structure(result: Result, nk: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """k (1/bohr, 0..pi/L) and eigenvalues (nk/2+1, nbands) of the converged potential."""
+    """K (1/bohr, 0..pi/L) and eigenvalues (nk/2+1, nbands) of the converged potential."""
     ks = 2 * np.pi * np.arange(nk // 2 + 1) / (nk * result.chain.length)
     with single_threaded_blas():
         eigs, _ = diagonalise(result.v_eff, result.chain.length, ks,
@@ -94,7 +94,8 @@ def decay_length(x: np.ndarray, dn: np.ndarray, x0: float, length: float, bin_wi
 def screening(chain: Chain, settings: ChainSettings, width: float = 1.0, eps: float = 1e-4,
               lattice: float = 4.0) -> dict:
     """Bare and self-consistent responses to a perturbation at the cell centre, and their decay
-    lengths (bohr). Returns x, dv, dn_bare, dn_scf, lengths and the unperturbed result."""
+    lengths (bohr). Returns x, dv, dn_bare, dn_scf, lengths and the unperturbed result.
+    """
     base = solve(chain, settings)
     x0 = chain.length / 2
     dv = perturbation(base.x, x0, chain.length, width)
@@ -116,7 +117,8 @@ def far_weight(x: np.ndarray, dn: np.ndarray, x0: float, length: float, radius: 
 
 def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 32) -> dict:
     """Gaps (8-atom equilibrium cells, nk=4 SCF, dense-k bands) and screening (24-atom cells, nk=2)
-    for the insulating, metallic and mixed chains."""
+    for the insulating, metallic and mixed chains.
+    """
     from ddviz.toys.chain1d.md import CHARACTERS, default_settings, equilibrium_chain
 
     out = {}
@@ -130,7 +132,8 @@ def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 3
 
 def characters_table(results: dict) -> str:
     """:func:`characters` as a text table, one row per chain (what ``ddviz chain characters``
-    prints): gap (Ha), decay lengths (bohr) and weights beyond 8 bohr, bare and self-consistent."""
+    prints): gap (Ha), decay lengths (bohr) and weights beyond 8 bohr, bare and self-consistent.
+    """
     head = (f"{'chain':<11} {'gap (Ha)':>9} {'decay bare':>11} {'decay scf':>10} "
             f"{'far bare':>9} {'far scf':>8}   (decay: bohr; far: weight beyond 8 bohr)")
     lines = [head]

@@ -72,7 +72,8 @@ def _openblas_setters() -> list:
 @contextlib.contextmanager
 def single_threaded_blas():
     """Run the block with one OpenBLAS thread: small dense eigensolves (n ~ 100-1000) are up to
-    ~40x faster than with 2 threads on a busy 2-core machine (measured here). No-op elsewhere."""
+    ~40x faster than with 2 threads on a busy 2-core machine (measured here). No-op elsewhere.
+    """
     setters = _openblas_setters()
     old = [get() for _, get in setters]
     for set_, _ in setters:

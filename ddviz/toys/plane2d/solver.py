@@ -112,7 +112,8 @@ class Box:
 @dataclass(frozen=True)
 class Settings:
     """SCF settings: functional name (key of FUNCTIONALS), smearing kT and the open-shell gap
-    (Ha), convergence tolerance (electrons/bohr), iterations per attempt, extra orbitals."""
+    (Ha), convergence tolerance (electrons/bohr), iterations per attempt, extra orbitals.
+    """
 
     functional: str = "lda"
     temperature: float = 1e-3
@@ -157,7 +158,8 @@ def kinetic_operator(box: Box) -> scipy.sparse.csr_matrix:
 
 def gradient_operators(box: Box) -> tuple[scipy.sparse.csr_matrix, scipy.sparse.csr_matrix]:
     """(D_x, D_y): 2nd-order central differences (1/bohr), sparse (n^2, n^2), with the function
-    taken as zero beyond the walls (the density vanishes there)."""
+    taken as zero beyond the walls (the density vanishes there).
+    """
     d1 = scipy.sparse.diags([-np.ones(box.n - 1), np.ones(box.n - 1)], [-1, 1]) / (2 * box.h)
     eye = scipy.sparse.identity(box.n)
     return (scipy.sparse.kron(d1, eye).tocsr(), scipy.sparse.kron(eye, d1).tocsr())
@@ -175,7 +177,8 @@ def self_cell_integral(h: float) -> float:
 
 def coulomb_kernel(box: Box) -> np.ndarray:
     """rfft2 of the (2n, 2n) zero-padded Hartree kernel K(d) = h^2/|d| (d != 0), K(0) =
-    :func:`self_cell_integral` (bohr); offsets -n..n-1 along each axis in FFT order."""
+    :func:`self_cell_integral` (bohr); offsets -n..n-1 along each axis in FFT order.
+    """
     n, h = box.n, box.h
     off = np.fft.fftfreq(2 * n, d=1.0 / (2 * n)) * h  # 0, h, ..., (n-1)h, -n h, ..., -h
     dx, dy = np.meshgrid(off, off, indexing="ij")
@@ -227,7 +230,8 @@ def xc(rho: np.ndarray, box: Box, functional: str, grads=None) -> tuple[np.ndarr
 def occupations(eigs: np.ndarray, electrons: int, settings: Settings
                 ) -> tuple[np.ndarray, float, bool]:
     """Occupations (0..1 per spin orbital) of sorted eigenvalues (Ha), chemical potential (Ha),
-    and whether the open-shell rule (module docstring) switched Fermi–Dirac smearing on."""
+    and whether the open-shell rule (module docstring) switched Fermi–Dirac smearing on.
+    """
     nocc = electrons // 2
     f = np.zeros_like(eigs)
     f[:nocc] = 1.0
@@ -308,7 +312,8 @@ def _check_electrons(electrons, box: Box) -> int:
 def diagonalise(ham: scipy.sparse.csr_matrix, v_eff: np.ndarray, k: int, v0=None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """The k lowest eigenpairs of a sparse Hamiltonian whose potential is v_eff (Ha): shift-invert
-    below min(v_eff). Returns sorted eigenvalues (k,) and eigenvectors (n^2, k), unit 2-norm."""
+    below min(v_eff). Returns sorted eigenvalues (k,) and eigenvectors (n^2, k), unit 2-norm.
+    """
     sigma = float(v_eff.min()) - 1.0
     eigs, vecs = scipy.sparse.linalg.eigsh(ham, k=k, sigma=sigma, which="LM", v0=v0, tol=1e-12)
     order = np.argsort(eigs)
