@@ -151,8 +151,9 @@ def test_training_tab_trains_a_model_that_the_explore_tab_offers(app_page):
     save(page, "train")
     page.get_by_text("Explore", exact=True).click()
     model_select = page.locator("select").nth(1)
+    # offered once the training process has exited (after its status says finished)
     model_select.locator("option", has_text="my-model.safetensors").wait_for(state="attached",
-                                                                           timeout=30_000)
+                                                                           timeout=90_000)
     model_select.select_option("models/my-model.safetensors")
     page.locator(".ddviz-message").get_by_text("points").wait_for(timeout=60_000)
     save(page, "explore-new-model")

@@ -237,12 +237,12 @@ def test_temporary_files_live_in_one_folder_per_server(app_files, app_settings):
     written = [ex.export("slices.png"), ex.export("report.html"), other.export("scatter.png")]
     for path in (uploaded, *written):
         assert path.is_file() and path.is_relative_to(server), path
-    assert ex.folder() != other.folder()
-    mine = ex.folder()
+    mine, theirs = ex.folder(), other.folder()
+    assert mine != theirs and mine.parent == theirs.parent == server
     ex.close()  # the session ended
     assert not mine.exists() and not uploaded.exists() and written[2].is_file()
     other.close()
-    assert list(server.iterdir()) == []
+    assert not theirs.exists() and server.is_dir()  # other sessions of the server keep theirs
 
 
 def test_the_servers_temporary_folder_is_removed_at_exit(app_files, tmp_path):
