@@ -39,8 +39,18 @@ def default_dir() -> Path | None:
 
 
 def digest(*parts) -> str:
-    """A hex SHA-256 of arrays (dtype, shape and bytes), strings, numbers, None and nested
-    tuples/lists of them; equal contents give equal digests.
+    """A hex SHA-256 of the contents of ``parts``; equal contents give equal digests.
+
+    Parameters
+    ----------
+    *parts
+        Arrays (their dtype, shape and bytes count), strings, numbers, None, and nested
+        tuples/lists of them.
+
+    Returns
+    -------
+    str
+        64 hex digits.
     """
     h = hashlib.sha256()
 

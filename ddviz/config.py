@@ -43,8 +43,16 @@ __all__ = ["Choices", "Config", "FieldError", "describe", "from_dict", "load_fil
 
 
 class FieldError(ValueError):
-    """Raised by a cross-field check inside a :class:`Config` validator to name the field at
-    fault (pydantic alone would name the whole model).
+    """Raised by a cross-field check inside a :class:`Config` validator to name the field.
+
+    Pydantic alone would name the whole model.
+
+    Parameters
+    ----------
+    field : str
+        The field at fault.
+    message : str
+        What was expected and what was found.
     """
 
     def __init__(self, field: str, message: str):
@@ -83,8 +91,9 @@ def option(default, help: str, *, unit: str | None = None, **bounds):
 
 @dataclass(frozen=True)
 class Choices:
-    """Field metadata (``Annotated[str, Choices(names)]``): the value must be one of
-    ``names()``, a list known only at run time (called at each validation, so it may import
+    """Field metadata (``Annotated[str, Choices(names)]``): the value must be one of ``names()``.
+
+    ``names()`` is a list known only at run time (called at each validation, so it may import
     lazily). :func:`describe` reports the choices, so the form offers them.
     """
 
@@ -101,8 +110,10 @@ class Choices:
 
 
 class Config(BaseModel):
-    """Base of every configuration: strict types, no unknown options, validated on construction
-    and assignment; every failure is a :class:`~ddviz.errors.ConfigError` naming the field.
+    """Base of every configuration: strict types, no unknown options.
+
+    Validated on construction and assignment; every failure is a
+    :class:`~ddviz.errors.ConfigError` naming the field.
 
     Raises
     ------
@@ -152,8 +163,24 @@ class Config(BaseModel):
 
     @classmethod
     def from_dict(cls, data: dict, source=None):
-        """Build from :meth:`to_dict` output (or a file's tables); ConfigError naming the field
-        (and ``source``) on unknown keys or bad values.
+        """Build from :meth:`to_dict` output (or a file's tables).
+
+        Parameters
+        ----------
+        data : dict
+            Nested tables of option values.
+        source : str or path-like, optional
+            The file or form the data came from, named in errors.
+
+        Returns
+        -------
+        Config
+            An instance of this class.
+
+        Raises
+        ------
+        ddviz.errors.ConfigError
+            On unknown keys or bad values, naming the field (and ``source``).
         """
         return from_dict(cls, data, source=source)
 
@@ -166,9 +193,21 @@ def _field_name(loc: tuple) -> str:
 
 
 def config_error(exc: ValidationError, source=None, where: str = "") -> ConfigError:
-    """The :class:`~ddviz.errors.ConfigError` for pydantic's ``exc``: the first error's field as a
-    dotted path (after ``where``, e.g. ``"model."``), every error in the message (``source``:
-    the file or form it came from).
+    """The :class:`~ddviz.errors.ConfigError` for pydantic's ``exc``.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        The validation failure.
+    source : str or path-like, optional
+        The file or form the values came from.
+    where : str
+        Prefix of the field path, e.g. ``"model."``.
+
+    Returns
+    -------
+    ddviz.errors.ConfigError
+        Naming the first error's field as a dotted path, with every error in the message.
     """
     found = []
     for err in exc.errors(include_url=False):

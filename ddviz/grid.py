@@ -127,9 +127,25 @@ class Grid:
         return self.origin + ijk @ self.vectors
 
     def every(self, step: int) -> Grid:
-        """The grid of every ``step``-th point along each axis (indices 0, step, 2 step, ...):
+        """The grid of every ``step``-th point along each axis (indices 0, step, 2 step, ...).
+
         ``values[::step, ::step, ::step]`` of a field on this grid lies on it. A periodic axis
         stays periodic only when ``step`` divides its points.
+
+        Parameters
+        ----------
+        step : int
+            Stride, at least 1.
+
+        Returns
+        -------
+        Grid
+            The coarse grid (same origin, vectors times ``step``, bohr).
+
+        Raises
+        ------
+        ddviz.errors.DdvizError
+            If ``step`` is below 1.
         """
         step = int(step)
         if step < 1:
@@ -190,8 +206,21 @@ class Refinement:
         return self.grid.points_at(self.flat(start, stop))
 
     def put_coarse(self, out: np.ndarray, coarse_values) -> None:
-        """Write ``coarse_values`` (on ``grid.every(step)``) into the coarse points of ``out``
-        (a field on the grid); the remaining points are left to fill.
+        """Write ``coarse_values`` into the coarse points of ``out``.
+
+        The remaining points are left to fill.
+
+        Parameters
+        ----------
+        out : ndarray of shape ``grid.shape``
+            A field on the grid, written in place.
+        coarse_values : array-like of shape ``grid.every(step).shape``
+            The field on the coarse grid.
+
+        Raises
+        ------
+        ddviz.errors.DdvizError
+            If ``coarse_values`` does not have the coarse grid's shape.
         """
         coarse_values = np.asarray(coarse_values)
         if coarse_values.shape != self.coarse.shape:
@@ -247,8 +276,9 @@ class Sample:
 
     @property
     def density(self) -> xr.DataArray:
-        """In :attr:`units` on the grid (evaluated from the orbitals on first access if not
-        stored).
+        """The density on the grid, in :attr:`units`, as a DataArray with bohr coordinates.
+
+        Evaluated from the orbitals on first access if not stored.
         """
         if self._density is None:
             self._density = self.make_density(self.grid, self.orbitals.evaluate_grid(self.grid),
@@ -293,8 +323,10 @@ class Sample:
         return self.grid.points(start, stop)
 
     def electrons(self) -> float:
-        """Electron count by quadrature: sum of values times the voxel volume (bohr^3; for a
-        line density the line step times the unit transverse steps of its grid).
+        """Electron count by quadrature: sum of values times the voxel volume.
+
+        The voxel volume is in bohr^3; for a line density it is the line step times the unit
+        transverse steps of its grid, so the count is in electrons either way.
         """
         return float(np.sum(self.density.values, dtype=np.float64) * self.grid.voxel_volume)
 

@@ -1,5 +1,7 @@
-"""Lazy names of a package: its modules load on first use, so that importing one light module of
-the package does not import the heavy ones (torch, the app's widgets).
+"""Lazy names of a package: its modules load on first use.
+
+Importing one light module of the package then does not import the heavy ones (torch, the app's
+widgets).
 """
 
 from __future__ import annotations
@@ -8,8 +10,19 @@ import importlib
 
 
 def lazy_names(package: str, where: dict[str, str]):
-    """A module ``__getattr__`` for ``package`` giving each name of ``where`` (name -> module
-    within the package) from its module, imported on first use.
+    """A module ``__getattr__`` for ``package`` that imports each name on first use.
+
+    Parameters
+    ----------
+    package : str
+        The package's dotted name (its ``__name__``).
+    where : dict of str to str
+        Name -> module within the package that defines it.
+
+    Returns
+    -------
+    callable
+        ``__getattr__(name)``; it raises AttributeError for a name not in ``where``.
     """
 
     def __getattr__(name):

@@ -42,8 +42,27 @@ def perpendicular_widths(cell: torch.Tensor) -> torch.Tensor:
 
 
 def image_vectors(points, positions, p, i, shift, cell=None) -> torch.Tensor:
-    """(P, 3) bohr: ``points[p] - (positions[i] + shift @ cell)``; differentiable, caller's
-    dtype.
+    """Displacements from atom images to points, ``points[p] - (positions[i] + shift @ cell)``.
+
+    Differentiable; in the caller's dtype.
+
+    Parameters
+    ----------
+    points : (M, 3) torch.Tensor, bohr
+        Query points.
+    positions : (N, 3) torch.Tensor, bohr
+        Atom positions.
+    p, i : (P,) torch.Tensor of int
+        Point and atom of each pair.
+    shift : (P, 3) torch.Tensor of int
+        Lattice-vector multiples of the atom's image.
+    cell : (3, 3) torch.Tensor, bohr, optional
+        Lattice vectors as rows; None without periodic axes.
+
+    Returns
+    -------
+    (P, 3) torch.Tensor, bohr
+        Point minus atom image.
     """
     vec = points[p] - positions[i]
     if cell is not None and shift.numel():
@@ -116,6 +135,7 @@ class CellList:
 
     @property
     def nimages(self) -> int:
+        """Number of atom images in the list."""
         return self.img_pos.shape[0]
 
     def candidate_counts(self, points: torch.Tensor) -> torch.Tensor:
@@ -161,9 +181,21 @@ class CellList:
         return p, self.img_atom[cand], self.img_shift[cand] + wrap[p]
 
     def atom_pairs(self, positions: torch.Tensor):
-        """Atom pairs ``(i, j, shift)`` within rcut: atom j's image at
-        ``positions[j] + shift @ cell`` is a neighbour of atom i; the atom itself (i == j, zero
-        shift) is excluded.
+        """Atom pairs within rcut.
+
+        The atom itself (i == j, zero shift) is excluded.
+
+        Parameters
+        ----------
+        positions : (N, 3) torch.Tensor, bohr
+            The atoms the list was built from.
+
+        Returns
+        -------
+        i, j : (P,) torch.Tensor of int
+            Centre atom and neighbour atom.
+        shift : (P, 3) torch.Tensor of int
+            Atom j's image lies at ``positions[j] + shift @ cell``.
         """
         i, j, shift = self.query(positions)
         keep = (i != j) | (shift != 0).any(1)

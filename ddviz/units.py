@@ -1,5 +1,6 @@
-"""Units: bohr and e/bohr^3 inside ddviz (electrons/bohr for a 1D model system); Angstrom only at
-the ASE boundary.
+"""Units: bohr and e/bohr^3 inside ddviz; Angstrom only at the ASE boundary.
+
+A 1D model system's density is in electrons/bohr.
 
 Every conversion between the two goes through this module.
 """

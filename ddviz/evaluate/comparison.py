@@ -71,8 +71,10 @@ _EVALUATION = ("compute_comparison", "comparison_grid", "is_cached")
 
 
 def __getattr__(name):
-    """:func:`compute_comparison`, :func:`comparison_grid` and :func:`is_cached` of
-    :mod:`ddviz.evaluate.evaluation`, imported on first use (that module imports this one).
+    """Names of :mod:`ddviz.evaluate.evaluation`, imported on first use.
+
+    :func:`compute_comparison`, :func:`comparison_grid` and :func:`is_cached` live there (that
+    module imports this one).
     """
     if name in _EVALUATION:
         from ddviz.evaluate import evaluation

@@ -1,6 +1,7 @@
-"""How a :class:`~ddviz.evaluate.comparison.Comparison` is computed: the grid (the reference
-Sample's, or the standard one around the atoms), the prediction (through a
-:class:`ddviz.cache.FieldCache` keyed by content), the reference on that grid.
+"""How a :class:`~ddviz.evaluate.comparison.Comparison` is computed.
+
+The grid (the reference Sample's, or the standard one around the atoms), the prediction (through
+a :class:`ddviz.cache.FieldCache` keyed by content), the reference on that grid.
 
 Lengths in bohr; densities in the reference Sample's units (e/bohr^3 for a density in space).
 """
@@ -95,8 +96,14 @@ def _predictor(model, device):
 def is_cached(atoms, model, cache, reference=None, step: int = 1,
               spacing: float = STANDARD_SPACING, margin: float = STANDARD_MARGIN,
               device=None) -> bool:
-    """True when ``cache`` holds the prediction that :func:`compute_comparison` would make with
-    the same arguments.
+    """Whether ``cache`` holds the prediction :func:`compute_comparison` would make.
+
+    The arguments are those of :func:`compute_comparison`.
+
+    Returns
+    -------
+    bool
+        True when the prediction with the same arguments is cached.
     """
     grid = comparison_grid(atoms, reference, spacing, margin).every(step)
     return prediction_key(_predictor(model, device), atoms, grid) in cache

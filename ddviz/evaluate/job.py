@@ -103,8 +103,20 @@ class ComparisonJob:
         return self._models[key]
 
     def steps(self, inputs: Inputs, preview: bool = True) -> list[int]:
-        """The steps to compute: ``[PREVIEW_STEP, 1]`` for a large grid (at least
-        :data:`PREVIEW_MIN_POINTS` points) whose prediction is not cached yet, else ``[1]``.
+        """The grid steps to compute, coarse preview first.
+
+        Parameters
+        ----------
+        inputs : Inputs
+            What to compare.
+        preview : bool
+            Allow a preview.
+
+        Returns
+        -------
+        list of int
+            ``[PREVIEW_STEP, 1]`` for a large grid (at least :data:`PREVIEW_MIN_POINTS` points)
+            whose prediction is not cached yet, else ``[1]``.
         """
         from ddviz.evaluate.comparison import comparison_grid, is_cached
 
@@ -139,8 +151,9 @@ class ComparisonJob:
 
     def run(self, inputs: Inputs, preview: bool = True,
             progress: Callable[[int, int], None] | None = None) -> Iterator[Comparison]:
-        """Yield the comparisons of :meth:`steps` in turn: the preview (if any), then the full
-        grid, the last one built on the one before.
+        """Yield the comparisons of :meth:`steps` in turn.
+
+        The preview (if any), then the full grid, the last one built on the one before.
         """
         comparison = None
         for step in self.steps(inputs, preview):

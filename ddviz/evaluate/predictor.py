@@ -87,8 +87,18 @@ class Predictor:
 
     # --- structures ---------------------------------------------------------------------------
     def environment(self, structure) -> Environment:
-        """Prepare ASE atoms, a tuple ``(numbers, positions_bohr[, cell_bohr[, pbc]])``, or pass
-        an :class:`Environment` through.
+        """The model's environment of a structure.
+
+        Parameters
+        ----------
+        structure : ase.Atoms, tuple or Environment
+            ASE atoms (Å), a tuple ``(numbers, positions_bohr[, cell_bohr[, pbc]])`` (bohr), or
+            an :class:`Environment`, passed through.
+
+        Returns
+        -------
+        Environment
+            Prepared by the model.
         """
         if isinstance(structure, Environment):
             return structure
@@ -97,8 +107,21 @@ class Predictor:
             return self.model.prepare(*args)
 
     def bytes_per_point(self, candidates: float, pairs: float) -> float:
-        """Estimated bytes for one point's neighbour search with the given neighbour counts
-        (the networks' working memory is bounded by ``pair_batch`` apart from it).
+        """Estimated bytes for one point's neighbour search with the given neighbour counts.
+
+        The networks' working memory is bounded by ``pair_batch`` apart from it.
+
+        Parameters
+        ----------
+        candidates : float
+            Atom images in the bins around the point.
+        pairs : float
+            Atoms within rcut.
+
+        Returns
+        -------
+        float
+            Bytes.
         """
         return _SLOT_BYTES + (candidates + pairs) * _CANDIDATE_BYTES
 
@@ -170,8 +193,10 @@ class Predictor:
 
 
 class _Scattered:
-    """Writes ``target[flat(a, b)] = values`` for ``self[a:b] = values``: the chunks of the
-    points a :class:`~ddviz.grid.Refinement` leaves, put in their places on the grid.
+    """Writes ``target[flat(a, b)] = values`` for ``self[a:b] = values``.
+
+    The chunks of the points a :class:`~ddviz.grid.Refinement` leaves, put in their places on the
+    grid.
     """
 
     def __init__(self, target: np.ndarray, flat: Callable[[int, int], np.ndarray]):

@@ -80,8 +80,24 @@ def method_info(name: str) -> MethodInfo:
 
 
 def method_module(name: str, part: str):
-    """Module ``part`` of method ``name``'s package (e.g. ``method_module("deep_density",
-    "config")``), imported on first use.
+    """Module ``part`` of method ``name``'s package, imported on first use.
+
+    Parameters
+    ----------
+    name : str
+        A registered method, e.g. ``"deep_density"``.
+    part : str
+        A module of its package, e.g. ``"config"``.
+
+    Returns
+    -------
+    module
+        ``ddviz.methods.<name>.<part>``.
+
+    Raises
+    ------
+    ddviz.errors.ConfigError
+        If no method has that name.
     """
     method_info(name)
     return importlib.import_module(f"{__name__}.{name}.{part}")

@@ -104,8 +104,24 @@ def _same_md(old: dict, new: dict) -> bool:
 
 
 def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
-    """The MD snapshots of recipe ``rec``: read from ``outdir/trajectory.xyz`` when it matches
-    the recipe, else run (starting geometry from the seed, relaxed if the preset says so).
+    """The MD snapshots of recipe ``rec``, read back or run.
+
+    Read from ``outdir/trajectory.xyz`` when it matches the recipe, else run (starting geometry
+    from the seed, relaxed if the preset says so) and written there.
+
+    Parameters
+    ----------
+    outdir : str or path-like
+        The dataset folder.
+    rec : dict
+        The dataset recipe (``dataset.json``).
+    progress : bool
+        Show a progress bar while running.
+
+    Returns
+    -------
+    list of ase.Atoms
+        The snapshots (Å), with step, time, temperature, seed and split in each ``info``.
     """
     from tqdm import tqdm
 

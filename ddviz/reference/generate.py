@@ -51,6 +51,7 @@ class Frame:
     source: str = ""
 
     def filename(self, fmt: str) -> str:
+        """The snapshot's file name in format ``fmt`` (a key of ``FORMATS``)."""
         return f"{self.stem}_{self.index:04d}{FORMATS[fmt]}"
 
 
@@ -169,8 +170,10 @@ def _pool(workers: int):
 
 
 class _Interrupts:
-    """SIGINT/SIGTERM raise KeyboardInterrupt in the main process, but not while a snapshot and
-    its manifest entry are being written: a signal then waits until the writing is done.
+    """SIGINT/SIGTERM raise KeyboardInterrupt in the main process, except while writing.
+
+    While a snapshot and its manifest entry are being written, a signal waits until the writing
+    is done.
     """
 
     def __init__(self):
@@ -208,8 +211,10 @@ class _Interrupts:
 
 
 def _finished(path: Path, atoms: ase.Atoms, options: Options) -> Sample | None:
-    """The stored snapshot at ``path`` if it is readable and holds this geometry, stored as asked
-    (values or orbitals only) and, where the file records them, with the same SCF settings.
+    """The stored snapshot at ``path`` if it is finished, else None.
+
+    Finished: readable, holding this geometry, stored as asked (values or orbitals only) and,
+    where the file records them, with the same SCF settings.
     """
     if not path.is_file():
         return None

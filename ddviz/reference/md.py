@@ -114,8 +114,10 @@ def relax(atoms: ase.Atoms, fmax: float = 0.1, steps: int = 200) -> ase.Atoms:
 
 @dataclass(frozen=True)
 class MDSettings:
-    """Langevin MD: temperature (K), timestep (fs), friction (1/fs), equilibration steps, then one
-    snapshot every ``interval`` steps until ``n_snapshots`` are taken.
+    """Settings of a Langevin MD run (ASE units at this boundary: K, fs, 1/fs).
+
+    Temperature (K), timestep (fs), friction (1/fs), equilibration steps, then one snapshot every
+    ``interval`` steps until ``n_snapshots`` are taken.
     """
 
     temperature_K: float = 300.0

@@ -1,6 +1,8 @@
-"""Training: the run configuration (:class:`TrainConfig`, importable without torch) and the one
-loop for every method (:mod:`~ddviz.train.loop`), with the method interface it drives
-(:mod:`~ddviz.train.method`) and the run folder it writes (:mod:`~ddviz.train.run_dir`).
+"""Training: the run configuration and the one loop for every method.
+
+The configuration is :class:`TrainConfig` (importable without torch); the loop
+(:mod:`~ddviz.train.loop`) drives the method interface (:mod:`~ddviz.train.method`) and writes
+the run folder (:mod:`~ddviz.train.run_dir`).
 
 The loop's names load lazily, so that the app's training form imports only the configuration.
 """

@@ -114,8 +114,12 @@ class TrainConfig(Config):
 
 
 def template() -> str:
-    """A TOML training configuration with every field of :class:`TrainConfig`, its default and
-    its documentation (what ``ddviz train --template`` prints).
+    """A documented TOML training configuration (what ``ddviz train --template`` prints).
+
+    Returns
+    -------
+    str
+        Every field of :class:`TrainConfig` with its default and its documentation.
     """
     from ddviz.config import to_toml
 

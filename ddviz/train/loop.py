@@ -35,10 +35,17 @@ __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Callback", "Trainer", "Tr
 class Callback:
     """Hooks called by :class:`Trainer`; override what you need."""
 
-    def on_start(self, trainer: Trainer) -> None: ...
-    def on_log(self, trainer: Trainer, entry: dict) -> None: ...
-    def on_validation(self, trainer: Trainer, entry: dict) -> None: ...
-    def on_end(self, trainer: Trainer, state: str) -> None: ...
+    def on_start(self, trainer: Trainer) -> None:
+        """Called once before the first step (also when resuming)."""
+
+    def on_log(self, trainer: Trainer, entry: dict) -> None:
+        """Called with each training-log entry (step, loss, learning rate, ...)."""
+
+    def on_validation(self, trainer: Trainer, entry: dict) -> None:
+        """Called with each validation entry (step and ``val_<metric>`` values)."""
+
+    def on_end(self, trainer: Trainer, state: str) -> None:
+        """Called once when the loop ends, with its final state."""
 
 
 class Trainer:
@@ -117,8 +124,10 @@ class Trainer:
         return value
 
     def validate(self) -> dict:
-        """The method's validation metrics of the current model, in its own dtype and on its
-        device; the model's train/eval mode is left as it was.
+        """The method's validation metrics of the current model.
+
+        Computed in the model's own dtype and on its device; its train/eval mode is left as it
+        was.
         """
         with evaluating(self.model):
             return self.method.validation_metrics(self.model)

@@ -53,13 +53,16 @@ class TrainingMethod(ABC):
 
     def initialise(self, model: nn.Module) -> None:
         """Data-dependent set-up of a fresh model (not when resuming or starting from a file).
+
         Must not touch the loop's random stream. Default: nothing.
         """
 
     @abstractmethod
     def batch(self, model: nn.Module, rng: np.random.Generator):
-        """The next training batch, drawn with ``rng`` (the loop's, checkpointed: the same
-        stream gives the same batches, so a resumed run is bit-identical).
+        """The next training batch, drawn with ``rng``.
+
+        ``rng`` is the loop's, checkpointed: the same stream gives the same batches, so a
+        resumed run is bit-identical.
         """
 
     @abstractmethod
@@ -68,10 +71,10 @@ class TrainingMethod(ABC):
 
     @abstractmethod
     def validation_metrics(self, model: nn.Module) -> dict:
-        """Metrics on the validation data, with at least :attr:`score` and
-        :attr:`history_metrics`. Called inside :func:`evaluating`: in eval mode, without
-        gradients; it must use the model as it is (its dtype and device, no copy to another
-        dtype).
+        """Metrics on the validation data, with at least :attr:`score` and :attr:`history_metrics`.
+
+        Called inside :func:`evaluating`: in eval mode, without gradients; it must use the model
+        as it is (its dtype and device, no copy to another dtype).
         """
 
     @abstractmethod
@@ -87,8 +90,12 @@ class TrainingMethod(ABC):
         return {}
 
     def start_from(self, model: nn.Module, path) -> None:
-        """Load a model file's weights into ``model`` (``init``): its model config must equal
-        the run's.
+        """Load a model file's weights into ``model`` (the config's ``init``).
+
+        Raises
+        ------
+        TrainingError
+            If the file's model config differs from the run's.
         """
         loaded = self.load_model(path)
         if to_dict(loaded.config) != to_dict(self.config.model):
@@ -110,8 +117,10 @@ def training_method(name: str) -> type[TrainingMethod]:
 
 @contextlib.contextmanager
 def evaluating(model: nn.Module):
-    """Eval mode and no gradients inside; afterwards every submodule's train/eval mode is what
-    it was (the dtype and device are never touched).
+    """Eval mode and no gradients inside the block.
+
+    Afterwards every submodule's train/eval mode is what it was (the dtype and device are never
+    touched).
     """
     modes = [(m, m.training) for m in model.modules()]
     model.eval()

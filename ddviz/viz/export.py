@@ -1,5 +1,7 @@
-"""Exports for slides and reports: figures as PNG/SVG, the 3D view as PNG, and a whole
-comparison as one standalone HTML file (inline resources, opens without a server or network).
+"""Exports for slides and reports.
+
+Figures as PNG/SVG, the 3D view as PNG, and a whole comparison as one standalone HTML file
+(inline resources, opens without a server or network).
 
 Every file is written atomically (temporary file, then rename).
 """

@@ -52,8 +52,25 @@ def plane_name(grid: Grid, axis: int, index: int) -> str:
 
 
 def projected_atoms(atoms, grid: Grid, axis: int, index: int, within: float = 1.5) -> np.ndarray:
-    """(n, 3): in-plane coordinates (bohr, as in :func:`plane`) and atomic number of the atoms
-    within ``within`` bohr of the slice plane.
+    """The atoms near a slice plane, for drawing on the slice.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (Å).
+    grid : ddviz.grid.Grid
+        The grid the slice is taken from.
+    axis : int
+        Axis normal to the slice (0, 1 or 2).
+    index : int
+        Grid index of the slice along ``axis``.
+    within : float, bohr
+        Distance from the plane up to which atoms are kept.
+
+    Returns
+    -------
+    (n, 3) float array
+        In-plane coordinates (bohr, as in :func:`plane`) and atomic number of each atom.
     """
     from ddviz.units import ang_to_bohr
 
@@ -146,9 +163,11 @@ def _span(values) -> tuple[float, float]:
 
 
 def _spread(counts: np.ndarray) -> np.ndarray:
-    """Counts per pixel with empty pixels (0 or NaN) next to counted ones given their largest
-    neighbouring count, so that a point alone covers 3x3 pixels (as datashader's dynspread
-    shows it); still-empty pixels become NaN (transparent).
+    """Counts per pixel, spread into empty neighbouring pixels.
+
+    Empty pixels (0 or NaN) next to counted ones get their largest neighbouring count, so that a
+    point alone covers 3x3 pixels (as datashader's dynspread shows it); still-empty pixels become
+    NaN (transparent).
     """
     counts = np.nan_to_num(np.asarray(counts, dtype=float))
     padded = np.pad(counts, 1)
@@ -167,8 +186,23 @@ def _spread_image(image: hv.Image) -> hv.Image:
 
 
 def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
-    """Points (x, y) counted per pixel of a ``size`` (width, height) image spanning their range,
-    as datashader's rasterize counts them, spread as :func:`_spread` says.
+    """Points counted per pixel of an image spanning their range.
+
+    Counted as datashader's rasterize counts them, spread as :func:`_spread` says.
+
+    Parameters
+    ----------
+    x, y : (M,) array-like
+        Point coordinates.
+    kdims : list
+        The image's two key dimensions (names and labels of x and y).
+    size : (int, int)
+        Width and height in pixels.
+
+    Returns
+    -------
+    holoviews.Image
+        The counts (NaN where no point falls).
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     (x0, x1), (y0, y1) = _span(x), _span(y)
@@ -178,8 +212,10 @@ def counts_image(x, y, kdims, size: tuple[int, int] = (400, 400)) -> hv.Image:
 
 
 def examples() -> list:
-    """Tiny figures of each kind drawn for a comparison (slices, quick scatter, histograms,
-    table), e.g. to pay the first-use costs of drawing them (see :func:`warm_up`).
+    """Tiny figures of each kind drawn for a comparison.
+
+    Slices, quick scatter, histograms and table, e.g. to pay the first-use costs of drawing them
+    (see :func:`warm_up`).
     """
     rng = np.random.default_rng(0)
     a, b = rng.random(64), rng.random(64)
@@ -191,10 +227,12 @@ def examples() -> list:
 
 
 def warm_up(datashader: bool = True) -> None:
-    """Compile once per process datashader's kernels for :func:`scatter` (numba: 1-4 s here),
-    and without ``datashader`` draw the :func:`examples` with Bokeh (HoloViews' plot classes and
-    Bokeh's models have first-use costs too), e.g. in a worker thread before the first draw, so
-    that they do not stall an app's event loop.
+    """Pay the first-use costs of drawing once per process.
+
+    With ``datashader``, compile datashader's kernels for :func:`scatter` (numba: 1-4 s here);
+    without, draw the :func:`examples` with Bokeh (HoloViews' plot classes and Bokeh's models
+    have first-use costs too). Call it e.g. in a worker thread before the first draw, so that
+    these costs do not stall an app's event loop.
     """
     if datashader:
         rng = np.random.default_rng(0)
@@ -224,8 +262,20 @@ def density_histogram(values, bins: int = 80) -> hv.Curve:
 
 
 def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
-    """The metrics of :func:`ddviz.evaluate.metrics.metrics` as a two-column table with units; ``grid``
-    (e.g. :meth:`ddviz.evaluate.comparison.Comparison.describe_grid`) names the grid they come from.
+    """The metrics of :func:`ddviz.evaluate.metrics.metrics` as a two-column table with units.
+
+    Parameters
+    ----------
+    metrics : dict
+        Name -> value (densities in e/bohr^3, lengths in bohr, counts in electrons).
+    grid : str, optional
+        Names the grid they come from (e.g.
+        :meth:`ddviz.evaluate.comparison.Comparison.describe_grid`).
+
+    Returns
+    -------
+    holoviews.Table
+        One row per metric.
     """
     units = {"rel_l1": "", "rel_l2": "", "mae": RHO, "max_abs_err": RHO,
              "max_abs_err_at_bohr": "bohr", "electrons_ref": "e", "electrons_pred": "e",
@@ -248,8 +298,12 @@ def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
 
 
 def line_axis(grid: Grid) -> int | None:
-    """The one axis with more than one point of a 1D (line) grid such as a chain's (n, 1, 1);
-    None for a 2D or 3D grid.
+    """The one axis with more than one point of a 1D (line) grid, such as a chain's (n, 1, 1).
+
+    Returns
+    -------
+    int or None
+        The axis; None for a 2D or 3D grid.
     """
     long = [ax for ax, n in enumerate(grid.shape) if n > 1]
     return long[0] if len(long) == 1 else None

@@ -153,10 +153,24 @@ class Scene:
 
     def set_level(self, level: float | None = None, error_level: float | None = None,
                   render: bool = True) -> list[str]:
-        """Move the density and/or error isosurfaces; only the surfaces whose level changed are
-        recomputed, each actor keeps its place and just gets a new input. Returns the keys of
-        the actors that changed. ``render=False`` skips the off-screen render (a browser view
-        draws for itself).
+        """Move the density and/or error isosurfaces.
+
+        Only the surfaces whose level changed are recomputed; each actor keeps its place and
+        just gets a new input.
+
+        Parameters
+        ----------
+        level : float, optional
+            New isovalue of the density fields, in their units (e/bohr^3); None keeps it.
+        error_level : float, optional
+            New isovalue of the signed error (drawn at + and - it), same units; None keeps it.
+        render : bool
+            Render off-screen afterwards (False: a browser view draws for itself).
+
+        Returns
+        -------
+        list of str
+            The keys of the actors that changed.
         """
         changed = []
         if level is not None and float(level) != self.level:
@@ -172,10 +186,15 @@ class Scene:
         return changed
 
     def mesh_arrays(self, key: str) -> dict:
-        """The current mesh of a layer as plain arrays for a browser view (bohr): points
-        (float32, x y z per point), cells (uint32, VTK's legacy layout: count then point
-        indices, per cell), kind ('polys' or 'lines'), normals (float32 or None), rgb (uint8
-        per point or None), colour (r, g, b in 0..1), opacity.
+        """The current mesh of a layer as plain arrays for a browser view (bohr).
+
+        Returns
+        -------
+        dict
+            ``points`` (float32, x y z per point), ``cells`` (uint32, VTK's legacy layout:
+            count then point indices, per cell), ``kind`` ('polys' or 'lines'), ``normals``
+            (float32 or None), ``rgb`` (uint8 per point or None), ``colour`` (r, g, b in
+            0..1), ``opacity``.
         """
         actor = self.actors[key]
         mesh = pv.wrap(actor.mapper.GetInput())
@@ -205,6 +224,7 @@ class Scene:
         return self.actors[key].mapper.GetInput().GetNumberOfCells() if key in self.actors else 0
 
     def reset_camera(self) -> None:
+        """Isometric view of the whole scene."""
         self.plotter.camera_position = "iso"
         self.plotter.reset_camera()
 

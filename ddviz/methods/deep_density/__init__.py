@@ -1,5 +1,7 @@
-"""Deep Density (Zepeda-Núñez et al., J. Comput. Phys. 2021): config, se_a descriptor, nets, model,
-model files (files.py), probe-point batches (batches.py) and its training half (training.py).
+"""Deep Density (Zepeda-Núñez et al., J. Comput. Phys. 443, 110523, 2021).
+
+Config, se_a descriptor, nets, model, model files (files.py), probe-point batches (batches.py)
+and its training half (training.py).
 
 The names load lazily, so that :mod:`ddviz.methods.deep_density.config` imports without torch
 (the app's training form needs only the configs).

@@ -60,8 +60,18 @@ class ProbeSampler:
         return np.concatenate([uniform, near])
 
     def nearest_grid_index(self, points) -> np.ndarray:
-        """(n, 3) integer index of the grid point nearest to each of ``points`` (n, 3) bohr
-        (in grid steps), wrapped on periodic axes and clamped to the grid on open ones.
+        """Index of the grid point nearest to each point.
+
+        Parameters
+        ----------
+        points : (n, 3) array-like, bohr
+            Positions.
+
+        Returns
+        -------
+        (n, 3) int array
+            Grid index (in grid steps), wrapped on periodic axes and clamped to the grid on
+            open ones.
         """
         grid = self.sample.grid
         steps = (np.asarray(points, dtype=float) - grid.origin) @ np.linalg.inv(grid.vectors)

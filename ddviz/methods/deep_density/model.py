@@ -23,6 +23,14 @@ descriptor's C2 switch (1 below rcut_smooth, 0 at rcut): the taper that makes th
 with no seam at rcut. The softened d~ makes rho_i smooth (no cusp) at the nucleus, like a
 pseudopotential valence density.
 The per-species constants ``rate``, ``offset``, ``lin0``, ``lin1`` are separate parameters, (S,).
+
+Reference: the ansatz and the atom-centred sum are from Zepeda-Núñez, Chen, Zhang, Jia, Zhang and
+Lin, "Deep Density: circumventing the Kohn-Sham equations via symmetry preserving neural
+networks", J. Comput. Phys. 443, 110523 (2021); the descriptor and the per-species fitting nets
+from Zhang et al., NeurIPS 2018 (deepmd-kit's se_a). Names against deepmd-kit: ``species`` is
+their ``type_map``, ``fitting_nets`` their per-type ``fitting_net`` (``neuron`` =
+``fitting_widths``), ``descriptor_mean``/``descriptor_std`` play the part of their
+``davg``/``dstd`` (theirs normalise the environment matrix R, ours the descriptor D).
 """
 
 from __future__ import annotations
@@ -54,10 +62,25 @@ def _softplus_inverse(y: float) -> float:
 class Environment:
     """A structure prepared for point queries (all tensors on the model's device).
 
-    numbers, species: (N,) atomic numbers and model species indices. positions: (N, 3) bohr.
-    cell: (3, 3) bohr or None. pbc: three bools. cells: the cell list of atom images.
-    pairs: atom-atom (i, j, shift). sums: (N, M1, 4) atom part of G^T R / sel, computed with the
-    parameters current at :meth:`DeepDensity.prepare` / :meth:`DeepDensity.refresh`.
+    Attributes
+    ----------
+    numbers : (N,) torch.Tensor of int
+        Atomic numbers.
+    species : (N,) torch.Tensor of int
+        Model species indices (positions in ``ModelConfig.species``).
+    positions : (N, 3) torch.Tensor, bohr
+        Atom positions.
+    cell : (3, 3) torch.Tensor, bohr, or None
+        Lattice vectors as rows; None for a molecule.
+    pbc : tuple of three bool
+        Periodic axes.
+    cells : ddviz.neighbors.CellList
+        The cell list of atom images.
+    pairs : tuple of torch.Tensor
+        Atom-atom pairs within rcut, ``(i, j, shift)``.
+    sums : (N, M1, 4) torch.Tensor or None
+        Atom part of ``G^T R / sel``, computed with the parameters current at
+        :meth:`DeepDensity.prepare` / :meth:`DeepDensity.refresh`.
     """
 
     numbers: torch.Tensor
@@ -71,11 +94,23 @@ class Environment:
 
     @property
     def natoms(self) -> int:
+        """Number of atoms N."""
         return self.positions.shape[0]
 
 
 class DeepDensity(nn.Module):
-    """The Deep Density model; see the module docstring for the formula."""
+    """The Deep Density model; see the module docstring for the formula.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        Hyperparameters; ``species`` must be non-empty.
+
+    Raises
+    ------
+    ddviz.errors.ConfigError
+        If ``config.species`` is empty.
+    """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -109,14 +144,32 @@ class DeepDensity(nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
+        """Parameter dtype (``config.dtype``)."""
         return self.rate.dtype
 
     @property
     def device(self) -> torch.device:
+        """Device of the parameters."""
         return self.rate.device
 
     def species_index(self, numbers) -> torch.Tensor:
-        """(N,) model species indices of atomic numbers; unknown species raise ConfigError."""
+        """Model species indices of atomic numbers.
+
+        Parameters
+        ----------
+        numbers : (N,) array-like of int
+            Atomic numbers.
+
+        Returns
+        -------
+        (N,) torch.Tensor of int
+            Index of each atom's element in ``config.species``, on the model's device.
+
+        Raises
+        ------
+        ddviz.errors.ConfigError
+            If an element is not among the model's species.
+        """
         z = torch.as_tensor(np.asarray(numbers), dtype=torch.long).reshape(-1).to(self.device)
         ok = (z > 0) & (z < len(chemical_symbols))
         kinds = torch.full_like(z, -1)
@@ -133,9 +186,30 @@ class DeepDensity(nn.Module):
                 ) -> Environment:
         """Neighbour search and per-atom environment sums for one structure.
 
-        numbers: (N,) atomic numbers; positions_bohr: (N, 3); cell_bohr: (3, 3) rows = lattice
-        vectors or None; pbc: bool or three bools. Differentiable w.r.t. the parameters (and the
-        positions if they require grad): call it (or :meth:`refresh`) every training step.
+        Differentiable w.r.t. the parameters (and the positions if they require grad): call it
+        (or :meth:`refresh`) every training step.
+
+        Parameters
+        ----------
+        numbers : (N,) array-like of int
+            Atomic numbers.
+        positions_bohr : (N, 3) array-like or torch.Tensor, bohr
+            Atom positions.
+        cell_bohr : (3, 3) array-like, bohr, optional
+            Lattice vectors as rows; None for a molecule.
+        pbc : bool or three bools
+            Periodic axes.
+
+        Returns
+        -------
+        Environment
+            The structure with its neighbour lists and atom sums.
+
+        Raises
+        ------
+        ddviz.errors.ConfigError
+            If an element is not among the model's species, or the numbers of atomic numbers
+            and positions differ.
         """
         species = self.species_index(numbers)
         pos = self._tensor(positions_bohr).reshape(-1, 3)
@@ -150,7 +224,18 @@ class DeepDensity(nn.Module):
         return self.refresh(env)
 
     def refresh(self, env: Environment) -> Environment:
-        """The same environment with its sums recomputed from the current parameters."""
+        """The same environment with its sums recomputed from the current parameters.
+
+        Parameters
+        ----------
+        env : Environment
+            From :meth:`prepare`.
+
+        Returns
+        -------
+        Environment
+            A copy with new ``sums``.
+        """
         i, j, shift = env.pairs
         vec = -image_vectors(env.positions, env.positions, i, j, shift, env.cell)
         sums = self.descriptor.atom_sums(env.species, i, j, vec, env.natoms)
@@ -158,9 +243,22 @@ class DeepDensity(nn.Module):
 
     # --- density ------------------------------------------------------------------------------
     def forward(self, env: Environment, points, pair_batch: int | None = None) -> torch.Tensor:
-        """(M,) e/bohr^3 at points (M, 3) bohr. pair_batch: evaluate the atom-point pairs in
-        batches of at most that many (bounded working memory, the same batch size whatever the
-        structure); None: all at once.
+        """The density at points.
+
+        Parameters
+        ----------
+        env : Environment
+            From :meth:`prepare`.
+        points : (M, 3) array-like or torch.Tensor, bohr
+            Where to evaluate.
+        pair_batch : int, optional
+            Evaluate the atom-point pairs in batches of at most that many (bounded working
+            memory, the same batch size whatever the structure); None: all at once.
+
+        Returns
+        -------
+        (M,) torch.Tensor, e/bohr^3
+            rho at the points.
         """
         points = self._tensor(points).reshape(-1, 3)
         p, i, vec = self.point_pairs(env, points)
@@ -173,12 +271,42 @@ class DeepDensity(nn.Module):
         return out
 
     def point_pairs(self, env: Environment, points: torch.Tensor):
-        """Point-atom pairs within rcut: (p, i, vec), vec (P, 3) bohr = point - atom image."""
+        """Point-atom pairs within rcut.
+
+        Parameters
+        ----------
+        env : Environment
+            From :meth:`prepare`.
+        points : (M, 3) torch.Tensor, bohr
+            Query points.
+
+        Returns
+        -------
+        p, i : (P,) torch.Tensor of int
+            Point and atom index of each pair.
+        vec : (P, 3) torch.Tensor, bohr
+            Point minus atom image.
+        """
         p, i, shift = env.cells.query(points)
         return p, i, image_vectors(points, env.positions, p, i, shift, env.cell)
 
     def pair_density(self, env: Environment, i: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
-        """(P,) rho_i at the electron for atom indices i (P,) and vec (P, 3) = electron - atom."""
+        """Per-atom densities rho_i of atom-electron pairs (the module docstring's formula).
+
+        Parameters
+        ----------
+        env : Environment
+            From :meth:`prepare` (with ``sums``).
+        i : (P,) torch.Tensor of int
+            Atom of each pair.
+        vec : (P, 3) torch.Tensor, bohr
+            Electron minus atom image.
+
+        Returns
+        -------
+        (P,) torch.Tensor, e/bohr^3
+            rho_i at the electron.
+        """
         kind = env.species[i]
         n = per_kind(self.fitting_nets, kind, self.descriptor(env.sums[i], vec),
                      self.descriptor_mean, 1.0 / self.descriptor_std)
@@ -193,9 +321,16 @@ class DeepDensity(nn.Module):
 
     @torch.no_grad()
     def set_descriptor_statistics(self, samples) -> None:
-        """Set the descriptor normalisation from ``samples``: pairs of (environment, points
-        (M, 3) bohr). Per species of the centre atom, the mean and std (floored at 1e-3 of the
-        largest std) of each descriptor entry over all atom-point pairs within rcut.
+        """Set the descriptor normalisation (``descriptor_mean``, ``descriptor_std``) from data.
+
+        Per species of the centre atom, the mean and std (floored at 1e-3 of the largest std) of
+        each descriptor entry over all atom-point pairs within rcut; a species with fewer than
+        two pairs keeps its values. Plays the part of deepmd-kit's ``compute_input_stats``.
+
+        Parameters
+        ----------
+        samples : iterable of (Environment, (M, 3) array-like)
+            Prepared structures and points in bohr.
         """
         stats = [[] for _ in self.config.species]
         for env, points in samples:

@@ -17,6 +17,21 @@ class ResidualMLP(nn.Module):
     that doubles it ``y = (x, x) + dt * act(W x + b)``, with ``dt`` a trainable scalar per layer.
     ``head``: width of a final linear layer initialised to zero (the fitting net's corrections
     start at exactly zero, so a fresh model is the pure ansatz). Input (P, sizes[0]).
+    The skips are deepmd-kit's (their ``resnet_dt`` "timestep" is our ``dt``; Zhang et al.,
+    NeurIPS 2018).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first.
+    activation : {"tanh", "silu", "softplus"}
+        Activation of every dense layer.
+    resnet : bool
+        Add the skip connections (with their trainable step).
+    head : int, optional
+        Width of the zero-initialised linear head; None: no head.
+    dtype : torch.dtype
+        Parameter dtype.
     """
 
     def __init__(self, sizes, activation="tanh", resnet=True, head=None, dtype=torch.float32):
@@ -44,8 +59,20 @@ class ResidualMLP(nn.Module):
 
     def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None,
                 scale: torch.Tensor | None = None) -> torch.Tensor:
-        """net(x), or net((x - shift) * scale) with shift, scale (sizes[0],): the input
-        normalisation is folded into the first layer's weights (no pass over x).
+        """Apply the net, optionally to normalised input.
+
+        Parameters
+        ----------
+        x : (P, sizes[0]) torch.Tensor
+            Input rows.
+        shift, scale : (sizes[0],) torch.Tensor, optional
+            Compute ``net((x - shift) * scale)``; the normalisation is folded into the first
+            layer's weights (no pass over x). Both or neither.
+
+        Returns
+        -------
+        (P, out_features) torch.Tensor
+            Output rows.
         """
         steps = iter(self.steps)
         for n, (layer, kind) in enumerate(zip(self.layers, self.kinds)):
@@ -65,9 +92,23 @@ class ResidualMLP(nn.Module):
 def per_kind(nets: nn.ModuleList, kinds: torch.Tensor, x: torch.Tensor,
              shift: torch.Tensor | None = None, scale: torch.Tensor | None = None
              ) -> torch.Tensor:
-    """Apply ``nets[k]`` to the rows of ``x`` (P, F) whose ``kinds`` (P,) is k; (P, out).
+    """Apply ``nets[k]`` to the rows of ``x`` whose kind is k.
 
-    shift, scale: optional (K, F) input normalisation per kind (see :meth:`ResidualMLP.forward`).
+    Parameters
+    ----------
+    nets : torch.nn.ModuleList of ResidualMLP
+        One net per kind, all with the same ``out_features``.
+    kinds : (P,) torch.Tensor of int
+        Kind of each row.
+    x : (P, F) torch.Tensor
+        Input rows.
+    shift, scale : (K, F) torch.Tensor, optional
+        Input normalisation per kind (see :meth:`ResidualMLP.forward`).
+
+    Returns
+    -------
+    (P, out_features) torch.Tensor
+        Each row's output from its kind's net.
     """
     def norm(k):
         return {} if scale is None else {"shift": shift[k], "scale": scale[k]}

@@ -23,8 +23,20 @@ from ddviz.train.run_dir import TrainingError
 
 
 def loss_function(name: str, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """The loss ``name`` on probe values (M,): ``"l1"`` mean |pred - ref|, ``"mse"`` mean
-    (pred - ref)^2, ``"rel_l2"`` ||pred - ref||_2 / ||ref||_2.
+    """The loss ``name`` between predicted and reference probe values.
+
+    Parameters
+    ----------
+    name : {"l1", "mse", "rel_l2"}
+        ``"l1"``: mean |pred - ref|; ``"mse"``: mean (pred - ref)^2; ``"rel_l2"``:
+        ||pred - ref||_2 / ||ref||_2 (any other name gives rel_l2).
+    pred, ref : (M,) torch.Tensor, e/bohr^3
+        Model and reference densities at the probe points.
+
+    Returns
+    -------
+    torch.Tensor, scalar
+        The loss (e/bohr^3, (e/bohr^3)^2 or dimensionless).
     """
     if name == "mse":
         return torch.mean((pred - ref) ** 2)
@@ -70,11 +82,22 @@ class DeepDensityTraining(TrainingMethod):
 
     # --- model ----------------------------------------------------------------------------------
     def build_model(self) -> DeepDensity:
+        """A fresh :class:`DeepDensity` of ``config.model`` on the run's device."""
         return DeepDensity(self.config.model).to(self.device)
 
     def initialise(self, model: DeepDensity, snapshots: int = 8, points: int = 2048) -> None:
-        """Descriptor statistics from a few training snapshots (own RNG: the run's stream is
-        untouched).
+        """Set the descriptor statistics from a few training snapshots.
+
+        Uses its own RNG: the run's stream is untouched.
+
+        Parameters
+        ----------
+        model : DeepDensity
+            The fresh model.
+        snapshots : int
+            How many training snapshots (at most).
+        points : int
+            Probe points drawn per snapshot.
         """
         rng = np.random.default_rng([self.config.seed, 1])
         chosen = rng.choice(len(self.train_samples), size=min(snapshots, len(self.train_samples)),
@@ -85,8 +108,22 @@ class DeepDensityTraining(TrainingMethod):
                 for i in chosen)
 
     def environment(self, model: DeepDensity, index: int) -> Environment:
-        """Training snapshot ``index``'s environment: neighbour lists built once, sums refreshed
-        from the current parameters (differentiable).
+        """Training snapshot ``index``'s environment.
+
+        Neighbour lists are built once; the sums are refreshed from the current parameters
+        (differentiable).
+
+        Parameters
+        ----------
+        model : DeepDensity
+            The model being trained.
+        index : int
+            Training snapshot.
+
+        Returns
+        -------
+        Environment
+            Ready for ``model(env, points)``.
         """
         if index not in self._environments:
             self._environments[index] = model.prepare(
@@ -100,8 +137,19 @@ class DeepDensityTraining(TrainingMethod):
 
     # --- batches and loss -----------------------------------------------------------------------
     def batch(self, model: DeepDensity, rng: np.random.Generator) -> list:
-        """``[(snapshot index, points (n, 3) bohr, reference (n,) e/bohr^3), ...]`` for
-        ``snapshots_per_step`` distinct snapshots.
+        """The next batch: probe points in ``snapshots_per_step`` distinct snapshots.
+
+        Parameters
+        ----------
+        model : DeepDensity
+            Used when ``sampling`` is ``"error"``.
+        rng : numpy.random.Generator
+            The loop's random stream.
+
+        Returns
+        -------
+        list of (int, (n, 3) float array, (n,) float array)
+            ``(snapshot index, points in bohr, reference density in e/bohr^3)``.
         """
         cfg = self.config
         chosen = rng.choice(len(self.train_samples),
@@ -121,6 +169,7 @@ class DeepDensityTraining(TrainingMethod):
         return draw_by_error(sampler, cfg.points_per_snapshot, cfg.focus, rng, predict)
 
     def loss(self, model: DeepDensity, batch: list) -> torch.Tensor:
+        """The ``config.loss`` of the model on all the batch's points together (scalar)."""
         preds = [self.forward(model, i, pts) for i, pts, _ in batch]
         refs = [torch.as_tensor(ref, dtype=model.dtype, device=model.device)
                 for _, _, ref in batch]
@@ -128,9 +177,15 @@ class DeepDensityTraining(TrainingMethod):
 
     # --- validation -----------------------------------------------------------------------------
     def validation_metrics(self, model: DeepDensity) -> dict:
-        """Pooled and per-snapshot metrics (:func:`ddviz.evaluate.metrics.pooled`) on every
-        ``validation_stride``-th grid point of the validation snapshots, in the model's own
-        dtype and on its device.
+        """Pooled and per-snapshot metrics on the validation snapshots.
+
+        Evaluated on every ``validation_stride``-th grid point, in the model's own dtype and on
+        its device.
+
+        Returns
+        -------
+        dict
+            As :func:`ddviz.evaluate.metrics.pooled` (``rel_l1``, ``rel_l2``, ...).
         """
         if self._val_grids is None:
             self._val_grids = [self._val_grid(s) for s in self.val_samples]
@@ -146,12 +201,15 @@ class DeepDensityTraining(TrainingMethod):
 
     # --- files ----------------------------------------------------------------------------------
     def save_model(self, model: DeepDensity, path, metadata: dict) -> None:
+        """Write a model file (:func:`ddviz.methods.deep_density.files.save_model`)."""
         save_model(model, path, metadata)
 
     def load_model(self, path) -> DeepDensity:
+        """Read a model file onto the run's device (:func:`~.files.load_model`)."""
         return load_model(path, device=self.device)[0]
 
     def data_summary(self) -> dict:
+        """Snapshot counts, data paths and the training data's provenance."""
         return {"train_snapshots": len(self.train_samples),
                 "validation_snapshots": len(self.val_samples),
                 "data": list(self.config.train),

@@ -70,8 +70,19 @@ def chain_grid(n: int, length: float) -> Grid:
 
 
 def to_sample(result: Result, provenance: dict | None = None) -> Sample:
-    """A converged chain as a 1D Sample (``ndim`` 1, density in electrons/bohr on an (n, 1, 1)
-    grid); ``provenance`` is merged into :func:`chain_record`.
+    """A converged chain as a 1D Sample.
+
+    Parameters
+    ----------
+    result : Result
+        A converged SCF of the chain.
+    provenance : dict, optional
+        Merged into :func:`chain_record`.
+
+    Returns
+    -------
+    ddviz.grid.Sample
+        ``ndim`` 1: the density in electrons/bohr on an (n, 1, 1) grid (bohr).
     """
     record = chain_record(result)
     record.update(provenance or {})

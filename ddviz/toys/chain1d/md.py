@@ -77,8 +77,10 @@ def _relaxed_primitive(character: str, nk: int) -> tuple[float, ...]:
 
 
 def equilibrium_chain(character: str, natoms: int) -> Chain:
-    """The relaxed chain: uniform for one species; for 'mixed' the 4-atom primitive cell relaxed
-    with the same k-point density as an 8-atom cell with nk=4, then tiled.
+    """The relaxed chain of ``natoms`` atoms of a character.
+
+    Uniform for one species; for 'mixed' the 4-atom primitive cell relaxed with the same k-point
+    density as an 8-atom cell with nk=4, then tiled.
     """
     chain = uniform_chain(chain_symbols(character, natoms), LATTICE)
     if character != "mixed":
@@ -89,8 +91,23 @@ def equilibrium_chain(character: str, natoms: int) -> Chain:
 
 
 def displaced_chain(character: str, natoms: int, amplitude: float, seed: int) -> Chain:
-    """Equilibrium chain (LATTICE bohr mean spacing) plus Gaussian displacements (std ``amplitude``
-    bohr), their mean removed.
+    """Equilibrium chain plus random Gaussian displacements, their mean removed.
+
+    Parameters
+    ----------
+    character : str
+        One of ``CHARACTERS``.
+    natoms : int
+        Atoms in the cell (LATTICE bohr mean spacing).
+    amplitude : float, bohr
+        Standard deviation of the displacements.
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    Chain
+        The displaced chain.
     """
     chain = equilibrium_chain(character, natoms)
     d = np.random.default_rng(seed).normal(0.0, amplitude, natoms)
@@ -104,8 +121,10 @@ def default_settings(natoms: int) -> ChainSettings:
 
 @dataclass
 class MDState:
-    """Everything velocity Verlet needs to continue: step, positions, velocities (bohr/a.u.), forces,
-    the current and previous densities (density extrapolation), and the energy log.
+    """Everything velocity Verlet needs to continue a run.
+
+    Step, positions (bohr), velocities (bohr per atomic time unit), forces (Ha/bohr), the current
+    and previous densities (for density extrapolation), and the energy log.
     """
 
     step: int
@@ -117,6 +136,7 @@ class MDState:
     log: np.ndarray  # rows: step, time, potential, kinetic, total, scf iterations
 
     def save(self, path) -> None:
+        """Write the state as .npz (atomically) to ``path``."""
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, step=self.step, positions=self.positions, velocities=self.velocities,
                      forces=self.forces, density=self.density,
@@ -124,6 +144,7 @@ class MDState:
 
     @classmethod
     def load(cls, path) -> MDState:
+        """Read a state written by :meth:`save` (no pickles)."""
         with np.load(path, allow_pickle=False) as z:
             return cls(int(z["step"]), z["positions"], z["velocities"], z["forces"], z["density"],
                        z["previous_density"], z["log"])
@@ -252,8 +273,10 @@ def energy_drift(log: np.ndarray) -> float:
 def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, seed: int = 0,
                    amplitude: float = 0.2 / math.sqrt(2), settings: ChainSettings | None = None,
                    progress: bool = False) -> dict:
-    """Independent randomly displaced cells (default std 0.2/sqrt2 bohr: the time-averaged
-    displacement of an MD run started at rest from 0.2 bohr) into ``transfer/``.
+    """Independent randomly displaced cells, written into ``outdir/transfer/``.
+
+    The default std, 0.2/sqrt2 bohr, is the time-averaged displacement of an MD run started at
+    rest from 0.2 bohr.
     """
     _check_counts(natoms=natoms)
     _check_counts(0, count=count)
@@ -280,10 +303,12 @@ def generate_cells(outdir, character: str, natoms: int = 32, count: int = 6, see
 def generate_transfer(outdir, character: str, natoms: int = 32, count: int = 6, stride: int = 8,
                       seed: int = 0, amplitude: float = 0.2, dt: float = 20.0,
                       settings: ChainSettings | None = None, progress: bool = False) -> dict:
-    """Transfer cells from MD: a ``2 * count * stride``-step trajectory started at rest from
-    random displacements (std ``amplitude`` bohr, as the 8-atom runs), whose last ``count``
-    snapshots (``stride`` steps apart, the second half of the run: at least ~one phonon period in)
-    go to ``transfer/``. Resumable like :func:`generate_trajectory`.
+    """Transfer cells from MD, written into ``outdir/transfer/``.
+
+    A ``2 * count * stride``-step trajectory started at rest from random displacements (std
+    ``amplitude`` bohr, as the 8-atom runs), whose last ``count`` snapshots (``stride`` steps
+    apart, the second half of the run: at least ~one phonon period in) are kept. Resumable like
+    :func:`generate_trajectory`.
     """
     return generate_trajectory(outdir, character, natoms, 2 * count * stride, stride, seed,
                                amplitude, dt, settings, progress, splits=TRANSFER_SPLITS)
@@ -291,9 +316,11 @@ def generate_transfer(outdir, character: str, natoms: int = 32, count: int = 6, 
 
 def generate_dataset(outdir, steps: int = 400, stride: int = 4, cells: int = 6, seed: int = 0,
                      progress: bool = False, characters=CHARACTERS) -> dict:
-    """All three characters (or those listed): an 8-atom trajectory (``md8``) and ``cells``
-    32-atom transfer cells from a short 32-atom trajectory (``md32``); character
-    ``CHARACTERS[i]`` uses seed ``seed + i`` whichever are listed.
+    """The chain dataset of all three characters (or those listed).
+
+    Per character an 8-atom trajectory (``md8``) and ``cells`` 32-atom transfer cells from a
+    short 32-atom trajectory (``md32``); character ``CHARACTERS[i]`` uses seed ``seed + i``
+    whichever are listed.
     """
     _check_counts(steps=steps, stride=stride, cells=cells)
     outdir = Path(outdir)

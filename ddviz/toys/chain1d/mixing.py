@@ -38,6 +38,7 @@ class LinearMixer:
         self.alpha, self.length, self.q0 = alpha, length, q0
 
     def __call__(self, n_in, n_out, electrons, h):
+        """The next input density (see :meth:`PulayMixer.__call__`)."""
         r = n_out - n_in
         return _keep_positive(n_in + self.alpha * kerker(r, self.length, self.q0), electrons, h)
 
@@ -47,6 +48,7 @@ class PulayMixer:
 
     Finds the combination of past inputs whose combined residual is smallest (least squares on the
     residual differences), then takes a preconditioned step ``alpha * P R`` from it.
+    Pulay, Chem. Phys. Lett. 73, 393 (1980); Kerker, Phys. Rev. B 23, 3082 (1981).
     """
 
     def __init__(self, alpha: float = 0.7, length: float = 1.0, q0: float = 0.3,
@@ -56,6 +58,22 @@ class PulayMixer:
         self._r: list[np.ndarray] = []
 
     def __call__(self, n_in, n_out, electrons, h):
+        """The next input density of the SCF.
+
+        Parameters
+        ----------
+        n_in, n_out : (n,) float array, electrons/bohr
+            This iteration's input density and the density its potential gives.
+        electrons : float
+            Electron count, restored if the step has to clip negative densities.
+        h : float, bohr
+            Grid step.
+
+        Returns
+        -------
+        (n,) float array, electrons/bohr
+            Positive density with ``electrons`` electrons.
+        """
         r = n_out - n_in
         self._n.append(n_in.copy())
         self._r.append(r.copy())

@@ -93,8 +93,13 @@ def decay_length(x: np.ndarray, dn: np.ndarray, x0: float, length: float, bin_wi
 
 def screening(chain: Chain, settings: ChainSettings, width: float = 1.0, eps: float = 1e-4,
               lattice: float = 4.0) -> dict:
-    """Bare and self-consistent responses to a perturbation at the cell centre, and their decay
-    lengths (bohr). Returns x, dv, dn_bare, dn_scf, lengths and the unperturbed result.
+    """Bare and self-consistent responses to a perturbation at the cell centre.
+
+    Returns
+    -------
+    dict
+        ``x`` (bohr), ``dv`` (Ha), ``dn_bare``, ``dn_scf`` (electrons/bohr), their decay
+        ``lengths`` (bohr) and the unperturbed result.
     """
     base = solve(chain, settings)
     x0 = chain.length / 2
@@ -116,8 +121,10 @@ def far_weight(x: np.ndarray, dn: np.ndarray, x0: float, length: float, radius: 
 
 
 def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 32) -> dict:
-    """Gaps (8-atom equilibrium cells, nk=4 SCF, dense-k bands) and screening (24-atom cells, nk=2)
-    for the insulating, metallic and mixed chains.
+    """Gaps and screening of the insulating, metallic and mixed chains.
+
+    Gaps from 8-atom equilibrium cells (nk=4 SCF, dense-k bands); screening from 24-atom cells
+    (nk=2).
     """
     from ddviz.toys.chain1d.md import CHARACTERS, default_settings, equilibrium_chain
 
@@ -131,8 +138,10 @@ def characters(natoms_gap: int = 8, natoms_response: int = 24, nk_dense: int = 3
 
 
 def characters_table(results: dict) -> str:
-    """:func:`characters` as a text table, one row per chain (what ``ddviz chain characters``
-    prints): gap (Ha), decay lengths (bohr) and weights beyond 8 bohr, bare and self-consistent.
+    """:func:`characters` as a text table, one row per chain.
+
+    What ``ddviz chain characters`` prints: gap (Ha), decay lengths (bohr) and weights beyond
+    8 bohr, bare and self-consistent.
     """
     head = (f"{'chain':<11} {'gap (Ha)':>9} {'decay bare':>11} {'decay scf':>10} "
             f"{'far bare':>9} {'far scf':>8}   (decay: bohr; far: weight beyond 8 bohr)")

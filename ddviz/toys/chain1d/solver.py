@@ -71,8 +71,10 @@ def _openblas_setters() -> list:
 
 @contextlib.contextmanager
 def single_threaded_blas():
-    """Run the block with one OpenBLAS thread: small dense eigensolves (n ~ 100-1000) are up to
-    ~40x faster than with 2 threads on a busy 2-core machine (measured here). No-op elsewhere.
+    """Run the block with one OpenBLAS thread (a context manager).
+
+    Small dense eigensolves (n ~ 100-1000) are up to ~40x faster than with 2 threads on a busy
+    2-core machine (measured here). No-op where OpenBLAS's thread setters are not found.
     """
     setters = _openblas_setters()
     old = [get() for _, get in setters]
@@ -123,6 +125,7 @@ class ChainSettings:
     max_iter: int = 200
 
     def as_dict(self) -> dict:
+        """The settings as a plain dict (field -> value)."""
         return asdict(self)
 
 
@@ -144,13 +147,16 @@ class Chain:
 
     @property
     def species(self) -> list[Species]:
+        """The :class:`Species` of each atom."""
         return [SPECIES[s] for s in self.symbols]
 
     @property
     def electrons(self) -> float:
+        """Valence electrons of the cell."""
         return float(sum(s.valence for s in self.species))
 
     def moved(self, positions) -> Chain:
+        """The same chain with its atoms at ``positions`` (natoms,) bohr."""
         return Chain(self.length, list(self.symbols), np.asarray(positions, dtype=float))
 
 
@@ -296,6 +302,7 @@ class Result:
 
     @property
     def h(self) -> float:
+        """Grid step (bohr)."""
         return self.chain.length / self.x.size
 
     def band_gap(self) -> float:

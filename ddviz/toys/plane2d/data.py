@@ -58,6 +58,7 @@ def split_of(potential: int) -> str:
 
 
 def filename(index: int) -> str:
+    """The file name of sample ``index`` in a dataset folder."""
     return f"plane2d_{index:05d}.npz"
 
 

@@ -35,8 +35,21 @@ RANDOM_DEPTH = (1.0, 4.0)     # Ha
 
 
 def sho(box: Box, kx: float, ky: float, cx: float, cy: float) -> np.ndarray:
-    """Harmonic oscillator ``1/2 kx (x-cx)^2 + 1/2 ky (y-cy)^2`` (n, n) Ha; k in Ha/bohr^2,
-    centre in bohr (box coordinates run from 0 to L).
+    """Harmonic oscillator ``1/2 kx (x-cx)^2 + 1/2 ky (y-cy)^2`` on the box's mesh.
+
+    Parameters
+    ----------
+    box : Box
+        The square box (coordinates run from 0 to L, bohr).
+    kx, ky : float, Ha/bohr^2
+        Spring constants.
+    cx, cy : float, bohr
+        Centre.
+
+    Returns
+    -------
+    (n, n) float array, Ha
+        The potential, indexed [ix, iy].
     """
     x, y = box.mesh()
     return 0.5 * kx * (x - cx) ** 2 + 0.5 * ky * (y - cy) ** 2

@@ -111,8 +111,15 @@ class Box:
 
 @dataclass(frozen=True)
 class Settings:
-    """SCF settings: functional name (key of FUNCTIONALS), smearing kT and the open-shell gap
-    (Ha), convergence tolerance (electrons/bohr), iterations per attempt, extra orbitals.
+    """SCF settings of a 2D system.
+
+    Functional name (key of FUNCTIONALS), smearing kT and the open-shell gap (Ha), convergence
+    tolerance (electrons/bohr), iterations per attempt, extra orbitals.
+
+    Raises
+    ------
+    ddviz.errors.ConfigError
+        On an unknown functional or a non-positive setting.
     """
 
     functional: str = "lda"
@@ -131,6 +138,7 @@ class Settings:
             raise ConfigError(f"invalid SCF settings {self}", field="settings")
 
     def as_dict(self) -> dict:
+        """The settings as a plain dict (field -> value)."""
         return asdict(self)
 
 
@@ -157,8 +165,14 @@ def kinetic_operator(box: Box) -> scipy.sparse.csr_matrix:
 
 
 def gradient_operators(box: Box) -> tuple[scipy.sparse.csr_matrix, scipy.sparse.csr_matrix]:
-    """(D_x, D_y): 2nd-order central differences (1/bohr), sparse (n^2, n^2), with the function
-    taken as zero beyond the walls (the density vanishes there).
+    """The gradient operators (D_x, D_y): 2nd-order central differences.
+
+    The function is taken as zero beyond the walls (the density vanishes there).
+
+    Returns
+    -------
+    D_x, D_y : (n^2, n^2) scipy.sparse.csr_matrix, 1/bohr
+        Acting on fields flattened from [ix, iy].
     """
     d1 = scipy.sparse.diags([-np.ones(box.n - 1), np.ones(box.n - 1)], [-1, 1]) / (2 * box.h)
     eye = scipy.sparse.identity(box.n)
@@ -176,8 +190,10 @@ def self_cell_integral(h: float) -> float:
 
 
 def coulomb_kernel(box: Box) -> np.ndarray:
-    """rfft2 of the (2n, 2n) zero-padded Hartree kernel K(d) = h^2/|d| (d != 0), K(0) =
-    :func:`self_cell_integral` (bohr); offsets -n..n-1 along each axis in FFT order.
+    """The rfft2 of the (2n, 2n) zero-padded Hartree kernel.
+
+    ``K(d) = h^2/|d|`` (d != 0) and ``K(0) =`` :func:`self_cell_integral` (bohr), at offsets
+    -n..n-1 along each axis in FFT order.
     """
     n, h = box.n, box.h
     off = np.fft.fftfreq(2 * n, d=1.0 / (2 * n)) * h  # 0, h, ..., (n-1)h, -n h, ..., -h
@@ -229,8 +245,25 @@ def xc(rho: np.ndarray, box: Box, functional: str, grads=None) -> tuple[np.ndarr
 
 def occupations(eigs: np.ndarray, electrons: int, settings: Settings
                 ) -> tuple[np.ndarray, float, bool]:
-    """Occupations (0..1 per spin orbital) of sorted eigenvalues (Ha), chemical potential (Ha),
-    and whether the open-shell rule (module docstring) switched Fermi–Dirac smearing on.
+    """Occupations of sorted eigenvalues.
+
+    Parameters
+    ----------
+    eigs : (k,) float array, Ha
+        Sorted eigenvalues.
+    electrons : int
+        Electron count.
+    settings : Settings
+        Smearing temperature and open-shell gap.
+
+    Returns
+    -------
+    occupations : (k,) float array
+        0..1 per spin orbital.
+    mu : float, Ha
+        Chemical potential.
+    smeared : bool
+        Whether the open-shell rule (module docstring) switched Fermi–Dirac smearing on.
     """
     nocc = electrons // 2
     f = np.zeros_like(eigs)
@@ -311,8 +344,25 @@ def _check_electrons(electrons, box: Box) -> int:
 
 def diagonalise(ham: scipy.sparse.csr_matrix, v_eff: np.ndarray, k: int, v0=None
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """The k lowest eigenpairs of a sparse Hamiltonian whose potential is v_eff (Ha): shift-invert
-    below min(v_eff). Returns sorted eigenvalues (k,) and eigenvectors (n^2, k), unit 2-norm.
+    """The k lowest eigenpairs of a sparse Hamiltonian, by shift-invert below min(v_eff).
+
+    Parameters
+    ----------
+    ham : (n^2, n^2) scipy.sparse.csr_matrix, Ha
+        The Hamiltonian.
+    v_eff : float array, Ha
+        Its potential on the mesh (its minimum sets the shift).
+    k : int
+        Number of eigenpairs.
+    v0 : (n^2,) float array, optional
+        Starting vector for ARPACK.
+
+    Returns
+    -------
+    eigenvalues : (k,) float array, Ha
+        Sorted.
+    eigenvectors : (n^2, k) float array
+        Unit 2-norm columns.
     """
     sigma = float(v_eff.min()) - 1.0
     eigs, vecs = scipy.sparse.linalg.eigsh(ham, k=k, sigma=sigma, which="LM", v0=v0, tol=1e-12)
