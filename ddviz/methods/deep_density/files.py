@@ -22,6 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ddviz.errors import DdvizError, ModelFileError
+from ddviz.io import safe_json
 from ddviz.io.atomic import atomic_path
 from ddviz.methods.deep_density.config import ModelConfig
 from ddviz.methods.deep_density.model import DeepDensity
@@ -83,11 +84,11 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     for key in ("format_version", "config", "species", "cutoffs", "architecture", "units",
                 "user"):
         try:
-            meta[key] = json.loads(header[key])
+            meta[key] = safe_json.loads(header[key])
         except KeyError:
             raise ModelFileError("missing metadata entry", path=path, field=key) from None
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(f"invalid JSON ({exc})", path=path, field=key) from None
+        except safe_json.JSONError as exc:
+            raise ModelFileError(str(exc), path=path, field=key) from None
     version = meta["format_version"]
     if isinstance(version, bool) or version not in READ_VERSIONS:
         raise ModelFileError(f"unknown format version {version!r}; this ddviz reads versions "
