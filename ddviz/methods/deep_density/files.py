@@ -31,6 +31,7 @@ from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
 FORMAT = "ddviz-deep-density"
 FORMAT_VERSION = 2  # 2: descriptor normalisation buffers
 READ_VERSIONS = (1, 2)  # older versions are converted on load (:func:`_convert`)
+MAX_WEIGHT = 1e4  # larger weights or statistics: a damaged file (trained ones are below ~10)
 
 
 def save_model(model: DeepDensity, path: str | os.PathLike,
@@ -133,3 +134,7 @@ def _check_weights(model: DeepDensity, tensors: dict, path: Path) -> None:
         if not t.is_floating_point() or not torch.isfinite(t).all():
             raise ModelFileError(f"weight {key} has non-finite or non-float values", path=path,
                                  field=key)
+        if t.numel() and float(t.abs().max()) > MAX_WEIGHT:
+            raise ModelFileError(f"weight {key} has a value of magnitude "
+                                 f"{float(t.abs().max()):.3g} (above {MAX_WEIGHT:g}: a damaged "
+                                 "file; trained weights are of order 1)", path=path, field=key)
