@@ -36,8 +36,8 @@ def nesting_depth(text: str | bytes, stop: int | None = None) -> int:
     Returns
     -------
     int
-        0 for a scalar, 1 for ``[1, 2]``, 2 for ``{"a": [1]}``, ...; an opening bracket that is
-        never closed counts as infinitely deep (``stop + 1``, or a large number).
+        0 for a scalar, 1 for ``[1, 2]``, 2 for ``{"a": [1]}``, ...; each opening bracket that
+        is never closed adds one level (at most ``stop + 1`` is returned).
 
     Notes
     -----
@@ -54,8 +54,8 @@ def nesting_depth(text: str | bytes, stop: int | None = None) -> int:
         if depth > limit:
             return limit + 1
         shorter = brackets.replace(b"()", b"")
-        if len(shorter) == len(brackets):  # only unclosed openers left
-            return limit + 1
+        if len(shorter) == len(brackets):  # unclosed openers left: each may nest one more
+            return min(depth + brackets.count(b"("), limit + 1)
         brackets, depth = shorter, depth + 1
     return depth
 
@@ -87,8 +87,7 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_bytes: int = MAX
         raise JSONError(f"JSON text of {len(text)} bytes is longer than the {max_bytes} allowed")
     depth = nesting_depth(text, stop=max_depth)
     if depth > max_depth:
-        raise JSONError(f"JSON nested more than {max_depth} levels deep (or an unclosed "
-                        "bracket)")
+        raise JSONError(f"JSON nested more than {max_depth} levels deep")
     try:
         return json.loads(text)
     except RecursionError:  # not reached after the depth check; kept as a second wall

@@ -117,21 +117,20 @@ def _comment_columns(comment: str, path, number: int) -> int | None:
     if comment.count("=") > MAX_PAIRS:
         raise FileFormatError(f"comment line with more than {MAX_PAIRS} key=value pairs",
                               path=path, line=number)
-    found = _PROPERTIES.search(comment)
-    if not found:
-        return None
-    parts = found.group(1).split(":")
-    if len(parts) % 3 or len(parts) > 3 * MAX_PROPERTIES:
-        raise FileFormatError(f"Properties= must be at most {MAX_PROPERTIES} name:type:count "
-                              f"triples, got {found.group(1)[:60]!r}", path=path, line=number)
-    columns = 0
-    for name, kind, count in zip(parts[::3], parts[1::3], parts[2::3]):
-        if kind not in ("S", "R", "I", "L") or not count.isdigit() \
-                or not 1 <= int(count) <= MAX_PROPERTY_COUNT:
-            raise FileFormatError(f"Properties= entry {name[:20]}:{kind[:5]}:{count[:10]}: "
-                                  f"expected type S, R, I or L and a count 1..{MAX_PROPERTY_COUNT}",
-                                  path=path, line=number)
-        columns += int(count)
+    columns = None
+    for spec in _PROPERTIES.findall(comment):  # every one: ASE takes the last
+        parts = spec.split(":")
+        if len(parts) % 3 or len(parts) > 3 * MAX_PROPERTIES:
+            raise FileFormatError(f"Properties= must be at most {MAX_PROPERTIES} name:type:count "
+                                  f"triples, got {spec[:60]!r}", path=path, line=number)
+        columns = 0
+        for name, kind, count in zip(parts[::3], parts[1::3], parts[2::3]):
+            if kind not in ("S", "R", "I", "L") or not count.isdigit() \
+                    or not 1 <= int(count) <= MAX_PROPERTY_COUNT:
+                raise FileFormatError(f"Properties= entry {name[:20]}:{kind[:5]}:{count[:10]}: "
+                                      "expected type S, R, I or L and a count "
+                                      f"1..{MAX_PROPERTY_COUNT}", path=path, line=number)
+            columns += int(count)
     return columns
 
 

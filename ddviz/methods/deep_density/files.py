@@ -96,7 +96,9 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
                              f"{', '.join(map(str, READ_VERSIONS))}", path=path,
                              field="format_version")
     try:
-        model = DeepDensity(ModelConfig.from_dict(meta["config"]))
+        config = ModelConfig.from_dict(meta["config"])
+        _check_size(config, tensors, path)
+        model = DeepDensity(config)
     except DdvizError as exc:
         raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
     except TypeError as exc:
@@ -106,6 +108,20 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     model.load_state_dict(tensors)
     model.eval()
     return model.to(device or "cpu"), meta
+
+
+def _check_size(config: ModelConfig, tensors: dict, path) -> None:
+    """Refuse a config that declares far more weights than the file holds, before building it.
+
+    The model is built on torch's ``meta`` device (shapes, no memory), so a config mutated to
+    ``m1 = 10**9`` is a ModelFileError instead of an attempt to allocate terabytes.
+    """
+    with torch.device("meta"):
+        needed = sum(t.numel() for t in DeepDensity(config).state_dict().values())
+    stored = sum(t.numel() for t in tensors.values())
+    if needed > 2 * stored + 2**20:  # slack: buffers a version-1 file lacks (:func:`_convert`)
+        raise ModelFileError(f"the config declares {needed:.4g} weights but the file holds "
+                             f"{stored:.4g}", path=path, field="config")
 
 
 def _convert(version: int, tensors: dict, model: DeepDensity) -> dict:
