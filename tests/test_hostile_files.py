@@ -127,6 +127,22 @@ def test_over_declared_contiguous_and_chunked_storage_is_refused(seed, tmp_path)
         dio.read(_variant(seed, tmp_path, contiguous))
 
 
+def test_zeroed_chunk_index_is_a_clean_error_not_a_hang(tmp_path):
+    grid = Grid([-2.0, -2.0, -2.0], np.eye(3) * 0.2, (40, 40, 40))  # several chunks
+    path = tmp_path / "zeroed.nc"
+    dio.write(Sample(molecule("H2O"), grid, np.random.default_rng(0).random(grid.shape)), path)
+    data = bytearray(path.read_bytes())
+    nodes = [i for i in range(len(data)) if data[i:i + 4] == b"TREE"]  # v1 B-tree: chunk index
+    assert nodes
+    for i in nodes:
+        data[i + 4:i + 64] = bytes(60)
+    path.write_bytes(bytes(data))
+    start = time.perf_counter()
+    with pytest.raises(FileFormatError, match="B-tree"):
+        read_with_budget(path, 30)
+    assert time.perf_counter() - start < 10
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_hdf5_values_are_refused(seed, tmp_path, bad):
     def poison(f):
