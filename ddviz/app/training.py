@@ -1,5 +1,7 @@
-"""The Training tab: a form generated from :class:`ddviz.train.TrainConfig`, start/stop/resume of
-a ``ddviz train`` subprocess, and live loss and validation curves read from its run folder.
+"""The Training tab: a form generated from :class:`ddviz.train.TrainConfig`.
+
+Start/stop/resume of a ``ddviz train`` subprocess, and live loss and validation curves read from
+its run folder.
 
 The subprocess outlives the browser tab (it is its own process session); stopping sends SIGTERM,
 on which the trainer writes a checkpoint. Finished models are copied into the models folder.
@@ -18,15 +20,16 @@ from pathlib import Path
 import panel as pn
 import param
 
-from ddviz.app.settings import ROOT, AppSettings
+from ddviz.app.settings import ROOT, AppSettings, PathError
 from ddviz.config import describe, from_dict, to_toml
 from ddviz.errors import DdvizError
 from ddviz.train.config import HISTORY, STATUS, TrainConfig
 
 
 def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
-    """One widget per config field (name -> widget), chosen from its :func:`describe` row: a
-    select for choices, a checkbox for a flag, a number input bounded as the field is, a text
+    """One widget per config field (name -> widget), chosen from its :func:`describe` row.
+
+    A select for choices, a checkbox for a flag, a number input bounded as the field is, a text
     input of comma-separated items for a list. Help and unit come from the field.
     """
     out = {}
@@ -63,8 +66,9 @@ def _item(text: str, kind: str):
 
 
 def form_values(widgets: dict, rows: list[dict]) -> dict:
-    """Nested option dict from the widgets (lists parsed from comma-separated text), for
-    :func:`ddviz.config.from_dict` to validate.
+    """Nested option dict from the widgets (lists parsed from comma-separated text).
+
+    For :func:`ddviz.config.from_dict` to validate.
     """
     data: dict = {}
     for row in rows:
@@ -103,9 +107,11 @@ class TrainingPanel(pn.viewable.Viewer):
 
     @cached_property
     def curves(self):  # made with the first curves: see Explorer._place_plots
+        """The loss and validation curves pane."""
         return pn.pane.HoloViews(None, height=320, sizing_mode="stretch_width")
 
     def refresh_datasets(self) -> None:
+        """Look for dataset folders (with a manifest.json) under the dataset folders again."""
         found = sorted({str(p.parent) for root in self.settings.dataset_dirs if root.is_dir()
                         for p in root.rglob("manifest.json")})
         self.param.dataset.objects = found
@@ -114,6 +120,7 @@ class TrainingPanel(pn.viewable.Viewer):
 
     @property
     def run_dir(self) -> Path:
+        """The run folder: the run name (letters, digits, ``-``, ``_``) under the runs folder."""
         name = "".join(c for c in self.run_name if c.isalnum() or c in "-_") or "run"
         return self.settings.runs_dir / name
 
@@ -121,7 +128,23 @@ class TrainingPanel(pn.viewable.Viewer):
         """The TrainConfig the form describes (ConfigError on invalid fields)."""
         data = form_values(self.widgets, self.rows)
         data["train"] = [self.dataset] if self.dataset else []
-        return from_dict(TrainConfig, data, source="training form")
+        config = from_dict(TrainConfig, data, source="training form")
+        if config.init:
+            config.init = str(self._init_path(config.init))
+        return config
+
+    def _init_path(self, init: str) -> Path:
+        """The ``init`` model file, resolved: a ``.safetensors`` file inside the data or models folders.
+
+        PathError naming the field otherwise (``/etc/passwd``, ``../x``, a link out of the folders).
+        """
+        try:
+            path = self.settings.safe_path(init)
+        except PathError as exc:
+            raise PathError(exc.detail, path=init, field="init") from None
+        if path.suffix.lower() != ".safetensors":
+            raise PathError("expected a model file (.safetensors)", path=init, field="init")
+        return path
 
     # --- process control -------------------------------------------------------------------------
     def start(self, resume: bool = False) -> None:

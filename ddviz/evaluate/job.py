@@ -51,6 +51,8 @@ class ComparisonJob:
     not read again, and a rewritten file is.
     """
 
+    read_seconds: float | None = 60.0  # wall-clock budget of each file read (None: none)
+
     def __init__(self, cache=None):
         self.cache = cache
         self._models: dict[tuple[str, float], object] = {}
@@ -75,21 +77,26 @@ class ComparisonJob:
         Raises
         ------
         ddviz.errors.DdvizError
-            A file that cannot be read (its error names the file and what was expected).
+            A file that cannot be read (its error names the file and what was expected), or
+            one whose read runs past :attr:`read_seconds`
+            (:class:`~ddviz.io.budget.ReadTimeoutError`).
         """
         from ddviz import io
         from ddviz.grid import Sample
+        from ddviz.io.budget import read_with_budget
 
+        seconds = self.read_seconds  # each file read within a wall-clock budget
         if isinstance(structure, Sample):
             atoms, own = structure.atoms, structure
         elif isinstance(structure, Path):
-            atoms = io.read_structure(structure)
-            own = io.read(structure) if reference is None and io.format_of(structure).density \
-                else None  # a density file is its own reference
+            atoms = read_with_budget(structure, seconds, io.read_structure)
+            own = read_with_budget(structure, seconds) if reference is None and \
+                io.format_of(structure).density else None  # a density file is its own reference
         else:
             atoms, own = structure, None
         if reference is not None:
-            own = reference if isinstance(reference, Sample) else io.read(reference)
+            own = reference if isinstance(reference, Sample) else read_with_budget(reference,
+                                                                                   seconds)
         return Inputs(atoms, self._model(model), own)
 
     def _model(self, model):

@@ -66,8 +66,11 @@ def _check_distances(atoms: ase.Atoms, path, where: str) -> None:
     from ase.neighborlist import neighbor_list
 
     probe = atoms.copy()
-    if probe.cell.rank < 3 or np.max(probe.cell.lengths()) > MAX_PERIODIC_LENGTH:
-        # no full cell, or images too far apart to matter: check without periodic images
+    cell = probe.cell.array
+    if probe.cell.rank < 3 or np.max(probe.cell.lengths()) > MAX_PERIODIC_LENGTH \
+            or np.linalg.matrix_rank(cell, tol=1e-6 * np.max(np.abs(cell))) < 3:
+        # no full cell (or a degenerate one), or images too far apart to matter: check without
+        # periodic images
         # (neighbor_list still wants a cell; without pbc its size does not matter)
         probe.pbc = False
         probe.cell = np.eye(3)

@@ -24,7 +24,8 @@ import xarray as xr
 
 from ddviz.errors import DdvizError, FileFormatError, UnsupportedError
 from ddviz.grid import DIMS, Grid, Sample, atoms_from_bohr, check_ndim, line_axes
-from ddviz.io._common import check_points, open_binary
+from ddviz.io._common import check_points, max_points_limit, open_binary
+from ddviz.io.hdf5 import check_hdf5
 from ddviz.orbitals import VAR_COEFF, VAR_OCC, OrbitalDensity
 from ddviz.units import LENGTH_UNIT, ang_to_bohr
 
@@ -83,8 +84,9 @@ def _sniff(path) -> None:
         raise FileFormatError("not a netCDF4/HDF5 file (no HDF5 signature)", path=path)
 
 
-def _open(path) -> xr.Dataset:
+def _open(path, max_points: int | None) -> xr.Dataset:
     _sniff(path)
+    check_hdf5(path, max_points_limit(max_points))  # no outside data, no sparse or bomb storage
     try:  # h5py first: it fails cleanly where h5netcdf leaves a half-built object behind
         with h5py.File(path, "r") as f:
             ours = "grid_shape" in f
@@ -143,7 +145,7 @@ def _guarded(path, fn):
 def read(path, max_points: int) -> Sample:
     """A Sample; values (if stored) are read at once, orbitals-only files evaluate them lazily."""
     def body():
-        with _open(path) as ds:
+        with _open(path, max_points) as ds:
             version = _version(ds, path)
             shape = _array(ds, "grid_shape", path, (3,), max_points, "i")
             if shape.min() < 1:
@@ -154,9 +156,9 @@ def read(path, max_points: int) -> Sample:
                         _array(ds, "grid_vectors", path, (3, 3), max_points), tuple(shape),
                         tuple(_array(ds, "grid_pbc", path, (3,), max_points, "i").astype(bool)))
             numbers, positions, atoms = _atoms(ds, path, max_points)
-            for var in (VAR_COEFF, VAR_OCC):
+            for var in (VAR_COEFF, VAR_OCC):  # finite, within the limit
                 if var in ds.variables:
-                    check_points(ds.variables[var].shape, max_points, path)
+                    _array(ds, var, path, (-1,) * ds.variables[var].ndim, max_points)
             orbitals = OrbitalDensity.from_dataset(ds, numbers, positions)
             density = None
             if "density" in ds.variables:
@@ -215,6 +217,6 @@ def _ndim_units(ds, path, version: int, grid: Grid) -> tuple[int, str]:
 def read_atoms(path):
     """The atoms (Å) stored in ``path``, without reading grid values."""
     def body():
-        with _open(path) as ds:
+        with _open(path, None) as ds:
             return _atoms(ds, path, None)[2]
     return _guarded(os.fspath(path), body)

@@ -1,5 +1,8 @@
-"""Structure files (no grid): xyz/extxyz and cif through ``ase.io``, POSCAR/CONTCAR through
-:mod:`ddviz.io.poscar` (the header parser CHGCAR uses too).
+"""Structure files (no grid): xyz/extxyz and cif through ``ase.io``.
+
+POSCAR/CONTCAR are read through :mod:`ddviz.io.poscar` (the header parser CHGCAR uses too).
+An xyz/extxyz file is checked frame by frame before ASE sees it (:func:`_xyz_text`: atom counts,
+comment-line size, ``Properties=`` columns), as ASE hangs or runs out of memory on some lies.
 
 Plain xyz atom lines are read leniently, as files from other programs write them: a label such as
 ``O1``, ``OW`` or ``Ca2`` is read as the element it starts with (a two-letter symbol first), and
@@ -26,6 +29,13 @@ from ddviz.io._common import open_binary, parse_float
 # A structure file larger than this (decompressed) is refused before ASE parses it (bytes).
 MAX_STRUCTURE_BYTES = 256 * 1024 * 1024
 _LETTERS = re.compile(r"[A-Za-z]+")
+_PROPERTIES = re.compile(r"(?i)(?:^|\s)properties=[\"']?([^\s\"']*)")
+MAX_ATOMS = 1_000_000  # atoms in one frame
+MAX_COMMENT = 1 << 16  # characters of an extxyz comment line
+MAX_PAIRS = 1000  # key=value pairs in it
+MAX_PROPERTIES = 64  # Properties= columns groups
+MAX_PROPERTY_COUNT = 16  # values in one Properties= group (3 for positions, 9 for a stress)
+MAX_ATOM_LINE = 1 << 14  # characters of an atom line
 _DEFAULT_PROPERTIES = re.compile(r"(?i)properties=[\"']?species:S:1:pos:R:3(?![:\w])")
 
 
@@ -38,8 +48,9 @@ def _check(atoms, path) -> ase.Atoms:
 
 
 def element_of(label: str) -> str | None:
-    """The element symbol an atom label names or starts with (``O1`` -> ``O``, ``CL2`` -> ``Cl``,
-    ``8`` -> ``O``), or None.
+    """The element symbol an atom label names or starts with, or None.
+
+    ``O1`` -> ``O``, ``CL2`` -> ``Cl``, ``8`` -> ``O``.
     """
     if label in atomic_numbers and label != "X":
         return label
@@ -56,8 +67,13 @@ def element_of(label: str) -> str | None:
 
 
 def _xyz_text(text: str, path) -> str:
-    """Check each frame's atom count against the lines that follow (ASE would loop ~forever on a
-    lie) and rewrite plain atom lines: labels as element symbols, Fortran numbers as Python's.
+    """Check each frame before ASE sees it, and rewrite plain atom lines.
+
+    Checked (ASE loops for minutes or runs out of memory on each): the atom count against the
+    lines that follow and :data:`MAX_ATOMS`; the comment line's length and number of
+    ``key=value`` pairs; a ``Properties=`` column spec (``name:type:count`` triples, known types,
+    small counts) and that every atom line has the columns it declares; atom line lengths.
+    Plain atom lines get labels as element symbols and Fortran numbers as Python's.
     """
     lines = text.splitlines()
     i = 0
@@ -70,12 +86,52 @@ def _xyz_text(text: str, path) -> str:
         if natoms < 0 or i + 2 + natoms > len(lines):
             raise FileFormatError(f"frame declares {natoms} atoms but {len(lines) - i - 2} lines "
                                   "follow", path=path, line=i + 1)
+        if natoms > MAX_ATOMS:
+            raise TooLargeError(f"frame declares {natoms} atoms (at most {MAX_ATOMS})", path=path,
+                                line=i + 1)
         comment = lines[i + 1]
-        if "properties=" not in comment.lower() or _DEFAULT_PROPERTIES.search(comment):
-            for k in range(i + 2, i + 2 + natoms):
+        columns = _comment_columns(comment, path, i + 2)
+        plain = columns is None or _DEFAULT_PROPERTIES.search(comment)
+        for k in range(i + 2, i + 2 + natoms):
+            if len(lines[k]) > MAX_ATOM_LINE:
+                raise FileFormatError(f"atom line longer than {MAX_ATOM_LINE} characters",
+                                      path=path, line=k + 1)
+            if columns is not None and len(lines[k].split()) != columns:
+                raise FileFormatError(f"expected {columns} columns (as Properties= declares), "
+                                      f"got {len(lines[k].split())}", path=path, line=k + 1)
+            if plain:
                 lines[k] = _atom_line(lines[k], path, k + 1)
         i += natoms + 2
     return "\n".join(lines) + "\n"
+
+
+def _comment_columns(comment: str, path, number: int) -> int | None:
+    """The atom-line columns an extxyz comment line declares (None: no Properties=).
+
+    Raises FileFormatError for a comment line too long, with too many ``key=value`` pairs, or with
+    a malformed ``Properties=`` spec.
+    """
+    if len(comment) > MAX_COMMENT:
+        raise FileFormatError(f"comment line longer than {MAX_COMMENT} characters", path=path,
+                              line=number)
+    if comment.count("=") > MAX_PAIRS:
+        raise FileFormatError(f"comment line with more than {MAX_PAIRS} key=value pairs",
+                              path=path, line=number)
+    columns = None
+    for spec in _PROPERTIES.findall(comment):  # every one: ASE takes the last
+        parts = spec.split(":")
+        if len(parts) % 3 or len(parts) > 3 * MAX_PROPERTIES:
+            raise FileFormatError(f"Properties= must be at most {MAX_PROPERTIES} name:type:count "
+                                  f"triples, got {spec[:60]!r}", path=path, line=number)
+        columns = 0
+        for name, kind, count in zip(parts[::3], parts[1::3], parts[2::3]):
+            if kind not in ("S", "R", "I", "L") or not count.isdigit() \
+                    or not 1 <= int(count) <= MAX_PROPERTY_COUNT:
+                raise FileFormatError(f"Properties= entry {name[:20]}:{kind[:5]}:{count[:10]}: "
+                                      "expected type S, R, I or L and a count "
+                                      f"1..{MAX_PROPERTY_COUNT}", path=path, line=number)
+            columns += int(count)
+    return columns
 
 
 def _atom_line(line: str, path, number: int) -> str:

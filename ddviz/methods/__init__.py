@@ -22,7 +22,6 @@ A method package holds (``<name>`` its package name)::
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import pkgutil
 import struct
@@ -119,6 +118,8 @@ def model_format(path: str | os.PathLike) -> str:
     ModelFileError
         The file is missing, is not a safetensors file, or its header has no ``format``.
     """
+    from ddviz.io import safe_json
+
     try:
         with open(path, "rb") as f:
             head = f.read(8)
@@ -126,10 +127,14 @@ def model_format(path: str | os.PathLike) -> str:
             if not 2 <= size <= MAX_HEADER_BYTES:
                 raise ModelFileError("not a readable safetensors file (bad header length)",
                                      path=path)
-            header = json.loads(f.read(size))
+            header = safe_json.loads(f.read(size), max_bytes=MAX_HEADER_BYTES)
     except FileNotFoundError:
         raise ModelFileError("no such model file", path=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except IsADirectoryError:
+        raise ModelFileError("not a file", path=path) from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    except safe_json.JSONError as exc:
         raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     fmt = meta.get("format") if isinstance(meta, dict) else None

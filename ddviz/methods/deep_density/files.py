@@ -22,6 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ddviz.errors import DdvizError, ModelFileError
+from ddviz.io import safe_json
 from ddviz.io.atomic import atomic_path
 from ddviz.methods.deep_density.config import ModelConfig
 from ddviz.methods.deep_density.model import DeepDensity
@@ -30,6 +31,7 @@ from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
 FORMAT = "ddviz-deep-density"
 FORMAT_VERSION = 2  # 2: descriptor normalisation buffers
 READ_VERSIONS = (1, 2)  # older versions are converted on load (:func:`_convert`)
+MAX_WEIGHT = 1e4  # larger weights or statistics: a damaged file (trained ones are below ~10)
 
 
 def save_model(model: DeepDensity, path: str | os.PathLike,
@@ -83,18 +85,20 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     for key in ("format_version", "config", "species", "cutoffs", "architecture", "units",
                 "user"):
         try:
-            meta[key] = json.loads(header[key])
+            meta[key] = safe_json.loads(header[key])
         except KeyError:
             raise ModelFileError("missing metadata entry", path=path, field=key) from None
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(f"invalid JSON ({exc})", path=path, field=key) from None
+        except safe_json.JSONError as exc:
+            raise ModelFileError(str(exc), path=path, field=key) from None
     version = meta["format_version"]
     if isinstance(version, bool) or version not in READ_VERSIONS:
         raise ModelFileError(f"unknown format version {version!r}; this ddviz reads versions "
                              f"{', '.join(map(str, READ_VERSIONS))}", path=path,
                              field="format_version")
     try:
-        model = DeepDensity(ModelConfig.from_dict(meta["config"]))
+        config = ModelConfig.from_dict(meta["config"])
+        _check_size(config, tensors, path)
+        model = DeepDensity(config)
     except DdvizError as exc:
         raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
     except TypeError as exc:
@@ -104,6 +108,20 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     model.load_state_dict(tensors)
     model.eval()
     return model.to(device or "cpu"), meta
+
+
+def _check_size(config: ModelConfig, tensors: dict, path) -> None:
+    """Refuse a config that declares far more weights than the file holds, before building it.
+
+    The model is built on torch's ``meta`` device (shapes, no memory), so a config mutated to
+    ``m1 = 10**9`` is a ModelFileError instead of an attempt to allocate terabytes.
+    """
+    with torch.device("meta"):
+        needed = sum(t.numel() for t in DeepDensity(config).state_dict().values())
+    stored = sum(t.numel() for t in tensors.values())
+    if needed > 2 * stored + 2**20:  # slack: buffers a version-1 file lacks (:func:`_convert`)
+        raise ModelFileError(f"the config declares {needed:.4g} weights but the file holds "
+                             f"{stored:.4g}", path=path, field="config")
 
 
 def _convert(version: int, tensors: dict, model: DeepDensity) -> dict:
@@ -132,3 +150,7 @@ def _check_weights(model: DeepDensity, tensors: dict, path: Path) -> None:
         if not t.is_floating_point() or not torch.isfinite(t).all():
             raise ModelFileError(f"weight {key} has non-finite or non-float values", path=path,
                                  field=key)
+        if t.numel() and float(t.abs().max()) > MAX_WEIGHT:
+            raise ModelFileError(f"weight {key} has a value of magnitude "
+                                 f"{float(t.abs().max()):.3g} (above {MAX_WEIGHT:g}: a damaged "
+                                 "file; trained weights are of order 1)", path=path, field=key)
