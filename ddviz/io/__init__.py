@@ -70,6 +70,7 @@ class Format:
     needs_file: bool = False  # its library reads a real file: a compressed one is copied first
 
     def load(self):
+        """The format's reader-writer module (``ddviz.io.<module>``), imported on first use."""
         return importlib.import_module(f"ddviz.io.{self.module}")
 
 

@@ -1,5 +1,7 @@
-"""Helpers every reader shares: the size limit, opening files (compressed or not), header lines,
-value blocks and Fortran number formats.
+"""Helpers every reader shares.
+
+The size limit, opening files (compressed or not), header lines, value blocks and Fortran number
+formats.
 
 Text readers open files in binary mode (any byte is accepted, so garbage is reported as a bad
 token, never as a decode error) and count lines, so every message names ``file:line``.
@@ -44,8 +46,9 @@ _BARE_EXPONENT = re.compile(rb"(?<![\w.+-])([+-]?(?:\d+\.\d*|\.\d+))([+-]\d{3})(
 
 
 def max_points_limit(max_points: int | None = None) -> int:
-    """The grid-size limit: ``max_points``, else env ``DDVIZ_MAX_POINTS``, else 2e8 points
-    (ConfigError naming the variable for a bad value; see :mod:`ddviz.settings`).
+    """The grid-size limit: ``max_points``, else env ``DDVIZ_MAX_POINTS``, else 2e8 points.
+
+    A bad value of the variable raises ConfigError naming it (see :mod:`ddviz.settings`).
     """
     if max_points is not None:
         return int(max_points)
@@ -86,8 +89,10 @@ def parse_float(token: bytes | str) -> float:
 
 
 def fortran_numbers(text: bytes) -> bytes:
-    """``text`` with Fortran number forms rewritten for ``float``: D exponents become E, and a
-    three-digit exponent written without a letter gets its E (``0.56606-111`` -> ``0.56606E-111``).
+    """``text`` with Fortran number forms rewritten for ``float``.
+
+    D exponents become E, and a three-digit exponent written without a letter gets its E
+    (``0.56606-111`` -> ``0.56606E-111``).
 
     Tokens that are not numbers stay as they are (so they are still reported as bad tokens).
     """
@@ -216,8 +221,10 @@ class Decompressed:
 
 @contextlib.contextmanager
 def plain_copy(path, max_bytes: int):
-    """A path to read with a library that needs a real file: ``path`` itself, or for a compressed
-    file a temporary decompressed copy (at most ``max_bytes``; TooLargeError beyond), removed after.
+    """A path to read with a library that needs a real file.
+
+    ``path`` itself, or for a compressed file a temporary decompressed copy (at most ``max_bytes``;
+    TooLargeError beyond), removed after.
     """
     if compression_of(path) is None:
         yield Path(path)

@@ -1,5 +1,7 @@
-"""VASP volumetric files in CHGCAR layout: CHGCAR, PARCHG, CHG, AECCAR0/1/2 (densities), and
-LOCPOT (local potential, eV) and ELFCAR (electron localisation function) under those names.
+"""VASP volumetric files in CHGCAR layout.
+
+CHGCAR, PARCHG, CHG, AECCAR0/1/2 (densities), and LOCPOT (local potential, eV) and ELFCAR
+(electron localisation function) under those names.
 
 Layout: a POSCAR header (:mod:`ddviz.io.poscar` (comment, scale, lattice rows in Å, species, counts, [Selective dynamics],
 Direct|Cartesian, positions), a blank line, ``nx ny nz`` and nx*ny*nz values of rho*V_cell with x

@@ -1,5 +1,6 @@
-"""POSCAR-like headers (POSCAR, CONTCAR and the first part of CHGCAR, AECCAR*, CHG, LOCPOT, ELFCAR,
-PARCHG): the one parser ddviz has for them.
+"""POSCAR-like headers: the one parser ddviz has for them.
+
+POSCAR, CONTCAR and the first part of CHGCAR, AECCAR*, CHG, LOCPOT, ELFCAR and PARCHG.
 
 Layout (https://www.vasp.at/wiki/index.php/POSCAR): a comment; the scaling line; three lattice rows
 (Å); VASP 5+ species names (VASP 4: names taken from the comment); counts per species; an optional

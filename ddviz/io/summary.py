@@ -13,8 +13,10 @@ KEYS = ("natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "
 
 
 def describe(path, max_points: int | None = None, format: str | None = None) -> dict:
-    """The facts of one file: atoms, species, grid, spacing and cell (bohr), periodicity, the
-    density's dimension and units and its electron count.
+    """The facts of one file that ``ddviz info`` prints.
+
+    Atoms, species, grid, spacing and cell (bohr), periodicity, the density's dimension and units,
+    its electron count and the number of frames.
 
     Parameters
     ----------
