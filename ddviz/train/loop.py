@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 
 import numpy as np
@@ -35,10 +36,17 @@ __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "Callback", "Trainer", "Tr
 class Callback:
     """Hooks called by :class:`Trainer`; override what you need."""
 
-    def on_start(self, trainer: Trainer) -> None: ...
-    def on_log(self, trainer: Trainer, entry: dict) -> None: ...
-    def on_validation(self, trainer: Trainer, entry: dict) -> None: ...
-    def on_end(self, trainer: Trainer, state: str) -> None: ...
+    def on_start(self, trainer: Trainer) -> None:
+        """Before the first step of :meth:`Trainer.fit`."""
+
+    def on_log(self, trainer: Trainer, entry: dict) -> None:
+        """After a history entry (step, loss, lr, seconds) was added."""
+
+    def on_validation(self, trainer: Trainer, entry: dict) -> None:
+        """After a validation (its history entry: ``val_<metric>`` values)."""
+
+    def on_end(self, trainer: Trainer, state: str) -> None:
+        """After the last checkpoint: ``state`` is what :meth:`Trainer.fit` returns."""
 
 
 class Trainer:
@@ -117,8 +125,10 @@ class Trainer:
         return value
 
     def validate(self) -> dict:
-        """The method's validation metrics of the current model, in its own dtype and on its
-        device; the model's train/eval mode is left as it was.
+        """The method's validation metrics of the current model.
+
+        In the method's own dtype and on its device; the model's train/eval mode is left as it
+        was.
         """
         with evaluating(self.model):
             return self.method.validation_metrics(self.model)
@@ -138,6 +148,8 @@ class Trainer:
         """
         cfg = self.config
         self.run.path.mkdir(parents=True, exist_ok=True)
+        self.run.write_config(self.stored_config())
+        self._write_status("running")  # at once: the app and `read_status` see a live run
         self.model.train()
         for cb in self.callbacks:
             cb.on_start(self)
@@ -214,6 +226,17 @@ class Trainer:
             "state": state, "step": self.step, "steps": self.config.steps, "message": message,
             "seconds": self.elapsed, "eta_seconds": rate * (self.config.steps - self.step),
             f"best_val_{self.method.score}": None if math.isinf(best) else best})
+
+    def stored_config(self) -> dict:
+        """The run's configuration for config.json, dataset and init paths made absolute.
+
+        So ``ddviz train --run DIR --resume`` works from any folder without the config file.
+        """
+        data = to_dict(self.config)
+        data["train"] = [os.path.abspath(p) for p in data.get("train", [])]
+        if data.get("init"):
+            data["init"] = os.path.abspath(data["init"])
+        return data
 
     def model_metadata(self) -> dict:
         """What a model file records about its training (config, data, validation)."""
