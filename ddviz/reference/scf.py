@@ -109,6 +109,35 @@ def method(settings: SCFSettings) -> dict:
             "conv_tol": settings.conv_tol}
 
 
+def valence_electrons(symbols, pseudo: str = "gth-pbe") -> float | None:
+    """The electrons a neutral structure has outside the pseudopotential cores.
+
+    The sum of the GTH valence charges (PySCF's ``gth-pbe`` tables: H 1, C 4, N 5, O 6, ...),
+    the count a Deep Density model trained on GTH valence densities should integrate to.
+
+    Parameters
+    ----------
+    symbols : iterable of str
+        Chemical symbols.
+    pseudo : str
+        The pseudopotential family.
+
+    Returns
+    -------
+    float or None
+        None when the family has no entry for one of the elements.
+    """
+    from pyscf.pbc.gto.pseudo import load
+
+    total = 0
+    for symbol in symbols:
+        try:
+            total += sum(load(pseudo, symbol)[0])
+        except (KeyError, RuntimeError, ValueError, IndexError):
+            return None
+    return float(total)
+
+
 def build_mol(atoms: ase.Atoms, settings: SCFSettings):
     """The PySCF molecule (bohr) for ``atoms`` (Å), laid out as OrbitalDensity rebuilds it."""
     from pyscf import gto
