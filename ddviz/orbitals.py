@@ -85,6 +85,7 @@ class OrbitalDensity:
 
     @property
     def electrons(self) -> float:
+        """The number of electrons: the sum of the occupations."""
         return float(self.occ.sum())
 
     def evaluate(self, points_bohr, chunk: int = 32768) -> np.ndarray:
@@ -139,5 +140,6 @@ class OrbitalDensity:
                    np.asarray(ds[VAR_COEFF].values), np.asarray(ds[VAR_OCC].values))
 
     def describe(self) -> str:
+        """A JSON line: basis, pseudopotential, orbital counts and electrons."""
         return json.dumps({"basis": self.basis, "pseudo": self.pseudo, "nao": self.coeff.shape[0],
                            "nocc": self.occ.size, "electrons": self.electrons})

@@ -1,5 +1,7 @@
-"""Serve the app in a browser: ``panel serve`` of the app in the package, on 127.0.0.1 unless
---address says otherwise. The port is checked before anything is loaded; then this process becomes the server (exec), so
+"""Serve the app in a browser.
+
+``panel serve`` of the app in the package, on 127.0.0.1 unless --address says otherwise. The
+port is checked before anything is loaded; then this process becomes the server (exec), so
 that a signal to ``ddviz serve`` (Ctrl-C, ``kill``) reaches the server itself and stops it.
 """
 
@@ -9,6 +11,7 @@ from ddviz.app.server import DEFAULT_ADDRESS, DEFAULT_PORT  # light: no Panel im
 
 
 def add_arguments(p):
+    """Add the command's arguments to ``p``."""
     p.add_argument("--address", default=DEFAULT_ADDRESS,
                    help="address to listen on (default %(default)s)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
@@ -19,6 +22,7 @@ def add_arguments(p):
 
 
 def run(args):
+    """Check the port and the data folders, then become the server (no return)."""
     import os
     import sys
 

@@ -1,4 +1,6 @@
-"""Train a model from a TOML/YAML configuration: the config's ``method`` (default Deep Density)
+"""Train a model from a TOML/YAML configuration.
+
+The config's ``method`` (default Deep Density)
 picks what is trained, by one loop for all methods (``--template`` prints a configuration with
 every field documented). Ctrl-C or SIGTERM writes a checkpoint and stops with exit code 130;
 ``ddviz train --run DIR --resume`` continues it (the run folder keeps its configuration in
@@ -14,6 +16,7 @@ from pathlib import Path
 
 
 def add_arguments(p):
+    """Add the command's arguments to ``p``."""
     p.add_argument("config", nargs="?", help="training configuration (.toml, .yaml, .json); "
                    "with --resume, default: the run folder's config.json")
     p.add_argument("--run", help="run folder for checkpoints and history (default runs/<config name>)")
@@ -24,6 +27,7 @@ def add_arguments(p):
 
 
 def run(args):
+    """Train (or resume); 0 done, 130 stopped by a signal."""
     from ddviz.errors import ConfigError
     from ddviz.train.config import template
 
