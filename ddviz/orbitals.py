@@ -73,7 +73,7 @@ class OrbitalDensity:
             atom = [(chemical_symbols[z], tuple(p)) for z, p in zip(self.numbers, self.positions_bohr)]
             try:
                 mol = gto.M(atom=atom, basis=self.basis, pseudo=self.pseudo or None, unit="Bohr",
-                            verbose=0)
+                            spin=None, verbose=0)  # any parity: only the basis is used
             except Exception as exc:  # unknown basis name, element without that basis...
                 raise FileFormatError(f"cannot build basis {self.basis!r} / pseudopotential "
                                       f"{self.pseudo!r}: {exc}", field=ATTR_BASIS) from exc

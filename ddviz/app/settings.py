@@ -14,8 +14,11 @@ from ddviz.cache import default_dir as default_cache_dir
 from ddviz.config import Config, option
 from ddviz.errors import DdvizError
 from ddviz.settings import env
+from ddviz.shipped import checkout_root, shipped_dir
 
-ROOT = Path(__file__).resolve().parents[2]
+# A checkout's root; for an installed package, the folder the server started in (runs and
+# datasets are the user's own there, the shipped examples and models are in the package).
+ROOT = checkout_root() or Path.cwd()
 
 
 class PathError(DdvizError):
@@ -23,9 +26,13 @@ class PathError(DdvizError):
 
 
 class AppSettings(Config):
-    """The app's folders and limits; defaults from the environment (:mod:`ddviz.settings`:
-    DDVIZ_DATA_DIRS, DDVIZ_DATASET_DIRS, DDVIZ_MODELS_DIR, DDVIZ_RUNS_DIR, DDVIZ_MAX_UPLOAD_MB,
-    DDVIZ_CACHE_DIR), read when an instance is made. Paths are stored resolved.
+    """The app's folders and limits; defaults from the environment.
+
+    The variables (:mod:`ddviz.settings`): DDVIZ_DATA_DIRS, DDVIZ_DATASET_DIRS, DDVIZ_MODELS_DIR, DDVIZ_RUNS_DIR, DDVIZ_MAX_UPLOAD_MB,
+    DDVIZ_CACHE_DIR, read when an instance is made. Without them: the shipped examples and
+    models (:func:`ddviz.shipped.shipped_dir`; in the package when installed), and ``runs/``
+    and ``assets/datasets/`` of the checkout (installed: of the folder the server started in).
+    Paths are stored resolved.
 
     Raises
     ------
@@ -35,12 +42,12 @@ class AppSettings(Config):
 
     model_config = ConfigDict(strict=False, validate_default=True)  # paths given as strings
 
-    data_dirs: list[Path] = option(lambda: env().data_dirs or [ROOT / "examples"],
+    data_dirs: list[Path] = option(lambda: env().data_dirs or [shipped_dir("examples")],
                                    "Folders structures and reference densities are read from.")
     dataset_dirs: list[Path] = option(
         lambda: env().dataset_dirs or [ROOT / "assets" / "datasets"],
         "Folders holding training datasets (folders with a manifest.json).")
-    models_dir: Path = option(lambda: env().models_dir or ROOT / "models",
+    models_dir: Path = option(lambda: env().models_dir or shipped_dir("models"),
                               "Model files (read, and written by training).")
     runs_dir: Path = option(lambda: env().runs_dir or ROOT / "runs", "Training runs.")
     max_upload_bytes: int = option(lambda: int(env().max_upload_mb * 2**20),
@@ -54,8 +61,10 @@ class AppSettings(Config):
         return [p.resolve() for p in value] if isinstance(value, list) else value.resolve()
 
     def safe_path(self, path, roots: list[Path] | None = None) -> Path:
-        """``path`` resolved, if it exists inside one of ``roots`` (default: data and models
-        folders); relative paths are taken relative to each root in turn.
+        """``path`` resolved, if it exists inside one of ``roots``.
+
+        ``roots`` default to the data and models folders; relative paths are taken relative to
+        each root in turn.
         """
         roots = roots or [*self.data_dirs, self.models_dir]
         path = Path(path)
@@ -68,8 +77,9 @@ class AppSettings(Config):
                         f"({', '.join(str(r) for r in roots)})", path=path)
 
     def files(self, suffixes: tuple[str, ...], roots: list[Path] | None = None) -> dict[str, Path]:
-        """Display name -> path of the files with these suffixes under the folders (recursive,
-        symlinks that leave the folders skipped).
+        """Display name -> path of the files with these suffixes under the folders.
+
+        Recursive; symlinks that leave the folders are skipped.
         """
         out = {}
         for root in roots or self.data_dirs:

@@ -1,7 +1,12 @@
 """`ddviz ...`: one module per sub-command, each with ``add_arguments(parser)`` and ``run(args)``.
 
 Every :class:`~ddviz.errors.DdvizError` becomes one line on stderr and exit code 2. A closed
-output pipe (``ddviz info X | head -3``) ends the command quietly.
+output pipe (``ddviz info X | head -3``) ends the command quietly. An interrupt (Ctrl-C,
+SIGTERM where the command handles it) ends with exit code 130, as shells expect.
+
+Start-up is kept short: only the module of the command being run is imported, and each command
+imports its heavy libraries (torch, PySCF, Panel) inside ``run``, so ``ddviz --help`` and
+``ddviz info`` answer without loading them (``benchmarks/bench_startup.py`` measures it).
 """
 
 from __future__ import annotations
@@ -15,25 +20,54 @@ from ddviz.errors import DdvizError
 
 # name -> one-line help; the module ddviz.cli.<name> implements it.
 COMMANDS = {
-    "info": "print what a density or structure file holds",
+    "info": "print what a density, structure, model file or dataset folder holds",
     "generate": "compute reference densities (PySCF) for every frame of structure files",
     "dataset": "build a named reference dataset (xTB MD + PySCF snapshots)",
     "train": "train a Deep Density model from a configuration file",
     "evaluate": "compare a model's predictions with reference densities",
     "predict": "predict the density of a structure and write it to a file",
+    "compare": "compare two density files on the same grid (no model)",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
     "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
 }
 
+INTERRUPTED = 130  # 128 + SIGINT: what shells report for a command stopped by Ctrl-C
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _chosen(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is one), if any."""
+    for word in argv:
+        if word in COMMANDS:
+            return word
+        if not word.startswith("-"):
+            return None  # an unknown command: argparse says so
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The ``ddviz`` argument parser.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command line about to be parsed: only the command it names gets its arguments (and
+        its module imported). None: every command's arguments (documentation, tests).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     from ddviz import __version__
 
     parser = argparse.ArgumentParser(prog="ddviz", description="Deep Density electron densities: "
                                      "reference data, models, evaluation and visualisation.")
     parser.add_argument("--version", action="version", version=f"ddviz {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = None if argv is None else _chosen(argv)
     for name, help_text in COMMANDS.items():
+        if argv is not None and name != chosen:
+            sub.add_parser(name, help=help_text)  # listed in --help; its module is not imported
+            continue
         module = importlib.import_module(f"ddviz.cli.{name.replace('-', '_')}")
         p = sub.add_parser(name, help=help_text, description=module.__doc__)
         module.add_arguments(p)
@@ -42,7 +76,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run ``ddviz ARGV``; returns the exit code (0 done, 1 partly failed, 2 error, 130 stopped).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         code = int(args._run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
@@ -57,4 +103,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"ddviz {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED

@@ -1,4 +1,6 @@
-"""1D Kohn–Sham model chains: `ddviz chain generate ...` writes AIMD / displaced-cell snapshots
+"""1D Kohn–Sham model chains: AIMD snapshots, band gaps, screening.
+
+`ddviz chain generate ...` writes AIMD / displaced-cell snapshots
 (netCDF Samples, density in electrons/bohr); `ddviz chain characters` prints band gaps and the
 screening summary; `ddviz chain dataset -o DIR` generates everything (3 characters x (8-atom MD +
 32-atom transfer cells from a short 32-atom MD run)). All runs are resumable: finished snapshot files are skipped.
@@ -11,6 +13,7 @@ import time
 
 
 def add_arguments(parser) -> None:
+    """Add the command's actions and arguments to ``parser``."""
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     gen = sub.add_parser("generate", help="one trajectory (MD) or a set of displaced cells")
     gen.add_argument("--character", required=True, choices=["insulating", "metallic", "mixed"])
@@ -35,6 +38,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    """Run the chosen action."""
     from ddviz.toys.chain1d import md as ks1d_md
 
     t0 = time.perf_counter()

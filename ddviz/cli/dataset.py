@@ -1,4 +1,6 @@
-"""Build a named reference dataset in DIR: GFN2-xTB Langevin MD at 300 K (0.5 fs steps, 1 ps
+"""Build a named reference dataset.
+
+In DIR: GFN2-xTB Langevin MD at 300 K (0.5 fs steps, 1 ps
 equilibration, a snapshot every 500 fs, 100 fs for water16/32; DIR/trajectory.xyz), then one
 PySCF snapshot per frame stored compactly (orbitals only) as DIR/<name>_<index:04d>.nc, with
 DIR/manifest.json listing
@@ -22,6 +24,7 @@ def _table() -> str:
 
 
 def add_arguments(parser) -> None:
+    """Add the command's arguments to ``parser``."""
     import argparse
 
     from ddviz.reference.dataset import PRESETS
@@ -43,6 +46,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    """Build the dataset (or resume it)."""
     from ddviz.cli.generate import summarise
 
     if args.name == PLANE2D:

@@ -1,41 +1,34 @@
-"""Print what a density or structure file holds: atoms, species, grid, spacing (bohr), cell (bohr),
-periodicity, the density's units (e/bohr^3; electrons/bohr for a 1D chain), the number of
-frames and the electron count (quadrature of the grid values, or the orbitals' occupations when
-a netCDF file stores only orbitals; null for LOCPOT/ELFCAR, which hold no density). Structure
-files have no grid: those entries are null, and the atoms are those of the last frame. The
-format is found from the name or the content, or given with --format.
+"""Print what a density, structure or model file, or a dataset folder, holds.
+
+Density and structure files: atoms, species, grid, spacing (bohr), cell (bohr), periodicity,
+the density's units (e/bohr^3; electrons/bohr for a 1D chain), the number of frames and the
+electron count (quadrature of the grid values, or the orbitals' occupations when a netCDF file
+stores only orbitals; null for LOCPOT/ELFCAR, which hold no density). Structure files have no
+grid: those entries are null, and the atoms are those of the last frame. The format is found
+from the name or the content, or given with --format.
+
+Model files (.safetensors, read without loading the weights): method, format version, species,
+cutoffs (bohr), parameters, the training data and steps and the validation metrics. Dataset
+folders: snapshots per split, species and the reference method of the recipe.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-import numpy as np
-
-from ddviz.io.summary import KEYS, describe
-
-
-def _count(text: str) -> int:
-    """A positive point count; accepts ``200000000`` and ``2e8``."""
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of points, got {text!r}") from None
-    if not np.isfinite(value) or value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of points, got {text!r}")
-    return int(value)
+MODEL_SUFFIXES = (".safetensors",)
 
 
 def add_arguments(parser) -> None:
-    from ddviz.cli._args import add_format_argument
+    """Add the command's arguments to ``parser``."""
+    from ddviz.cli._args import add_format_argument, add_max_points_argument
 
-    parser.add_argument("path", help="cube, CHGCAR/PARCHG, netCDF (.nc), xyz, POSCAR or cif file")
+    parser.add_argument("path", help="cube, CHGCAR/PARCHG, netCDF (.nc), xyz, POSCAR or cif file; "
+                        "a model file (.safetensors) or a dataset folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_format_argument(parser)
-    parser.add_argument("--max-points", type=_count, default=None, metavar="N",
-                        help="refuse grids with more points (default: env DDVIZ_MAX_POINTS or 2e8)")
+    add_max_points_argument(parser)
 
 
 def _text(info: dict) -> str:
@@ -61,10 +54,168 @@ def _text(info: dict) -> str:
     return "\n".join(lines)
 
 
+def _json_entry(header: dict, key: str, path):
+    from ddviz.errors import ModelFileError
+
+    try:
+        return json.loads(header[key]) if key in header else None
+    except (TypeError, ValueError, RecursionError):
+        raise ModelFileError("invalid JSON in the header", path=path, field=key) from None
+
+
+def describe_model(path) -> dict:
+    """The facts of a model file, from its safetensors header (no torch, no weights read).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file.
+
+    Returns
+    -------
+    dict
+        ``file``, ``kind`` ("model"), ``method``, ``format``, ``format_version``, ``species``,
+        ``cutoffs_bohr``, ``parameters``, ``training`` (steps, seconds, data folders, snapshot
+        counts, reference method), ``validation`` (the metrics at ``best_step``).
+
+    Raises
+    ------
+    ddviz.errors.ModelFileError
+        Not a readable ddviz model file.
+    """
+    import struct
+
+    from ddviz.errors import ConfigError, ModelFileError
+    from ddviz.methods import MAX_HEADER_BYTES, method_for_format, model_format
+
+    fmt = model_format(path)  # refuses what is no ddviz model file
+    try:
+        method = method_for_format(fmt).name
+    except ConfigError as exc:
+        raise ModelFileError(exc.detail, path=path, field="format") from None
+    with open(path, "rb") as f:
+        size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(min(size, MAX_HEADER_BYTES)))["__metadata__"]
+    user = _json_entry(header, "user", path) or {}
+    architecture = _json_entry(header, "architecture", path) or {}
+    training = dict(user.get("training") or {}) if isinstance(user, dict) else {}
+    provenance = training.pop("data_provenance", None) or {}
+    reference = {k: provenance[k] for k in ("method", "functional", "basis", "pseudopotential")
+                 if k in provenance}
+    return {"file": str(path), "kind": "model", "method": method, "format": fmt,
+            "format_version": _json_entry(header, "format_version", path),
+            "species": _json_entry(header, "species", path),
+            "cutoffs_bohr": _json_entry(header, "cutoffs", path),
+            "parameters": architecture.get("parameters") if isinstance(architecture, dict) else None,
+            "training": {**training, "reference": reference or None},
+            "validation": user.get("validation") if isinstance(user, dict) else None,
+            "best_step": user.get("best_step") if isinstance(user, dict) else None}
+
+
+def describe_dataset(path) -> dict:
+    """The facts of a dataset folder, from its manifest.json (and dataset.json).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A dataset folder.
+
+    Returns
+    -------
+    dict
+        ``file``, ``kind`` ("dataset"), ``snapshots`` (count per split), ``species``,
+        ``reference`` (the SCF settings of the recipe: xc, basis, pseudo...), ``name``.
+
+    Raises
+    ------
+    ddviz.errors.DdvizError
+        No snapshot files, or an unreadable manifest.
+    """
+    from collections import Counter
+
+    from ddviz.errors import DdvizError
+    from ddviz.io.snapshots import snapshot_files
+
+    path = Path(path)
+    files = snapshot_files(path)  # refuses folders with no snapshots, checks the manifest
+    manifest, recipe = {}, {}
+    for name, target in (("manifest.json", "manifest"), ("dataset.json", "recipe")):
+        if (path / name).exists():
+            try:
+                data = json.loads((path / name).read_text())
+            except (OSError, ValueError) as exc:
+                raise DdvizError(f"not readable JSON ({exc})", path=path / name) from None
+            if target == "manifest":
+                manifest = data
+            else:
+                recipe = data
+    entries = manifest.get("snapshots") or [{"file": f.name, "split": "train"} for f in files]
+    splits = Counter(str(e.get("split", "train")) for e in entries)
+    species = set()
+    for e in entries:
+        if e.get("formula"):
+            from ase.formula import Formula
+
+            species |= set(Formula(e["formula"]).count())
+    if not species:  # no formulas in the manifest: the atoms of the first snapshot
+        from ddviz import io
+
+        species = set(io.read_structure(files[0]).get_chemical_symbols())
+    settings = recipe.get("scf") or manifest.get("settings") or {}
+    reference = {k: settings[k] for k in ("xc", "basis", "pseudo", "charge", "spin")
+                 if k in settings}
+    return {"file": str(path), "kind": "dataset", "name": recipe.get("name", path.name),
+            "snapshots": dict(sorted(splits.items())), "total": sum(splits.values()),
+            "species": sorted(species), "reference": reference or None}
+
+
+def _model_text(info: dict) -> str:
+    val = info["validation"] or {}
+    tr = info["training"] or {}
+    lines = [f"file        {info['file']} (model, {info['format']} v{info['format_version']})",
+             f"method      {info['method']}", f"species     {' '.join(info['species'] or [])}",
+             "cutoffs     " + ", ".join(f"{k} {v:g}" for k, v in
+                                       (info["cutoffs_bohr"] or {}).items()) + " bohr",
+             f"parameters  {info['parameters']}"]
+    if tr:
+        lines.append(f"training    {tr.get('steps')} steps, {tr.get('train_snapshots')} train + "
+                     f"{tr.get('validation_snapshots')} validation snapshots from "
+                     f"{', '.join(map(str, tr.get('data') or [])) or '?'}")
+        if tr.get("reference"):
+            lines.append("reference   " + " ".join(str(v) for v in tr["reference"].values()))
+    if val:
+        lines.append(f"validation  rel L1 {val.get('rel_l1', float('nan')):.3%}, rel L2 "
+                     f"{val.get('rel_l2', float('nan')):.3%} (step {info['best_step']})")
+    return "\n".join(lines)
+
+
+def _dataset_text(info: dict) -> str:
+    return "\n".join([
+        f"file        {info['file']} (dataset {info['name']})",
+        "snapshots   " + ", ".join(f"{n} {s}" for s, n in info["snapshots"].items())
+        + f" ({info['total']} in all)",
+        f"species     {' '.join(info['species'])}",
+        "reference   " + (", ".join(f"{k} {v}" for k, v in info["reference"].items())
+                          if info["reference"] else "not recorded")])
+
+
 def run(args) -> int:
-    info = describe(args.path, args.max_points, args.format)
-    if args.json:
-        print(json.dumps({k: info[k] for k in KEYS}))
+    """Print the facts of ``args.path``."""
+    path = Path(args.path)
+    if path.is_dir():
+        info = describe_dataset(path)
+        text = _dataset_text
+    elif path.suffix.lower() in MODEL_SUFFIXES:
+        info = describe_model(path)
+        text = _model_text
     else:
-        print(_text(info))
+        from ddviz.io.summary import KEYS, describe
+
+        info = describe(args.path, args.max_points, args.format)
+        info = {k: info[k] for k in ("file", "format", *KEYS)}
+        text = _text
+    if args.json:
+        print(json.dumps(info if text is not _text else {k: info[k] for k in KEYS}))
+    else:
+        print(text(info))
     return 0

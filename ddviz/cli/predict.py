@@ -1,5 +1,9 @@
-"""Predict the density of a structure and write it as cube or netCDF: on the grid of a
-reference file (--like) or on the standard grid around the atoms (--spacing, --margin, bohr).
+"""Predict the density of a structure and write it as cube or netCDF.
+
+On the grid of a reference file (--like) or on the standard grid around the atoms (--spacing,
+--margin, bohr). Outputs and grid sizes (DDVIZ_MAX_POINTS, default 2e8 points) are checked
+before the model is loaded; a warning is printed when the predicted electrons differ from the
+structure's valence count (GTH-PBE charges) by more than 1 %.
 
 A file with several frames (a multi-frame xyz) gives one output per frame, numbered from 0:
 ``-o out.cube`` writes out_0000.cube, out_0001.cube, ...; --frame N predicts frame N only (negative
@@ -11,7 +15,8 @@ from __future__ import annotations
 
 
 def add_arguments(p):
-    from ddviz.cli._args import add_format_argument
+    """Add the command's arguments to ``p`` (an argparse parser)."""
+    from ddviz.cli._args import add_format_argument, add_max_points_argument
     from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING
 
     p.add_argument("model", help="model file (.safetensors)")
@@ -27,6 +32,7 @@ def add_arguments(p):
                    help="grid spacing in bohr (default %(default)s)")
     p.add_argument("--margin", type=float, default=STANDARD_MARGIN,
                    help="margin around the atoms in bohr (default %(default)s)")
+    add_max_points_argument(p)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 
@@ -38,17 +44,43 @@ def numbered(output, index: int):
     return output.with_name(f"{output.stem}_{index:04d}{output.suffix}")
 
 
+def warn_electrons(atoms, electrons: float, what: str, tolerance: float = 0.01) -> None:
+    """Warn (stderr) when ``electrons`` differs from the valence count by more than ``tolerance``.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (taken as neutral).
+    electrons : float
+        The predicted count.
+    what : str
+        The file or frame named in the warning.
+    tolerance : float
+        Relative difference above which to warn.
+    """
+    import sys
+
+    from ddviz.reference.scf import valence_electrons
+
+    expected = valence_electrons(atoms.get_chemical_symbols())
+    if expected and abs(electrons - expected) > tolerance * expected:
+        print(f"warning: {what}: the density integrates to {electrons:.3f} electrons, "
+              f"{(electrons - expected) / expected:+.1%} from the {expected:g} valence electrons "
+              "of the neutral structure (GTH-PBE): is the structure what the model was trained "
+              "on?", file=sys.stderr)
+
+
 def run(args):
+    """Predict every requested frame and write it."""
     import json
     from pathlib import Path
 
     from ddviz import io
+    from ddviz.cli._checks import check_grid_size, check_output
     from ddviz.errors import DdvizError
-    from ddviz.evaluate.comparison import compute_comparison
-    from ddviz.grid import Sample
-    from ddviz.methods.deep_density.files import load_model
+    from ddviz.evaluate.evaluation import comparison_grid
 
-    io.format_of(args.output)  # an unknown output suffix is refused before any work
+    check_output(args.output)  # a folder, an unknown suffix, an unwritable place: refused now
     frames = io.read_structures(args.structure, format=args.format)  # each frame checked
     if args.frame is not None:
         if not -len(frames) <= args.frame < len(frames):
@@ -59,7 +91,17 @@ def run(args):
         jobs = [(0, frames[0], Path(args.output))]
     else:
         jobs = [(i, atoms, numbered(args.output, i)) for i, atoms in enumerate(frames)]
-    like = io.read(args.like, format=args.like_format) if args.like else None
+    for _, _, output in jobs:
+        check_output(output)
+    like = (io.read(args.like, format=args.like_format, max_points=args.max_points)
+            if args.like else None)
+    for _, atoms, _ in jobs:  # the grid's size from its shape: nothing allocated yet
+        check_grid_size(comparison_grid(atoms, like, args.spacing, args.margin),
+                        args.like or args.structure, args.max_points)
+    from ddviz.evaluate.comparison import compute_comparison
+    from ddviz.grid import Sample
+    from ddviz.methods.deep_density.files import load_model
+
     model, meta = load_model(args.model)
     for index, atoms, output in jobs:
         c = compute_comparison(atoms, model, like, args.spacing, args.margin, device=args.device)
@@ -70,4 +112,6 @@ def run(args):
         n = c.metrics()["electrons_pred"]
         print(f"wrote {output}: {c.grid.size:,} points ({' x '.join(map(str, c.grid.shape))}), "
               f"{n:.3f} electrons, {c.seconds:.2f} s")
+        if c.ndim == 3:
+            warn_electrons(atoms, n, str(output))
     return 0

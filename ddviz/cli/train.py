@@ -1,7 +1,11 @@
-"""Train a model from a TOML/YAML configuration: the config's ``method`` (default Deep Density)
+"""Train a model from a TOML/YAML configuration.
+
+The config's ``method`` (default Deep Density)
 picks what is trained, by one loop for all methods (``--template`` prints a configuration with
-every field documented). Ctrl-C or SIGTERM writes a checkpoint and stops; ``--resume`` continues
-it (checkpoints written before the generic loop cannot be resumed: use ``init``).
+every field documented). Ctrl-C or SIGTERM writes a checkpoint and stops with exit code 130;
+``ddviz train --run DIR --resume`` continues it (the run folder keeps its configuration in
+config.json: give a configuration file only to change it, e.g. more steps). Checkpoints
+written before the generic loop cannot be resumed: use ``init``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from pathlib import Path
 
 
 def add_arguments(p):
-    p.add_argument("config", nargs="?", help="training configuration (.toml, .yaml, .json)")
+    """Add the command's arguments to ``p``."""
+    p.add_argument("config", nargs="?", help="training configuration (.toml, .yaml, .json); "
+                   "with --resume, default: the run folder's config.json")
     p.add_argument("--run", help="run folder for checkpoints and history (default runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue the run folder's checkpoint")
     p.add_argument("--output", help="also copy the final model file here (e.g. models/name.safetensors)")
@@ -21,18 +27,29 @@ def add_arguments(p):
 
 
 def run(args):
+    """Train (or resume); 0 done, 130 stopped by a signal."""
     from ddviz.errors import ConfigError
     from ddviz.train.config import template
 
     if args.template:
         sys.stdout.write(template())
         return 0
-    if not args.config:
-        raise ConfigError("give a configuration file (ddviz train --template prints one)")
-    from ddviz.train import MODEL, Callback, TrainConfig, Trainer
+    if not args.config and not (args.resume and args.run):
+        raise ConfigError("give a configuration file (ddviz train --template prints one), or "
+                          "--run DIR --resume to continue a run")
+    from ddviz.cli import INTERRUPTED
+    from ddviz.train import MODEL, Callback, RunDirectory, TrainConfig, Trainer
 
-    config = TrainConfig.from_file(args.config)
     run_dir = Path(args.run or Path("runs") / Path(args.config).stem)
+    if args.config:
+        config = TrainConfig.from_file(args.config)
+    else:
+        stored = RunDirectory(run_dir)
+        config = TrainConfig.from_dict(stored.read_config(), source=stored.config)
+    if args.output:
+        from ddviz.cli._checks import check_output
+
+        check_output(args.output, suffixes=(".safetensors",))
 
     class Progress(Callback):
         def on_start(self, trainer):
@@ -58,7 +75,10 @@ def run(args):
     trainer = Trainer(config, run_dir, callbacks=[Progress()], resume=args.resume)
     handlers = {}
 
+    signalled = []
+
     def stop(signum, frame):
+        signalled.append(signum)
         trainer.request_stop()
         for sig, old in handlers.items():  # a second signal stops at once
             signal.signal(sig, old)
@@ -68,8 +88,9 @@ def run(args):
     state = trainer.fit()
     best = trainer.best
     if state == "stopped":
-        print(f"stopped at step {trainer.step}; checkpoint in {run_dir}; continue with --resume")
-        return 0
+        print(f"stopped at step {trainer.step}; checkpoint in {run_dir}; continue with "
+              f"ddviz train --run {run_dir} --resume")
+        return INTERRUPTED if signalled else 0
     if args.output:
         import shutil
 

@@ -1,4 +1,6 @@
-"""Kohn–Sham reference densities with PySCF: RKS, PBE, GTH pseudopotentials (valence densities).
+"""Kohn–Sham reference densities with PySCF: RKS (UKS for open shells), PBE, GTH pseudopotentials.
+
+Valence densities: the total (spin-summed) density, also of open-shell structures (``spin``).
 
 :func:`compute` runs one SCF on an ASE structure and returns an :class:`SCFResult` whose
 ``orbitals`` (:class:`~ddviz.orbitals.OrbitalDensity`) are the exact, compact form of the density.
@@ -31,7 +33,9 @@ class SCFSettings:
     L1). conv_tol: energy convergence (Ha). density_fit: density fitting for the Coulomb term,
     with ``auxbasis``. max_memory_mb: PySCF's memory budget (MB). fallbacks: retry a
     non-converged SCF (damping + level shift, then Newton). threads: OpenMP threads for this job
-    (1: run several jobs in parallel instead).
+    (1: run several jobs in parallel instead). charge: total charge (e); spin: number of unpaired
+    electrons (PySCF's ``2S``, N_alpha - N_beta; 0: closed shell, RKS; otherwise UKS, and the
+    total density is stored).
     """
 
     xc: str = "pbe"
@@ -44,12 +48,16 @@ class SCFSettings:
     max_cycle: int = 50
     max_memory_mb: int = 4000
     charge: int = 0
+    spin: int = 0
     fallbacks: bool = True
     damp: float = 0.5
     level_shift: float = 0.3  # Ha
     threads: int | None = 1
 
     def __post_init__(self):
+        if self.spin < 0:
+            raise ConfigError(f"spin (unpaired electrons) must be >= 0, got {self.spin}",
+                              field="spin")
         # basis names may come from a dataset.json: only allow-listed spellings reach PySCF
         for name, names in (("basis", BASIS_NAMES), ("pseudo", PSEUDO_NAMES),
                             ("auxbasis", AUXBASIS_NAMES)):
@@ -102,11 +110,41 @@ def versions() -> dict:
 
 def method(settings: SCFSettings) -> dict:
     """The provenance entries that define the reference method (same settings, same density)."""
-    return {"method": "RKS", "functional": settings.xc, "basis": settings.basis,
+    return {"method": "UKS" if settings.spin else "RKS", "charge": settings.charge,
+            "spin": settings.spin, "functional": settings.xc, "basis": settings.basis,
             "pseudopotential": settings.pseudo, "grids_level": settings.grids_level,
             "density_fit": settings.density_fit,
             "auxbasis": (settings.auxbasis or "pyscf-default") if settings.density_fit else None,
             "conv_tol": settings.conv_tol}
+
+
+def valence_electrons(symbols, pseudo: str = "gth-pbe") -> float | None:
+    """The electrons a neutral structure has outside the pseudopotential cores.
+
+    The sum of the GTH valence charges (PySCF's ``gth-pbe`` tables: H 1, C 4, N 5, O 6, ...),
+    the count a Deep Density model trained on GTH valence densities should integrate to.
+
+    Parameters
+    ----------
+    symbols : iterable of str
+        Chemical symbols.
+    pseudo : str
+        The pseudopotential family.
+
+    Returns
+    -------
+    float or None
+        None when the family has no entry for one of the elements.
+    """
+    from pyscf.pbc.gto.pseudo import load
+
+    total = 0
+    for symbol in symbols:
+        try:
+            total += sum(load(pseudo, symbol)[0])
+        except (KeyError, RuntimeError, ValueError, IndexError):
+            return None
+    return float(total)
 
 
 def build_mol(atoms: ase.Atoms, settings: SCFSettings):
@@ -117,17 +155,21 @@ def build_mol(atoms: ase.Atoms, settings: SCFSettings):
     atom = [(s, tuple(p)) for s, p in zip(atoms.get_chemical_symbols(), positions)]
     try:
         return gto.M(atom=atom, basis=settings.basis, pseudo=settings.pseudo or None, unit="Bohr",
-                     charge=settings.charge, spin=0, verbose=0)
+                     charge=settings.charge, spin=settings.spin, verbose=0)
     except (RuntimeError, KeyError, ValueError) as exc:  # odd electron count, unknown basis...
+        hint = ""
+        if "spin" in str(exc).lower() or "electron" in str(exc).lower():
+            hint = (f" (charge {settings.charge}, spin {settings.spin}: an odd number of "
+                    "electrons needs spin 1, 3, ...; an even number spin 0, 2, ...)")
         raise ConfigError(f"cannot set up {atoms.get_chemical_formula()} with basis "
-                          f"{settings.basis!r}, pseudopotential {settings.pseudo!r}: {exc}"
+                          f"{settings.basis!r}, pseudopotential {settings.pseudo!r}: {exc}{hint}"
                           ) from exc
 
 
 def _make_rks(mol, s: SCFSettings):
     from pyscf import dft
 
-    mf = dft.RKS(mol)
+    mf = dft.UKS(mol) if s.spin else dft.RKS(mol)
     mf.max_memory = s.max_memory_mb
     mf.xc = s.xc
     mf.grids.level = s.grids_level
@@ -147,9 +189,22 @@ def _attempts(mol, s: SCFSettings):
         yield "newton", _make_rks(mol, s).newton()
 
 
+def _occupied(mo_coeff, mo_occ) -> tuple[np.ndarray, np.ndarray]:
+    """The occupied orbitals (nao, nocc) and occupations; a UKS's alpha and beta side by side."""
+    mo_coeff, mo_occ = np.asarray(mo_coeff), np.asarray(mo_occ)
+    if mo_occ.ndim == 2:  # UKS: (2, nmo) occupations, (2, nao, nmo) coefficients
+        return (np.concatenate([mo_coeff[s][:, mo_occ[s] > 0] for s in (0, 1)], axis=1),
+                np.concatenate([mo_occ[s][mo_occ[s] > 0] for s in (0, 1)]))
+    occupied = mo_occ > 0
+    return mo_coeff[:, occupied], mo_occ[occupied]
+
+
 def compute(atoms: ase.Atoms, settings: SCFSettings = SCFSettings(),
             provenance: dict | None = None) -> SCFResult:
-    """Run the SCF for ``atoms`` (Å, closed shell); raise ConvergenceError if it fails.
+    """Run the SCF for ``atoms`` (Å); raise ConvergenceError if it fails.
+
+    Closed shell (RKS) for ``settings.spin == 0``, else UKS; the orbitals hold the occupied
+    alpha and beta orbitals of a UKS together, so they give the total density.
 
     ``provenance`` (temperature, seed, MD step...) is added to the result's provenance.
     """
@@ -171,9 +226,9 @@ def compute(atoms: ase.Atoms, settings: SCFSettings = SCFSettings(),
         raise ConvergenceError(f"SCF of {atoms.get_chemical_formula()} did not converge "
                                f"(tried {', '.join(tried)}; {cycles} cycles)")
     wall = time.perf_counter() - start
-    occupied = mf.mo_occ > 0
+    coeff, occ = _occupied(mf.mo_coeff, mf.mo_occ)
     orbitals = OrbitalDensity(atoms.numbers, ang_to_bohr(atoms.positions), settings.basis,
-                              settings.pseudo, mf.mo_coeff[:, occupied], mf.mo_occ[occupied])
+                              settings.pseudo, coeff, occ)
     record = {**(provenance or {}), **method(settings), "energy_Ha": float(energy),
               "converged": True, "scf_cycles": cycles, "scf_strategy": strategy,
               "scf_wall_s": round(wall, 3), "valence_electrons": float(mol.nelectron),

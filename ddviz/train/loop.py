@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 
 import numpy as np
@@ -147,6 +148,8 @@ class Trainer:
         """
         cfg = self.config
         self.run.path.mkdir(parents=True, exist_ok=True)
+        self.run.write_config(self.stored_config())
+        self._write_status("running")  # at once: the app and `read_status` see a live run
         self.model.train()
         for cb in self.callbacks:
             cb.on_start(self)
@@ -223,6 +226,17 @@ class Trainer:
             "state": state, "step": self.step, "steps": self.config.steps, "message": message,
             "seconds": self.elapsed, "eta_seconds": rate * (self.config.steps - self.step),
             f"best_val_{self.method.score}": None if math.isinf(best) else best})
+
+    def stored_config(self) -> dict:
+        """The run's configuration for config.json, dataset and init paths made absolute.
+
+        So ``ddviz train --run DIR --resume`` works from any folder without the config file.
+        """
+        data = to_dict(self.config)
+        data["train"] = [os.path.abspath(p) for p in data.get("train", [])]
+        if data.get("init"):
+            data["init"] = os.path.abspath(data["init"])
+        return data
 
     def model_metadata(self) -> dict:
         """What a model file records about its training (config, data, validation)."""

@@ -11,8 +11,10 @@ optimiser's state needs no code of its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 from pathlib import Path
 
 import torch
@@ -23,6 +25,7 @@ from ddviz.train.config import CHECKPOINT, HISTORY, HISTORY_CSV, MODEL, STATUS
 
 CHECKPOINT_FORMAT = "ddviz-checkpoint"
 CHECKPOINT_VERSION = 2  # 2: generic layout (flatten); 1 (before 2026-11) is not resumable
+CONFIG = "config.json"  # the run's training configuration: `ddviz train --run DIR --resume`
 
 
 class TrainingError(DdvizError):
@@ -83,8 +86,10 @@ class RunDirectory:
     path : path-like
         The run folder. It holds ``checkpoint.safetensors`` (everything to resume),
         ``model.safetensors`` (the best validation weights, the method's model file),
-        ``history.json`` / ``history.csv`` and ``status.json`` (read by the app while a run goes
-        on).
+        ``history.json`` / ``history.csv``, ``status.json`` (read by the app while a run goes
+        on; it records the training process's id and host, so that :func:`read_status` can tell
+        a run that was killed from one that goes on) and ``config.json`` (the configuration,
+        dataset paths absolute, so that a run resumes without its configuration file).
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -94,19 +99,84 @@ class RunDirectory:
         self.history = self.path / HISTORY
         self.history_csv = self.path / HISTORY_CSV
         self.status = self.path / STATUS
+        self.config = self.path / CONFIG
 
     def check_start(self, resume: bool) -> None:
-        """Refuse to overwrite a run, or to resume one that has no checkpoint.
+        """Refuse to overwrite a run, or to resume one without a checkpoint or in training.
+
+        A run folder another living process is training is refused too. On resume, the
+        temporary files that writes cut short (a kill during a write) left behind are removed.
+
+        Parameters
+        ----------
+        resume : bool
+            Whether the run continues the folder's checkpoint.
 
         Raises
         ------
         TrainingError
         """
+        status = read_status(self.status)
+        if status.get("state") == "running" and status.get("pid") != os.getpid():
+            raise TrainingError(f"process {status.get('pid')} is training this run folder; "
+                                "stop it first", path=self.path)
         if self.checkpoint.exists() and not resume:
             raise TrainingError("this run folder has a checkpoint: resume it (--resume) or "
                                 "choose a new run folder", path=self.path)
         if resume and not self.checkpoint.exists():
             raise TrainingError("there is no checkpoint to resume", path=self.checkpoint)
+        if resume:
+            self.remove_stale_temporaries()
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Remove the ``.NAME.*.tmp`` files a kill during a write left behind.
+
+        See :func:`ddviz.io.atomic.atomic_path`. Call it only when no process writes the run.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files removed.
+        """
+        names = (self.checkpoint, self.model, self.history, self.history_csv, self.status,
+                 self.config)
+        removed = []
+        for name in names:
+            for tmp in self.path.glob(f".{name.name}.*.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                    removed.append(tmp)
+        return removed
+
+    def write_config(self, config: dict) -> None:
+        """config.json: the run's configuration (:func:`ddviz.config.to_dict`), atomically."""
+        write_text_atomic(self.config, json.dumps(config, indent=1) + "\n")
+
+    def read_config(self) -> dict:
+        """The run's configuration: config.json, else the one stored in the checkpoint.
+
+        Runs started before config.json was written have only the checkpoint's.
+
+        Returns
+        -------
+        dict
+            For :meth:`ddviz.train.config.TrainConfig.from_dict`.
+
+        Raises
+        ------
+        TrainingError
+            Neither config.json nor a checkpoint, or config.json is not JSON.
+        """
+        if self.config.exists():
+            try:
+                return json.loads(self.config.read_text())
+            except (OSError, ValueError) as exc:
+                raise TrainingError(f"not a readable configuration ({exc})",
+                                    path=self.config) from None
+        if not self.checkpoint.exists():
+            raise TrainingError("no config.json and no checkpoint: not a run folder to resume",
+                                path=self.path)
+        return self.load_checkpoint()["config"]
 
     def save_checkpoint(self, state: dict) -> None:
         """Write ``state`` (see :func:`flatten`) to the checkpoint atomically."""
@@ -152,5 +222,61 @@ class RunDirectory:
         write_text_atomic(self.history_csv, "\n".join(rows) + "\n")
 
     def write_status(self, status: dict) -> None:
-        """status.json: what the app shows of a run (state, step, steps, eta...)."""
+        """status.json: what the app shows of a run (state, step, steps, eta...).
+
+        This process's id and host are added (see :func:`read_status`).
+
+        Parameters
+        ----------
+        status : dict
+            JSON-serialisable entries.
+        """
+        status = {**status, "pid": os.getpid(), "host": socket.gethostname()}
         write_text_atomic(self.status, json.dumps(status))
+
+
+def _alive(pid) -> bool:
+    """Whether process ``pid`` exists (on this host)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def read_status(path: str | os.PathLike) -> dict:
+    """A run's status.json, telling the truth about runs that were killed.
+
+    A status "running" whose process (recorded id, this host) no longer exists reads as
+    "interrupted": a killed run (``kill -9``, a lost machine) never wrote its last status.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The status.json file (or the run folder holding it).
+
+    Returns
+    -------
+    dict
+        The status (``state``, ``step``, ``steps``, ...); empty when there is none or it cannot
+        be read.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / STATUS
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(status, dict):
+        return {}
+    if (status.get("state") == "running" and status.get("host") == socket.gethostname()
+            and not _alive(status.get("pid"))):
+        status = {**status, "state": "interrupted",
+                  "message": f"the training process ({status.get('pid')}) ended without "
+                             "finishing: resume it"}
+    return status

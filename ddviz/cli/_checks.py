@@ -1,0 +1,156 @@
+"""Checks the commands make before any long computation: outputs, grid sizes, ports.
+
+Each raises a :class:`~ddviz.errors.DdvizError` naming the file (or option) and the problem, so
+that a mistake costs a second, not the prediction that precedes the write.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ddviz.errors import DdvizError, UnsupportedError
+
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")  # read transparently, never written
+
+
+def _writable_folder(path: Path) -> None:
+    """Refuse ``path`` when the folder it would be made in cannot be written."""
+    folder = path.parent if path.parent != Path("") else Path(".")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent  # the output's folders are created on write
+    if not existing.is_dir():
+        raise DdvizError(f"cannot create {folder}: {existing} is a file, not a folder", path=path)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DdvizError(f"cannot write in the folder {existing} (permission denied)", path=path)
+
+
+def check_output(path, suffixes: tuple[str, ...] | None = None, density: bool = True) -> None:
+    """Refuse an output file that cannot be written, before anything is computed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output file (it may exist: it is replaced atomically).
+    suffixes : tuple of str, optional
+        The suffixes allowed (e.g. ``(".safetensors",)``); default: a density format ddviz
+        writes (cube, CHGCAR, netCDF) when ``density``, else any.
+    density : bool
+        The output is a density file.
+
+    Raises
+    ------
+    DdvizError
+        ``path`` is an existing folder, its folder cannot be created or written, or its suffix
+        names no format that is written (UnsupportedError).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DdvizError("is a folder: give an output file name", path=path)
+    name = path.name.lower()
+    if name.endswith(COMPRESSED_SUFFIXES):
+        raise UnsupportedError("compressed output is not written: give the name without "
+                               f"{Path(name).suffix}", path=path)
+    if suffixes is not None:
+        if path.suffix.lower() not in suffixes:
+            raise UnsupportedError(f"unknown output suffix {path.suffix or '(none)'}; expected "
+                                   f"{', '.join(suffixes)}", path=path)
+    elif density:
+        from ddviz import io
+
+        writable = [s for f in io.FORMATS.values() if f.density for s in f.suffixes]
+        try:
+            fmt = io.format_of(path) if path.suffix or not path.exists() else None
+        except UnsupportedError:
+            fmt = None
+        if fmt is None or not fmt.density:
+            raise UnsupportedError(f"unknown output suffix {path.suffix or '(none)'}; a density "
+                                   f"is written as {', '.join(writable)} (or a name containing "
+                                   "CHGCAR)", path=path)
+    _writable_folder(path)
+
+
+def check_output_folder(path) -> None:
+    """Refuse an output folder that is a file or cannot be created or written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder (it may exist).
+
+    Raises
+    ------
+    DdvizError
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DdvizError("is a file: give an output folder", path=path)
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise DdvizError("cannot write in this folder (permission denied)", path=path)
+        return
+    _writable_folder(path / "x")
+
+
+def check_grid_size(grid, path, max_points: int | None = None) -> int:
+    """Refuse a grid above the points limit before anything of its size is allocated.
+
+    Parameters
+    ----------
+    grid : ddviz.grid.Grid
+        The grid about to be computed (its shape only is used).
+    path : str or os.PathLike
+        The file the grid is for, named in the error.
+    max_points : int, optional
+        The limit; default env ``DDVIZ_MAX_POINTS``, else 2e8.
+
+    Returns
+    -------
+    int
+        The number of points.
+
+    Raises
+    ------
+    ddviz.errors.TooLargeError
+        Above the limit (the message names the shape, the limit and how to raise it).
+    """
+    from ddviz.io._common import check_points
+
+    return check_points(grid.shape, max_points, path)
+
+
+def check_port(address: str, port: int) -> None:
+    """Refuse a port that is in use (or an address that is not this machine's).
+
+    Parameters
+    ----------
+    address : str
+        The address to listen on.
+    port : int
+        The port.
+
+    Raises
+    ------
+    DdvizError
+        Naming ``address:port`` and the reason (in use, not an address here, permission).
+    """
+    import socket
+
+    if not 0 < port < 65536:
+        raise DdvizError(f"port {port} is not between 1 and 65535", field="--port")
+    try:
+        infos = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise DdvizError(f"cannot listen on {address}: {exc.strerror}", field="--address") from None
+    family, _, _, _, sockaddr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            sock.bind(sockaddr)
+        except OSError as exc:
+            import errno
+
+            reason = ("is in use: stop what listens there or choose another --port"
+                      if exc.errno == errno.EADDRINUSE else exc.strerror)
+            raise DdvizError(f"{address}:{port} {reason}", field="--port") from None

@@ -1,0 +1,155 @@
+"""The commands users reach for next, run as real subprocesses: compare, info on models and
+datasets, generate with charge and spin, evaluate's table; and the checks made before computing."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+import ddviz.io as dio
+
+MODEL = ROOT / "models" / "ethane.safetensors"
+ETHANE = ROOT / "examples" / "ethane.xyz"
+REFERENCE = ROOT / "examples" / "ethane_reference.nc"
+
+
+def one_line_exit_2(proc, *words):
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for word in words:
+        assert str(word) in proc.stderr, proc.stderr
+    return proc.stderr
+
+
+@pytest.fixture(scope="module")
+def predicted(tmp_path_factory):
+    """The shipped model's prediction on the shipped reference's grid."""
+    from conftest import run_ddviz
+
+    out = tmp_path_factory.mktemp("pred") / "pred.nc"
+    proc = run_ddviz("predict", MODEL, ETHANE, "--like", REFERENCE, "-o", out, "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" not in proc.stderr  # 14.00 electrons of 14 valence electrons
+    return out
+
+
+def test_compare_gives_the_metrics_and_writes_the_difference(predicted, tmp_path, ddviz_cli):
+    diff = tmp_path / "diff.cube"
+    proc = ddviz_cli("compare", REFERENCE, predicted, "-o", diff, "--json")
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(proc.stdout)
+    a, b = dio.read(REFERENCE), dio.read(predicted)
+    ref, pred = np.asarray(a.density.values), np.asarray(b.density.values)
+    assert m["rel_l1"] == pytest.approx(np.abs(pred - ref).sum() / np.abs(ref).sum(), rel=1e-6)
+    assert 0 < m["rel_l1"] < 0.02 and m["same_atoms"]
+    written = dio.read(diff)
+    assert written.grid.shape == a.grid.shape
+    assert np.allclose(written.density.values, pred - ref, atol=1e-9)
+    assert m["max_abs_err"] == pytest.approx(np.abs(pred - ref).max(), rel=1e-5)
+    same = ddviz_cli("compare", predicted, predicted)
+    assert same.returncode == 0 and "rel L1 0.0000%" in same.stdout
+
+
+def test_compare_refuses_other_grids_and_bad_outputs_before_reading(predicted, tmp_path,
+                                                                      ddviz_cli):
+    other = tmp_path / "other.cube"
+    proc = ddviz_cli("predict", MODEL, ETHANE, "-o", other, "--spacing", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    one_line_exit_2(ddviz_cli("compare", REFERENCE, other), other, "another grid")
+    one_line_exit_2(ddviz_cli("compare", REFERENCE, predicted, "-o", tmp_path), tmp_path,
+                    "is a folder")
+
+
+def test_info_on_a_model_file(ddviz_cli):
+    proc = ddviz_cli("info", MODEL, "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["kind"] == "model" and info["method"] == "deep_density"
+    assert info["species"] == ["C", "H"] and info["cutoffs_bohr"]["rcut"] > 0
+    assert info["training"]["train_snapshots"] > 0 and info["training"]["reference"]["basis"]
+    assert 0 < info["validation"]["rel_l1"] < 0.05
+    text = ddviz_cli("info", MODEL).stdout
+    assert "deep_density" in text and "validation" in text and "rcut" in text
+
+
+def test_info_on_a_dataset_folder(ethane_dataset, ddviz_cli):
+    proc = ddviz_cli("info", ethane_dataset, "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["kind"] == "dataset" and info["snapshots"] == {"train": 8} and info["total"] == 8
+    assert info["species"] == ["C", "H"]
+    assert info["reference"]["basis"] == "gth-dzvp" and info["reference"]["spin"] == 0
+
+
+def test_generate_an_odd_electron_radical_with_spin_1(tmp_path, ddviz_cli):
+    xyz = tmp_path / "ch3.xyz"
+    xyz.write_text("4\nmethyl\nC 0 0 0\nH 1.08 0 0\nH -0.54 0.935 0\nH -0.54 -0.935 0\n")
+    refused = ddviz_cli("generate", xyz, "-o", tmp_path / "closed", "--no-progress")
+    one_line_exit_2(refused, "7 valence electrons", "--spin 1")
+    assert not (tmp_path / "closed").exists() or not any((tmp_path / "closed").iterdir())
+    proc = ddviz_cli("generate", xyz, "-o", tmp_path / "out", "--spin", "1", "--compact",
+                     "--workers", "1", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    sample = dio.read(tmp_path / "out" / "ch3_0000.nc")
+    assert sample.orbitals.electrons == pytest.approx(7.0)  # 4 alpha + 3 beta: the total density
+    assert sample.provenance["method"] == "UKS" and sample.provenance["spin"] == 1
+    cation = ddviz_cli("generate", xyz, "-o", tmp_path / "cation", "--charge", "1", "--compact",
+                       "--workers", "1", "--no-progress")
+    assert cation.returncode == 0, cation.stderr
+    assert dio.read(tmp_path / "cation" / "ch3_0000.nc").orbitals.electrons == pytest.approx(6.0)
+
+
+def test_evaluate_table_has_where_and_progress(predicted, ddviz_cli):
+    proc = ddviz_cli("evaluate", MODEL, REFERENCE, predicted, "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    header, first = proc.stdout.splitlines()[:2]
+    assert "where (bohr)" in header
+    where = json.loads(ddviz_cli("evaluate", MODEL, REFERENCE, "--json", "--device", "cpu")
+                       .stdout)["files"][0]["max_abs_err_at_bohr"]
+    assert "(" + ",".join(f"{x:.2f}" for x in where) + ")" in first
+    assert "2/2" in proc.stderr  # the progress bar, on stderr
+
+
+def test_valence_warning_when_the_prediction_misses_electrons(tmp_path, ddviz_cli):
+    proc = ddviz_cli("predict", MODEL, ETHANE, "-o", tmp_path / "tight.cube", "--margin", "0.3")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" in proc.stderr and "14 valence electrons" in proc.stderr
+
+
+@pytest.mark.parametrize("output, words", [
+    ("DIR", ["is a folder"]),
+    ("out.txt", ["unknown output suffix .txt"]),
+    ("out.cube.gz", ["compressed output"]),
+    ("FILE/out.cube", ["is a file, not a folder"]),
+])
+def test_predict_refuses_bad_outputs_before_loading_the_model(tmp_path, ddviz_cli, output,
+                                                              words):
+    (tmp_path / "DIR").mkdir()
+    (tmp_path / "FILE").write_text("mine")
+    t0 = time.perf_counter()
+    proc = ddviz_cli("predict", MODEL, ETHANE, "-o", tmp_path / output)
+    one_line_exit_2(proc, *words)
+    assert time.perf_counter() - t0 < 15  # no prediction was made (it takes longer here)
+    assert (tmp_path / "FILE").read_text() == "mine"
+
+
+def test_predict_applies_the_points_limit_before_allocating(tmp_path, ddviz_cli):
+    proc = ddviz_cli("predict", MODEL, ETHANE, "-o", tmp_path / "x.cube", "--spacing", "0.001")
+    one_line_exit_2(proc, ETHANE, "exceeds the limit")
+    small = ddviz_cli("predict", MODEL, ETHANE, "-o", tmp_path / "x.cube",
+                      env={"DDVIZ_MAX_POINTS": "1000"})
+    one_line_exit_2(small, "exceeds the limit of 1000")
+    assert not (tmp_path / "x.cube").exists()
+
+
+def test_train_output_is_checked_before_training(tmp_path, ddviz_cli):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('train = ["nowhere"]\n')
+    one_line_exit_2(ddviz_cli("train", cfg, "--output", tmp_path / "m.txt"), "m.txt",
+                    ".safetensors")
+
+
+def test_serve_refuses_a_missing_data_folder(tmp_path, ddviz_cli):
+    one_line_exit_2(ddviz_cli("serve", "--data", tmp_path / "nope"), "nope", "no such folder")
