@@ -120,12 +120,11 @@ def test_limit_really_limits():
 ])
 def test_bad_files_exit_2_with_one_line(tmp_path, name, extra):
     _hostile(tmp_path)
-    proc, seconds = run_limited("info", tmp_path / name, "--json", *extra)
+    proc, _ = run_limited("info", tmp_path / name, "--json", *extra)
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout == ""
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 and name in err[0] and err[0].startswith("ddviz info: error:"), err
-    assert seconds < 10  # ~0.6 s on an idle machine; generous for a shared CI box
 
 
 def test_good_file_fits_in_the_limit(tmp_path):
