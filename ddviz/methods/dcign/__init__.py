@@ -1,6 +1,7 @@
-"""DCIGN, the deep convolutional inverse graphics network of Ryczko, Strubbe, Tamblyn, Phys. Rev.
-A 100, 022512 (2019): the density of a 2D Kohn–Sham system from its external potential, by an
-encoder–decoder with skip connections.
+"""DCIGN: the density of a 2D Kohn–Sham system from its external potential.
+
+The deep convolutional inverse graphics network of Ryczko, Strubbe, Tamblyn, Phys. Rev. A 100,
+022512 (2019): an encoder–decoder with skip connections.
 
 Modules: ``config``, ``model``, ``files``, ``training``, ``evaluate``; the data, file and
 training plumbing is shared with :mod:`ddviz.methods.ednn`. The names load lazily.

@@ -1,5 +1,6 @@
-"""DCIGN model files: the format of :mod:`ddviz.methods.ednn.files` with ``format``
-"ddviz-dcign" (version 1).
+"""DCIGN model files.
+
+The format of :mod:`ddviz.methods.ednn.files` with ``format`` "ddviz-dcign" (version 1).
 """
 
 from __future__ import annotations

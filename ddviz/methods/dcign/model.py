@@ -1,5 +1,6 @@
-"""DCIGN: the density from the potential, an encoder–decoder with skip connections (a small
-U-Net), after Ryczko, Strubbe, Tamblyn, Phys. Rev. A 100, 022512 (2019).
+"""DCIGN: the density from the potential, an encoder–decoder with skip connections.
+
+A small U-Net, after Ryczko, Strubbe, Tamblyn, Phys. Rev. A 100, 022512 (2019).
 
 Input: the potential and the mean electron density N/A (two channels,
 :func:`ddviz.methods.ednn.data.input_channels`, kind "v_ext"). Output:

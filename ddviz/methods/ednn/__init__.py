@@ -1,5 +1,6 @@
-"""EDNN, the extensive deep neural network of Ryczko, Strubbe, Tamblyn, Phys. Rev. A 100, 022512
-(2019): energies of 2D Kohn–Sham systems from the density or the potential, as a sum over tiles.
+"""EDNN: energies of 2D Kohn–Sham systems from the density or the potential, summed over tiles.
+
+The extensive deep neural network of Ryczko, Strubbe, Tamblyn, Phys. Rev. A 100, 022512 (2019).
 
 Modules: ``data`` (plane2d samples as images, shared with DCIGN), ``config``, ``model``,
 ``files`` (model files, shared with DCIGN), ``training``, ``evaluate``. The names load lazily:

@@ -22,8 +22,9 @@ EXACT_TERMS = ("E_ext", "E_H", "E_x", "E_c")
 
 
 def energy_errors(pred: dict, ref: np.ndarray) -> dict:
-    """Pooled errors of predicted energies: ``mae_mha`` per term (mHa), ``rel_mae`` per term
-    (MAE / mean |E_ref|) and ``n``.
+    """Pooled errors of predicted energies.
+
+    ``mae_mha`` per term (mHa), ``rel_mae`` per term (MAE / mean |E_ref|) and ``n``.
 
     Parameters
     ----------
@@ -46,8 +47,23 @@ def energy_errors(pred: dict, ref: np.ndarray) -> dict:
 
 
 def exact_energies(rho: np.ndarray, v_ext: np.ndarray, functional: str, pixel: float) -> dict:
-    """E_ext, E_H, E_x, E_c (Ha) of densities (S, n, n) by the solver's exact functionals
-    (:mod:`ddviz.toys.plane2d.solver`: the Hartree FFT convolution and libxc).
+    """E_ext, E_H, E_x, E_c (Ha) of densities by the solver's exact functionals.
+
+    Parameters
+    ----------
+    rho : ndarray (S, n, n)
+        Densities (electrons/bohr^2).
+    v_ext : ndarray (S, n, n)
+        Potentials (Ha).
+    functional : str
+        "lda" or "gga" (:data:`ddviz.toys.plane2d.solver.FUNCTIONALS`).
+    pixel : float
+        Grid spacing h (bohr).
+
+    Returns
+    -------
+    dict
+        Term -> (S,) Ha: the Hartree FFT convolution and libxc of :mod:`ddviz.toys.plane2d.solver`.
     """
     from ddviz.toys.plane2d.solver import Box, coulomb_kernel, hartree, xc
 
@@ -61,6 +77,50 @@ def exact_energies(rho: np.ndarray, v_ext: np.ndarray, functional: str, pixel: f
         out["E_x"].append(ex)
         out["E_c"].append(ec)
     return {k: np.array(v) for k, v in out.items()}
+
+
+def two_systems(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A (2n, 2m) canvas holding two systems that touch only at a corner.
+
+    Image ``a`` (n, m) fills the top-left quarter, ``b`` the bottom-right one, zeros elsewhere.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    canvas = np.zeros((2 * a.shape[0], 2 * a.shape[1]), dtype=np.result_type(a, b))
+    canvas[:a.shape[0], :a.shape[1]] = a
+    canvas[a.shape[0]:, a.shape[1]:] = b
+    return canvas
+
+
+def extensivity(model, a: np.ndarray, b: np.ndarray, electrons=(None, None)) -> dict:
+    """An EDNN's energies of two systems apart and together in one :func:`two_systems` canvas.
+
+    Parameters
+    ----------
+    model : EDNN
+    a, b : ndarray (n, m)
+        The two systems' inputs: densities (electrons/bohr^2) or potentials (Ha), as the model
+        reads.
+    electrons : (int, int)
+        Their electron counts (input "v_ext": each box carries its own mean density N / A).
+
+    Returns
+    -------
+    dict
+        ``"a"``, ``"b"``, ``"together"``: term -> energy (Ha); ``"sum"``: a + b per term.
+    """
+    if model.config.input == "rho":
+        one = {"a": model.predict(a), "b": model.predict(b)}
+        together = model.predict(two_systems(a, b))
+    else:
+        area = a.size * model.config.pixel**2
+        one = {"a": model.predict(a, electrons[0]), "b": model.predict(b, electrons[1])}
+        mean = two_systems(np.full(a.shape, electrons[0] / area),
+                           np.full(b.shape, electrons[1] / area))
+        together = model.predict(two_systems(a, b), mean_density=mean)
+    out = {k: {t: float(v[0]) for t, v in e.items()} for k, e in one.items()}
+    out["together"] = {t: float(v[0]) for t, v in together.items()}
+    out["sum"] = {t: out["a"][t] + out["b"][t] for t in ENERGY_KEYS}
+    return out
 
 
 def evaluate_model(model, images: Images, batch: int = 64) -> dict:
@@ -82,8 +142,8 @@ def evaluate_model(model, images: Images, batch: int = 64) -> dict:
     ref = images.rho[cfg.functional]
     rho = np.concatenate([model.predict(images.v_ext[i:i + batch], images.electrons[i:i + batch])
                           for i in range(0, len(images), batch)])
-    pooled = density_errors(torch.from_numpy(rho), torch.from_numpy(ref.astype(np.float64)))
-    pooled["electrons_max_err"] *= cfg.pixel**2
+    pooled = density_errors(torch.from_numpy(rho), torch.from_numpy(ref.astype(np.float64)),
+                            cfg.pixel)
     exact = exact_energies(rho, images.v_ext.astype(np.float64), cfg.functional, cfg.pixel)
     return {"pooled": {**pooled, "n": len(images)},
             "exact_functionals": energy_errors(exact, images.energies[cfg.functional]),

@@ -53,8 +53,9 @@ def write(model: torch.nn.Module, path, metadata: dict | None, fmt: str, version
 
 
 def read(path, fmt: str, read_versions: tuple, build, device=None):
-    """Read a ``fmt`` file: ``(model, metadata)``, the model built by ``build(config_dict)``,
-    in eval mode on ``device``.
+    """Read a ``fmt`` file: ``(model, metadata)``.
+
+    The model is built by ``build(config_dict)`` and returned in eval mode on ``device``.
 
     Raises
     ------

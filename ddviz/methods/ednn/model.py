@@ -158,8 +158,10 @@ class EDNN(nn.Module):
         return self.tile_contributions(x).sum(dim=(2, 3))
 
     def tile_forward(self, x) -> torch.Tensor:
-        """(B, 6, ty, tx) tile contributions computed tile by tile: each (focus + 2 context)^2
-        tile cut out of the padded image and passed through the network on its own.
+        """(B, 6, ty, tx) tile contributions computed tile by tile.
+
+        Each (focus + 2 context)^2 tile is cut out of the padded image and passed through the
+        network on its own (the same numbers as :meth:`tile_contributions`).
         """
         x = check_input(self, x)
         f, c = self.config.focus, self.config.context

@@ -85,6 +85,7 @@ class ImageTraining(TrainingMethod):
         return symmetry(self.x_train[torch.as_tensor(index)], k).to(model.dtype)
 
     def data_summary(self) -> dict:
+        """Sample counts and data folders, for the model file."""
         return {"train_samples": len(self.train_set), "validation_samples": len(self.val_set),
                 "data": list(self.config.train)}
 
@@ -96,11 +97,13 @@ class EDNNTraining(ImageTraining):
     history_metrics = ("std_mae", "mae_E_tot")
 
     def arrays(self, images: Images):
+        """(input channels, the functional's six energies) of ``images``."""
         cfg = self.config.model
         return (images.channels(cfg.input, cfg.rho_functional),
                 images.energies[cfg.functional])
 
     def build_model(self) -> EDNN:
+        """A fresh EDNN of the run's model config."""
         return EDNN(self.config.model).to(self.device)
 
     def initialise(self, model: EDNN) -> None:
@@ -110,6 +113,7 @@ class EDNNTraining(ImageTraining):
             model.set_statistics(x, y, self.train_set.electrons)
 
     def loss(self, model: EDNN, batch) -> torch.Tensor:
+        """Mean squared error of the six energies, each over its training spread."""
         ref = self.y_train[torch.as_tensor(batch[0])].to(model.dtype)
         return torch.mean(((model(self.inputs(model, batch)) - ref) / model.target_std) ** 2)
 
@@ -121,9 +125,11 @@ class EDNNTraining(ImageTraining):
         return out
 
     def save_model(self, model: EDNN, path, metadata: dict) -> None:
+        """Write an EDNN model file (:mod:`ddviz.methods.ednn.files`)."""
         save_model(model, path, metadata)
 
     def load_model(self, path) -> EDNN:
+        """Read an EDNN model file onto the run's device."""
         return load_model(path, device=self.device)[0]
 
 
