@@ -56,9 +56,10 @@ def dataset(tmp_path_factory):
 
 
 # --- the tiling -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["rho", "v_ext"])
-def test_zero_padding_changes_no_prediction(kind):
-    model = random_ednn(input=kind)
+@pytest.mark.parametrize("kind,transform", [("rho", "linear"), ("rho", "sqrt_log"),
+                                            ("v_ext", "linear")])
+def test_zero_padding_changes_no_prediction(kind, transform):
+    model = random_ednn(input=kind, transform=transform)
     if kind == "rho":
         image = gaussian_density(electrons=4)
         small, big = model.predict(image), None

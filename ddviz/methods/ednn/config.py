@@ -46,6 +46,10 @@ class ModelConfig(Config):
     density_functional: Literal["", "lda", "gga"] = option(
         "", "For input 'rho': the functional whose densities the model reads ('' = the same as "
         "functional; 'lda' with functional 'gga' learns GGA energies from LDA densities).")
+    transform: Literal["linear", "sqrt_log"] = option(
+        "linear", "What the tile network sees of the scaled input channels x: 'linear' x; "
+        "'sqrt_log' x, sqrt(|x|) and log(|x| + 1e-3) (a density's tails, where the "
+        "Kohn–Sham potential shows as log rho, and the von Weizsäcker sqrt(rho)).")
     focus: int = option(8, "Focus region of a tile (pixels per side).", ge=1)
     context: int = option(8, "Context margin around the focus (pixels); must equal "
                           "sum(dilations).", ge=0)

@@ -70,7 +70,7 @@ class EDNN(nn.Module):
         self.config = config
         self.in_channels = CHANNELS[config.input]
         act = ACTIVATIONS[config.activation]
-        layers, width = [], self.in_channels
+        layers, width = [], self.in_channels * (3 if config.transform == "sqrt_log" else 1)
         for d in config.dilations:
             layers += [nn.Conv2d(width, config.channels, 3, dilation=d), act()]
             width = config.channels
@@ -130,7 +130,10 @@ class EDNN(nn.Module):
     def _energy_density(self, padded: torch.Tensor) -> torch.Tensor:
         """Energy of each focus pixel (B, 6, n', m') in Ha of a context-padded input."""
         c = self.config.context
-        g = self.net(padded / self.input_scale[None, :, None, None])
+        z = padded / self.input_scale[None, :, None, None]
+        if self.config.transform == "sqrt_log":
+            z = torch.cat([z, z.abs().sqrt(), torch.log(z.abs() + 1e-3)], dim=1)
+        g = self.net(z)
         core = padded[:, :, c:padded.shape[2] - c, c:padded.shape[3] - c]
         return self._electrons_per_pixel(core) * (self.energy_mean[None, :, None, None]
                                                   + self.energy_std[None, :, None, None] * g)
