@@ -16,6 +16,7 @@ import json
 
 import numpy as np
 
+from ddviz.errors import DdvizError
 from ddviz.methods.ednn.data import ENERGY_KEYS, Images, load_images
 
 EXACT_TERMS = ("E_ext", "E_H", "E_x", "E_c")
@@ -124,13 +125,22 @@ def extensivity(model, a: np.ndarray, b: np.ndarray, electrons=(None, None)) -> 
 
 
 def evaluate_model(model, images: Images, batch: int = 64) -> dict:
-    """The errors of a loaded EDNN or DCIGN ``model`` on ``images`` (see the module docstring)."""
+    """The errors of a loaded EDNN or DCIGN ``model`` on ``images`` (see the module docstring).
+
+    Raises
+    ------
+    DdvizError
+        The images have another grid spacing than the model.
+    """
     import torch
 
     from ddviz.methods.dcign.training import density_errors
     from ddviz.methods.ednn.model import EDNN
 
     cfg = model.config
+    if abs(images.pixel - cfg.pixel) > 1e-9 * cfg.pixel:
+        raise DdvizError(f"the data's grid spacing is {images.pixel:.6g} bohr, the model's "
+                         f"{cfg.pixel:.6g} bohr", path=images.files[0], field="pixel")
     if isinstance(model, EDNN):
         image = images.rho[cfg.rho_functional] if cfg.input == "rho" else images.v_ext
         parts = [model.predict(image[i:i + batch], images.electrons[i:i + batch])

@@ -50,6 +50,9 @@ class ImageTraining(TrainingMethod):
             raise TrainingError("no training data: set 'train' to plane2d dataset folders",
                                 field="train")
         images = load_images(config.train, split="train")
+        if abs(images.pixel - config.model.pixel) > 1e-9 * config.model.pixel:
+            raise TrainingError(f"the data's grid spacing is {images.pixel:.6g} bohr, the "
+                                f"model's {config.model.pixel:.6g} bohr", field="model.pixel")
         potentials = list(dict.fromkeys(images.potential.tolist()))  # in order of appearance
         held: list = []
         while (np.isin(images.potential, held).sum() < config.validation_snapshots
