@@ -53,6 +53,15 @@ def run(args):
 
     from tqdm import tqdm
 
+    from ddviz.errors import DdvizError
+    from ddviz.methods import method_for_format, method_module, model_format
+
+    try:  # another method's model file: its own evaluate module (e.g. ddviz.methods.ednn)
+        method = method_for_format(model_format(args.model)).name
+    except DdvizError:  # unreadable: the Deep Density path below reports it as before
+        method = "deep_density"
+    if method != "deep_density":
+        return method_module(method, "evaluate").run(args)
     from ddviz import io
     from ddviz.cli.predict import warn_electrons
     from ddviz.errors import UnsupportedError

@@ -54,121 +54,6 @@ def _text(info: dict) -> str:
     return "\n".join(lines)
 
 
-def _json_entry(header: dict, key: str, path):
-    from ddviz.errors import ModelFileError
-
-    try:
-        return json.loads(header[key]) if key in header else None
-    except (TypeError, ValueError, RecursionError):
-        raise ModelFileError("invalid JSON in the header", path=path, field=key) from None
-
-
-def describe_model(path) -> dict:
-    """The facts of a model file, from its safetensors header (no torch, no weights read).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A model file.
-
-    Returns
-    -------
-    dict
-        ``file``, ``kind`` ("model"), ``method``, ``format``, ``format_version``, ``species``,
-        ``cutoffs_bohr``, ``parameters``, ``training`` (steps, seconds, data folders, snapshot
-        counts, reference method), ``validation`` (the metrics at ``best_step``).
-
-    Raises
-    ------
-    ddviz.errors.ModelFileError
-        Not a readable ddviz model file.
-    """
-    import struct
-
-    from ddviz.errors import ConfigError, ModelFileError
-    from ddviz.methods import MAX_HEADER_BYTES, method_for_format, model_format
-
-    fmt = model_format(path)  # refuses what is no ddviz model file
-    try:
-        method = method_for_format(fmt).name
-    except ConfigError as exc:
-        raise ModelFileError(exc.detail, path=path, field="format") from None
-    with open(path, "rb") as f:
-        size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(min(size, MAX_HEADER_BYTES)))["__metadata__"]
-    user = _json_entry(header, "user", path) or {}
-    architecture = _json_entry(header, "architecture", path) or {}
-    training = dict(user.get("training") or {}) if isinstance(user, dict) else {}
-    provenance = training.pop("data_provenance", None) or {}
-    reference = {k: provenance[k] for k in ("method", "functional", "basis", "pseudopotential")
-                 if k in provenance}
-    return {"file": str(path), "kind": "model", "method": method, "format": fmt,
-            "format_version": _json_entry(header, "format_version", path),
-            "species": _json_entry(header, "species", path),
-            "cutoffs_bohr": _json_entry(header, "cutoffs", path),
-            "parameters": architecture.get("parameters") if isinstance(architecture, dict) else None,
-            "training": {**training, "reference": reference or None},
-            "validation": user.get("validation") if isinstance(user, dict) else None,
-            "best_step": user.get("best_step") if isinstance(user, dict) else None}
-
-
-def describe_dataset(path) -> dict:
-    """The facts of a dataset folder, from its manifest.json (and dataset.json).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A dataset folder.
-
-    Returns
-    -------
-    dict
-        ``file``, ``kind`` ("dataset"), ``snapshots`` (count per split), ``species``,
-        ``reference`` (the SCF settings of the recipe: xc, basis, pseudo...), ``name``.
-
-    Raises
-    ------
-    ddviz.errors.DdvizError
-        No snapshot files, or an unreadable manifest.
-    """
-    from collections import Counter
-
-    from ddviz.errors import DdvizError
-    from ddviz.io.snapshots import snapshot_files
-
-    path = Path(path)
-    files = snapshot_files(path)  # refuses folders with no snapshots, checks the manifest
-    manifest, recipe = {}, {}
-    for name, target in (("manifest.json", "manifest"), ("dataset.json", "recipe")):
-        if (path / name).exists():
-            try:
-                data = json.loads((path / name).read_text())
-            except (OSError, ValueError) as exc:
-                raise DdvizError(f"not readable JSON ({exc})", path=path / name) from None
-            if target == "manifest":
-                manifest = data
-            else:
-                recipe = data
-    entries = manifest.get("snapshots") or [{"file": f.name, "split": "train"} for f in files]
-    splits = Counter(str(e.get("split", "train")) for e in entries)
-    species = set()
-    for e in entries:
-        if e.get("formula"):
-            from ase.formula import Formula
-
-            species |= set(Formula(e["formula"]).count())
-    if not species:  # no formulas in the manifest: the atoms of the first snapshot
-        from ddviz import io
-
-        species = set(io.read_structure(files[0]).get_chemical_symbols())
-    settings = recipe.get("scf") or manifest.get("settings") or {}
-    reference = {k: settings[k] for k in ("xc", "basis", "pseudo", "charge", "spin")
-                 if k in settings}
-    return {"file": str(path), "kind": "dataset", "name": recipe.get("name", path.name),
-            "snapshots": dict(sorted(splits.items())), "total": sum(splits.values()),
-            "species": sorted(species), "reference": reference or None}
-
-
 def _model_text(info: dict) -> str:
     val = info["validation"] or {}
     tr = info["training"] or {}
@@ -203,9 +88,13 @@ def run(args) -> int:
     """Print the facts of ``args.path``."""
     path = Path(args.path)
     if path.is_dir():
+        from ddviz.io.snapshots import describe_dataset
+
         info = describe_dataset(path)
         text = _dataset_text
     elif path.suffix.lower() in MODEL_SUFFIXES:
+        from ddviz.methods.summary import describe_model
+
         info = describe_model(path)
         text = _model_text
     else:

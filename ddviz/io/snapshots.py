@@ -63,3 +63,57 @@ def load_snapshots(paths, split: str | None = None) -> list[Sample]:
     from ddviz import io
 
     return [io.read(f) for p in paths for f in snapshot_files(p, split)]
+
+
+def describe_dataset(path) -> dict:
+    """The facts of a dataset folder, from its manifest.json (and dataset.json).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A dataset folder.
+
+    Returns
+    -------
+    dict
+        ``file``, ``kind`` ("dataset"), ``snapshots`` (count per split), ``species``,
+        ``reference`` (the SCF settings of the recipe: xc, basis, pseudo...), ``name``.
+
+    Raises
+    ------
+    ddviz.errors.DdvizError
+        No snapshot files, or an unreadable manifest.
+    """
+    from collections import Counter
+
+    path = Path(path)
+    files = snapshot_files(path)  # refuses folders with no snapshots, checks the manifest
+    manifest, recipe = {}, {}
+    for name, target in (("manifest.json", "manifest"), ("dataset.json", "recipe")):
+        if (path / name).exists():
+            try:
+                data = json.loads((path / name).read_text())
+            except (OSError, ValueError) as exc:
+                raise DdvizError(f"not readable JSON ({exc})", path=path / name) from None
+            if target == "manifest":
+                manifest = data
+            else:
+                recipe = data
+    entries = manifest.get("snapshots") or [{"file": f.name, "split": "train"} for f in files]
+    splits = Counter(str(e.get("split", "train")) for e in entries)
+    species = set()
+    for e in entries:
+        if e.get("formula"):
+            from ase.formula import Formula
+
+            species |= set(Formula(e["formula"]).count())
+    if not species:  # no formulas in the manifest: the atoms of the first snapshot
+        from ddviz import io
+
+        species = set(io.read_structure(files[0]).get_chemical_symbols())
+    settings = recipe.get("scf") or manifest.get("settings") or {}
+    reference = {k: settings[k] for k in ("xc", "basis", "pseudo", "charge", "spin")
+                 if k in settings}
+    return {"file": str(path), "kind": "dataset", "name": recipe.get("name", path.name),
+            "snapshots": dict(sorted(splits.items())), "total": sum(splits.values()),
+            "species": sorted(species), "reference": reference or None}

@@ -110,13 +110,24 @@ def method_for_format(model_format: str) -> MethodInfo:
     raise ConfigError(f"no method reads model files of format {model_format!r}", field="format")
 
 
-def model_format(path: str | os.PathLike) -> str:
-    """The ``format`` entry of a model file's safetensors header metadata (read without torch).
+def header_metadata(path: str | os.PathLike) -> dict:
+    """The ``__metadata__`` map of a model file's safetensors header, read without torch.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file (``.safetensors``).
+
+    Returns
+    -------
+    dict
+        Metadata key -> string (ddviz stores JSON documents in most values); the JSON of the
+        header is parsed with a nesting-depth and size limit (:mod:`ddviz.io.safe_json`).
 
     Raises
     ------
     ModelFileError
-        The file is missing, is not a safetensors file, or its header has no ``format``.
+        The file is missing, is not a safetensors file, or its header is unreadable.
     """
     from ddviz.io import safe_json
 
@@ -137,7 +148,18 @@ def model_format(path: str | os.PathLike) -> str:
     except safe_json.JSONError as exc:
         raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
-    fmt = meta.get("format") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def model_format(path: str | os.PathLike) -> str:
+    """The ``format`` entry of a model file's safetensors header metadata (read without torch).
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, is not a safetensors file, or its header has no ``format``.
+    """
+    fmt = header_metadata(path).get("format")
     if not isinstance(fmt, str):
         raise ModelFileError("not a ddviz model file: its header has no format", path=path,
                              field="format")
