@@ -115,7 +115,7 @@ class ExportsPanel(pn.viewable.Viewer):
                 self.state.fail(exc, clear=False)
                 return None
         return _Download(callback=make, filename=what, label=f"⬇ {what}", disabled=True,
-                         button_type="light", embed=False, width=140)
+                         embed=False, width=140)
 
     def _enable(self, *_) -> None:
         ok = self.available()

@@ -127,7 +127,7 @@ class ScenePanel(pn.viewable.Viewer):
         state = self.state
         every = list(state.param.layers.objects)
         buttons = pn.widgets.CheckButtonGroup(options=every, value=list(state.layers),
-                                              name="Layers", css_classes=["ddviz-layers"])
+                                              css_classes=["ddviz-layers"])
 
         def offer(*_):
             options = every if state.has_reference else [k for k in every
