@@ -337,6 +337,12 @@ def test_without_a_reference_the_reference_layers_and_scatter_export_are_off(app
     ex = Explorer(structure="data/ethane.xyz", model="models/tiny-ethane.safetensors",
                   settings=app_settings)
     assert not ex.state.has_reference
+    import panel as pn
+    from bokeh.document import Document
+
+    pn.panel(ex).get_root(Document())  # the whole page builds
+    error_level = ex.view.controls[2]
+    assert error_level.disabled
     assert ex.view.layer_buttons.options == ["predicted", "atoms", "bonds"]
     buttons = dict(zip(("slices.png", "slices.svg", "scatter.png", "view.png", "report.html"),
                        ex.exports.buttons))
@@ -345,7 +351,7 @@ def test_without_a_reference_the_reference_layers_and_scatter_export_are_off(app
     assert buttons["scatter.png"].data is None
     ex.state.structure = "data/ethane_ref.nc"
     assert ex.state.has_reference and "reference" in ex.view.layer_buttons.options
-    assert not buttons["scatter.png"].disabled
+    assert not buttons["scatter.png"].disabled and not error_level.disabled
     assert "reference" in ex.state.layers  # kept while it was not offered
 
 

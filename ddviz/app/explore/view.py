@@ -114,7 +114,7 @@ class ScenePanel(pn.viewable.Viewer):
                                              name="log10 iso level (e/bohr^3)", width=320),
             pn.pane.Markdown(p.log_level.rx.pipe(lambda v: f"iso level = {10 ** v:.3g} e/bohr^3"),
                              css_classes=["ddviz-level-value"], margin=(0, 10)),
-            w.EditableFloatSlider.from_param(p.log_error_level, disabled=~has_ref, width=320,
+            w.EditableFloatSlider.from_param(p.log_error_level, disabled=has_ref.rx.not_(), width=320,
                                              name="log10 |error| level (e/bohr^3)"),
             pn.pane.Markdown(p.log_error_level.rx.pipe(
                 lambda v: f"|error| level = {10 ** v:.3g} e/bohr^3"), margin=(0, 10),
