@@ -157,3 +157,79 @@ def test_training_tab_trains_a_model_that_the_explore_tab_offers(app_page):
     model_select.select_option("models/my-model.safetensors")
     page.locator(".ddviz-message").get_by_text("points").wait_for(timeout=60_000)
     save(page, "explore-new-model")
+
+
+def test_an_error_clears_the_old_result_at_1400_px_without_sideways_scrolling(app_page,
+                                                                              app_files):
+    """Stale state: after an upload the model cannot evaluate (gold), nothing of the previous
+    result stays on the page; the selector names the upload, the message the user's file."""
+    from ase import Atoms
+
+    page = app_page
+    page.set_viewport_size({"width": 1400, "height": 1200})
+    page.locator(".ddviz-message").get_by_text("full grid:").wait_for(timeout=90_000)
+    page.locator(".ddviz-slices canvas").first.wait_for(timeout=60_000)
+    time.sleep(1.0)
+    save(page, "explore-1400")
+    wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 0, f"the page scrolls sideways by {wide} px at 1400 px"
+    gold = app_files["root"] / "my-gold.xyz"
+    Atoms("Au2", positions=[[0, 0, 0], [0, 0, 2.5]]).write(gold)
+    page.locator("input[type=file]").first.set_input_files(str(gold))
+    alert = page.locator(".ddviz-alert")
+    alert.get_by_text("cleared").wait_for(timeout=60_000)
+    text = alert.inner_text()
+    assert "my-gold.xyz" in text and "ddviz-" not in text, text  # not the server's path
+    assert page.locator("select").first.input_value() == "structure:my-gold.xyz"
+    page.locator(".ddviz-3d").get_by_text("no result").wait_for(timeout=30_000)
+    assert page.locator(".ddviz-slices canvas").count() == 0
+    assert page.locator(".ddviz-scatter canvas").count() == 0
+    assert page.get_by_role("button", name="slices.png").is_disabled()
+    save(page, "explore-error-cleared")
+
+
+def test_without_a_reference_the_reference_toggles_and_scatter_download_are_off(app_page):
+    page = app_page
+    page.locator(".ddviz-message").get_by_text("full grid:").wait_for(timeout=90_000)
+    page.locator("select").first.select_option("data/ethane.xyz")  # prediction alone
+    page.locator(".ddviz-message").get_by_text("relative L1").wait_for(state="detached",
+                                                                      timeout=60_000)
+    layers = page.locator(".ddviz-layers")
+    layers.get_by_text("predicted").wait_for(timeout=30_000)
+    page.get_by_role("button", name="scatter.png").wait_for(timeout=30_000)
+    deadline = time.time() + 30
+    while layers.get_by_text("reference").count() and time.time() < deadline:
+        time.sleep(0.25)
+    assert layers.get_by_text("reference").count() == 0
+    assert layers.get_by_text("error").count() == 0
+    assert page.get_by_role("button", name="scatter.png").is_disabled()
+    assert not page.get_by_role("button", name="slices.png").is_disabled()
+    save(page, "explore-no-reference")
+
+
+def test_the_report_renders_from_a_file_url_with_the_network_blocked(page, water_comparison,
+                                                                    tmp_path):
+    from ddviz.viz.export import save_report
+
+    report = save_report(water_comparison, tmp_path / "report.html", level=0.3)
+    errors, blocked = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def only_files(route):
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_files)
+    page.set_viewport_size({"width": 1400, "height": 1400})
+    page.goto(report.as_uri())
+    page.locator("canvas").first.wait_for(timeout=90_000)
+    page.get_by_text("rel_l1").first.wait_for(timeout=60_000)
+    time.sleep(1.0)
+    save(page, "report-offline")
+    assert page.locator("canvas").count() >= 4  # slices, scatter, histogram, 3D view
+    assert blocked == [], blocked
+    assert errors == [], errors

@@ -307,3 +307,93 @@ def test_a_failing_warm_up_stage_is_logged_not_raised(caplog):
 
     warmup._best_effort(broken)  # the work it prepares for raises its own errors
     assert "warm-up stage broken failed" in caplog.text
+
+
+def test_an_error_clears_the_previous_result_and_names_the_users_file(app_files, app_settings):
+    from ase import Atoms
+
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    assert ex.comparison is not None and ex.slices.panes.objects and ex.plots.row.objects
+    # an element the model lacks (gold): the evaluation fails
+    Atoms("Au2", positions=[[0, 0, 0], [0, 0, 2.5]]).write(app_files["root"] / "gold.xyz")
+    ex.upload("structure", "my gold.xyz", (app_files["root"] / "gold.xyz").read_bytes())
+    assert ex.state.structure == "structure:my gold.xyz"  # the selector names the upload
+    assert ex.comparison is None, "the previous result is still shown"
+    assert ex.slices.panes.objects == [] and ex.plots.row.objects == []
+    assert ex.view.vtk.shown == [] and ex.view._waiting.visible
+    text = ex.inputs.alert.object
+    assert ex.inputs.alert.visible and "cleared" in text
+    assert str(ex.folder()) not in text  # not the server's temporary path
+    assert all(b.disabled for b in ex.exports.buttons)
+    with pytest.raises(Exception, match="nothing to export"):
+        ex.export("slices.png")
+    ex.state.structure = "data/ethane_ref.nc"  # a good file again: everything comes back
+    assert ex.comparison is not None and ex.slices.panes.objects and ex.plots.row.objects
+    assert "atoms" in ex.view.vtk.shown and not ex.inputs.alert.visible
+
+
+def test_without_a_reference_the_reference_layers_and_scatter_export_are_off(app_settings):
+    ex = Explorer(structure="data/ethane.xyz", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    assert not ex.state.has_reference
+    import panel as pn
+    from bokeh.document import Document
+
+    pn.panel(ex).get_root(Document())  # the whole page builds
+    error_level = ex.view.controls[2]
+    assert error_level.disabled
+    assert ex.view.layer_buttons.options == ["predicted", "atoms", "bonds"]
+    buttons = dict(zip(("slices.png", "slices.svg", "scatter.png", "view.png", "report.html"),
+                       ex.exports.buttons))
+    assert buttons["scatter.png"].disabled and not buttons["slices.png"].disabled
+    buttons["scatter.png"]._transfer()  # as a click does: no error in the server
+    assert buttons["scatter.png"].data is None
+    ex.state.structure = "data/ethane_ref.nc"
+    assert ex.state.has_reference and "reference" in ex.view.layer_buttons.options
+    assert not buttons["scatter.png"].disabled and not error_level.disabled
+    assert "reference" in ex.state.layers  # kept while it was not offered
+
+
+def test_slices_on_miller_and_atom_planes_and_exports_at_a_size(app_settings):
+    from PIL import Image
+
+    ex = Explorer(structure="data/ethane_ref.nc", model="models/tiny-ethane.safetensors",
+                  settings=app_settings)
+    ex.state.param.update(slice_axis="atoms", plane_atoms="0 1 2")
+    assert len(ex.slices.panes.objects) == 3 and "atoms 0 1 2" in str(
+        ex.slices.figure[0].get(0).opts.get().kwargs["title"])
+    ex.state.plane_atoms = "0 1"
+    assert ex.slices.note.visible and "three integers" in ex.slices.note.object
+    ex.state.slice_axis = "hkl"  # ethane's grid is not periodic: said, nothing breaks
+    assert ex.slices.note.visible and "periodic" in ex.slices.note.object
+    ex.state.param.update(slice_axis="atoms", plane_atoms="0 1 2")
+    path = ex.export("slices.png", width=1500, height=500, dpi=120)
+    assert Image.open(path).size == (1500, 500)
+    assert Image.open(ex.export("view.png", width=800, height=600)).size == (800, 600)
+    ex.state.log_level = -2.0
+    marker = ex.plots.density_hist.object.get(1)
+    assert marker.data == pytest.approx(-2.0)
+
+
+def test_training_buttons_follow_the_run(app_settings):
+    panel = TrainingPanel(settings=app_settings)
+    panel.run_name = "buttons"
+    panel.__panel__()
+    b = panel._buttons
+    assert b["stop"].disabled and b["resume"].disabled and not b["start"].disabled
+    for name, value in {"steps": 200, "validate_every": 100, "points_per_snapshot": 64,
+                        "validation_snapshots": 2, "validation_stride": 4, "model.m1": 8,
+                        "model.m2": 4, "model.embedding_widths": "8",
+                        "model.fitting_widths": "8"}.items():
+        panel.widgets[name].value = value
+    panel.start()
+    assert "starting" in panel.status.object  # at once, before the process reports
+    assert not b["stop"].disabled and b["start"].disabled and b["resume"].disabled
+    panel.stop()
+    deadline = time.time() + 180
+    while panel.process is not None and time.time() < deadline:
+        time.sleep(0.5)
+        panel.poll()
+    assert b["stop"].disabled and not b["start"].disabled
+    assert b["resume"].disabled == (not (panel.run_dir / "checkpoint.safetensors").exists())

@@ -1,4 +1,4 @@
-"""The example notebook runs headless from top to bottom (a real Jupyter kernel)."""
+"""The example notebook runs headless from top to bottom (a real Jupyter kernel), offline."""
 
 import os
 
@@ -16,6 +16,10 @@ def test_example_notebook_executes_and_reports_metrics(monkeypatch):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.get("outputs", []) if o.get("output_type") == "stream")
     assert "relative L1" in printed and "electrons 1" in printed
+    html = "".join(str(o.get("data", {})) for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    assert "cdn.bokeh.org" not in html and "cdn.holoviz.org/panel" not in html  # offline
+    assert "vtkGenericRenderWindow" in html or "vtk.js" in html or len(html) > 2_000_000
     last = nb.cells[-1]["outputs"]
     assert last and any("application/vnd.holoviews_exec.v0+json" in o.get("data", {})
                         or "text/html" in o.get("data", {}) for o in last)

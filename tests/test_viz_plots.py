@@ -95,3 +95,40 @@ def test_metrics_table_shows_units(comparison):
     rows = dict(zip(table["metric"], table["value"]))
     assert rows["mae"].endswith("e/bohr^3") and rows["rel_l1"].endswith("%")
     assert rows["max_abs_err_at_bohr"].endswith("bohr")
+
+
+def test_error_colour_range_is_robust_and_states_the_maximum(comparison):
+    _, grid, f = comparison
+    error = f["error"].copy()
+    axis, index = 2, grid.shape[2] // 2
+    error[5, 5, index] = 100.0  # one point at a "nucleus"
+    layout = plots.slice_panels(grid, {**f, "error": error}, axis, index)
+    err = image_of(layout[2])
+    plane_values = np.abs(np.take(error, index, axis=axis))
+    lo, hi = err.range(2)
+    assert hi == pytest.approx(np.percentile(plane_values, 99.5)) and lo == -hi and hi < 1
+    assert "max 100" in err.opts.get().kwargs["title"]
+
+
+def test_error_histogram_counts_on_a_log_axis_and_density_histogram_marks_the_level(comparison):
+    _, _, f = comparison
+    hist = plots.error_histogram(f["error"])
+    assert hist.opts.get("plot", backend="bokeh").kwargs["logy"]
+    assert hist.dimension_values(1).sum() >= f["error"].size
+    marked = plots.density_histogram(f["reference"], level=0.05)
+    line = marked.get(1)
+    assert isinstance(line, hv.VLine) and line.data == pytest.approx(np.log10(0.05))
+    assert hv.render(marked, backend="bokeh") is not None
+
+
+def test_plane_panels_on_a_grid_plane_equal_the_slice_panels(comparison):
+    from ddviz.viz.planes import grid_plane
+
+    atoms, grid, f = comparison
+    axis, index = 1, grid.shape[1] // 2
+    a = plots.slice_panels(grid, f, axis, index, atoms=atoms)
+    b = plots.plane_panels(grid, f, grid_plane(grid, axis, index), atoms=atoms)
+    for name in (0, 1, 2):
+        np.testing.assert_allclose(image_of(b[name]).dimension_values(2),
+                                   image_of(a[name]).dimension_values(2), atol=1e-12)
+    assert hv.render(b, backend="bokeh") is not None

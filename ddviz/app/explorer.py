@@ -1,5 +1,7 @@
-"""The Explore tab: a structure, a model and optionally a reference density, compared in 3D,
-on the worst-error slice and in a predicted-vs-reference scatter plot.
+"""The Explore tab: a structure, a model and optionally a reference density, compared.
+
+Compared in 3D, on the worst-error slice (or any plane) and in a predicted-vs-reference
+scatter plot.
 
 Usable in a served app and in Jupyter: ``Explorer(structure=..., model=..., reference=...)``
 takes paths or objects (ASE atoms / Sample / loaded model). Every number shown comes from
@@ -83,13 +85,11 @@ class Explorer(pn.viewable.Viewer):
 
     @property
     def scene(self):
-        """The server-side :class:`ddviz.viz.scene.Scene` of the 3D view (None before a 3D
-        result).
-        """
+        """The server-side :class:`ddviz.viz.scene.Scene` of the 3D view (None before 3D)."""
         return self.view.scene
 
     def folder(self) -> Path:
-        """This session's folder of temporary files (uploads, exports), made on first use."""
+        """The session's folder of temporary files (uploads, exports), made on first use."""
         if self._folder is None:
             self._folder = tempfiles.session_dir()
         return self._folder
@@ -105,31 +105,41 @@ class Explorer(pn.viewable.Viewer):
         self.inputs.refresh()
 
     def upload(self, kind: str, name: str, data: bytes) -> None:
-        """Take an uploaded file as structure, reference or model and evaluate
-        (see :meth:`~ddviz.app.explore.inputs.InputsPanel.upload`).
+        """Take an uploaded file as structure, reference or model and evaluate.
+
+        See :meth:`~ddviz.app.explore.inputs.InputsPanel.upload`.
         """
         self.inputs.upload(kind, name, data)
 
     def evaluate(self) -> Comparison | None:
-        """Evaluate now, in this thread, on the full grid (notebooks, tests); errors become a
-        message on the page.
+        """Evaluate now, in this thread, on the full grid (notebooks, tests).
+
+        Errors become a message on the page.
         """
         return self.runner.evaluate()
 
-    def export(self, what: str) -> Path:
-        """Write an export ('slices.png', 'slices.svg', 'scatter.png', 'view.png' or
-        'report.html') into the session's temporary folder and return its path.
+    def export(self, what: str, width: int | None = None, height: int | None = None,
+               dpi: int | None = None) -> Path:
+        """Write an export into the session's temporary folder and return its path.
+
+        ``what``: 'slices.png', 'slices.svg', 'scatter.png', 'view.png' or 'report.html';
+        ``width``, ``height`` (pixels) and ``dpi`` as in
+        :meth:`~ddviz.app.explore.exports.ExportsPanel.export`.
         """
-        return self.exports.export(what)
+        return self.exports.export(what, width, height, dpi)
 
     def __panel__(self):
         # built once: each pane must sit in one place only, however often Panel asks
         if getattr(self, "_layout", None) is None:
+            # fits 1400 pixels without scrolling sideways: the inputs column and the controls
+            # have fixed widths, the rest stretches, and rows of plots wrap
             self._layout = pn.Row(
                 self.inputs,
                 pn.Column(
-                    pn.Row(self.view.view, pn.Column(self.view.controls, self.plots.density_box),
+                    pn.Row(self.view.view, pn.Column(self.view.controls, self.plots.density_box,
+                                                     width=340),
                            sizing_mode="stretch_width"),
-                    self.slices, self.plots.row, self.exports, sizing_mode="stretch_width"),
+                    self.slices, self.plots.row, self.exports, sizing_mode="stretch_width",
+                    styles={"min-width": "0"}),
                 sizing_mode="stretch_width")
         return self._layout

@@ -1,6 +1,7 @@
-"""``panel serve --setup`` script of ``ddviz serve``: pays the app's first-use costs (imports, first
-plots, datashader's kernels: :func:`ddviz.app.warmup.preload`) before the server answers, so that
-the first page waits for none of them.
+"""``panel serve --setup`` script of ``ddviz serve``: the app's first-use costs, paid first.
+
+Imports, first plots and datashader's kernels (:func:`ddviz.app.warmup.preload`) are paid before
+the server answers, so that the first page waits for none of them.
 """
 
 import sys

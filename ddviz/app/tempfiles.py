@@ -1,5 +1,7 @@
-"""The app's temporary files (uploads, exports): one folder per server process, removed at exit,
-with one sub-folder per session, removed when the session ends.
+"""The app's temporary files (uploads, exports).
+
+One folder per server process, removed at exit, with one sub-folder per session, removed when the
+session ends.
 
 A notebook is one "server": its sessions' folders go when the kernel exits.
 """
@@ -17,7 +19,7 @@ _SERVER_DIR: Path | None = None
 
 
 def server_dir() -> Path:
-    """This process's folder of temporary files (made on first use; removed at exit)."""
+    """The process's folder of temporary files (made on first use; removed at exit)."""
     global _SERVER_DIR
     with _LOCK:
         if _SERVER_DIR is None:

@@ -1,7 +1,7 @@
-"""The Training tab: a form generated from :class:`ddviz.train.TrainConfig`.
+"""The Training tab.
 
-Start/stop/resume of a ``ddviz train`` subprocess, and live loss and validation curves read from
-its run folder.
+A form generated from :class:`ddviz.train.TrainConfig`, start/stop/resume of a ``ddviz train``
+subprocess, and live loss and validation curves read from its run folder.
 
 The subprocess outlives the browser tab (it is its own process session); stopping sends SIGTERM,
 on which the trainer writes a checkpoint. Finished models are copied into the models folder.
@@ -24,6 +24,7 @@ from ddviz.app.settings import ROOT, AppSettings, PathError
 from ddviz.config import describe, from_dict, to_toml
 from ddviz.errors import DdvizError
 from ddviz.train.config import HISTORY, STATUS, TrainConfig
+from ddviz.train.run_dir import read_status
 
 
 def form_widgets(rows: list[dict]) -> dict[str, pn.widgets.Widget]:
@@ -66,9 +67,9 @@ def _item(text: str, kind: str):
 
 
 def form_values(widgets: dict, rows: list[dict]) -> dict:
-    """Nested option dict from the widgets (lists parsed from comma-separated text).
+    """Nested option dict from the widgets, for :func:`ddviz.config.from_dict` to validate.
 
-    For :func:`ddviz.config.from_dict` to validate.
+    Lists are parsed from comma-separated text.
     """
     data: dict = {}
     for row in rows:
@@ -106,12 +107,12 @@ class TrainingPanel(pn.viewable.Viewer):
         self._stamp, self._status = None, {}
 
     @cached_property
-    def curves(self):  # made with the first curves: see Explorer._place_plots
-        """The loss and validation curves pane."""
+    def curves(self):
+        """The loss and validation curves (a pane made with the first curves)."""
         return pn.pane.HoloViews(None, height=320, sizing_mode="stretch_width")
 
     def refresh_datasets(self) -> None:
-        """Look for dataset folders (with a manifest.json) under the dataset folders again."""
+        """List the dataset folders (with a manifest.json) again; choose the first if none is."""
         found = sorted({str(p.parent) for root in self.settings.dataset_dirs if root.is_dir()
                         for p in root.rglob("manifest.json")})
         self.param.dataset.objects = found
@@ -120,7 +121,7 @@ class TrainingPanel(pn.viewable.Viewer):
 
     @property
     def run_dir(self) -> Path:
-        """The run folder: the run name (letters, digits, ``-``, ``_``) under the runs folder."""
+        """The run folder named by ``run_name`` (letters, digits, - and _ kept)."""
         name = "".join(c for c in self.run_name if c.isalnum() or c in "-_") or "run"
         return self.settings.runs_dir / name
 
@@ -171,8 +172,11 @@ class TrainingPanel(pn.viewable.Viewer):
         log = open(run_dir / "train.log", "ab")  # noqa: SIM115  (the subprocess writes to it)
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True, cwd=str(ROOT))
-        self.state = "running"
         self._model_out = model_out
+        self._stamp = None  # read the run folder again: its status is the old run's until then
+        self.status.object = f"**starting…** {'resuming' if resume else 'run'} {run_dir.name}"
+        self.progress.param.update(value=0, active=True)
+        self.state = "running"
 
     def stop(self) -> None:
         """SIGTERM: the trainer checkpoints and exits; resume continues from there."""
@@ -186,8 +190,11 @@ class TrainingPanel(pn.viewable.Viewer):
         stamp = tuple(_mtime(run_dir / f) for f in (STATUS, HISTORY))
         if stamp == self._stamp and self.process is None:
             return self._status  # nothing new: leave the page alone
+        starting = self._stamp is None and self.process is not None
         self._stamp = stamp
-        status = self._status = _read_json(run_dir / STATUS) or {}
+        status = self._status = read_status(run_dir / STATUS)
+        if starting and status.get("state") != "running":
+            status = {}  # the status of a run before this one: keep saying "starting…"
         history = _read_json(run_dir / HISTORY) or []
         if status:
             self.progress.value = int(100 * status["step"] / max(status["steps"], 1))
@@ -203,8 +210,9 @@ class TrainingPanel(pn.viewable.Viewer):
         if self.process is not None and self.process.poll() is not None:
             code = self.process.returncode
             self.process = None
+            self.progress.active = False
             self.state = status.get("state", "failed" if code else "finished")
-            if code not in (0, None):
+            if code not in (0, 130, None):  # 130: stopped on request (a checkpoint was written)
                 tail = (run_dir / "train.log").read_text(errors="replace").strip().splitlines()
                 self.alert.object = f"Training failed: {tail[-1] if tail else code}"
                 self.alert.visible = True
@@ -223,6 +231,15 @@ class TrainingPanel(pn.viewable.Viewer):
                 self.alert.visible = True
         return call
 
+    def _enable(self, *_) -> None:
+        """Stop only while a run goes on; Resume only for a stopped run with a checkpoint."""
+        running = self.state in ("running", "stopping")
+        buttons = self._buttons
+        buttons["start"].disabled = running
+        buttons["stop"].disabled = self.state != "running"
+        buttons["resume"].disabled = running or not (self.run_dir /
+                                                     "checkpoint.safetensors").exists()
+
     def __panel__(self):
         if getattr(self, "_layout", None) is None:  # built once (each pane in one place)
             self._layout = self._build_layout()
@@ -235,6 +252,9 @@ class TrainingPanel(pn.viewable.Viewer):
         start.on_click(self._guard(self.start))
         stop.on_click(self._guard(self.stop))
         resume.on_click(self._guard(lambda: self.start(resume=True)))
+        self._buttons = {"start": start, "stop": stop, "resume": resume}
+        self.param.watch(self._enable, ["state", "run_name"])
+        self._enable()
         if pn.state.curdoc is not None and self._poller is None:
             self._poller = pn.state.add_periodic_callback(self.poll, period=1000)
         form = pn.GridBox(*self.widgets.values(), ncols=3)

@@ -1,6 +1,8 @@
-"""The app's first-use costs, paid once per process: importing the numerical and drawing libraries
-(torch, xarray, PySCF, VTK, HoloViews with Bokeh and Matplotlib: seconds on 2 cores), the first
-Bokeh plots, and compiling datashader's kernels (numba: 1-4 s).
+"""The app's first-use costs, paid once per process.
+
+Importing the numerical and drawing libraries (torch, xarray, PySCF, VTK, HoloViews with Bokeh and
+Matplotlib: seconds on 2 cores), the first Bokeh plots, and compiling datashader's kernels (numba:
+1-4 s).
 
 ``ddviz serve`` pays them all before the server answers (:func:`preload`, from ``panel serve
 --setup ddviz/app/startup.py``). A server started otherwise (``panel serve app.py``) begins them
@@ -32,8 +34,9 @@ def _best_effort(stage):
 
 
 def _computing() -> None:
-    """What reading the inputs and computing a comparison import, and a first model evaluation
-    (a fresh two-atom model at eight points: torch's first-call costs).
+    """Import what reading the inputs and computing a comparison need; evaluate a model once.
+
+    A fresh two-atom model at eight points pays torch's first-call costs.
     """
     import pyscf.gto  # noqa: F401  (references stored as orbitals)
     import torch
@@ -50,8 +53,10 @@ def _computing() -> None:
 
 
 def _drawing() -> None:
-    """What drawing a comparison imports (HoloViews + Bokeh + Matplotlib, VTK's rendering),
-    and a first Panel pane of each kind of plot (first-use costs: ~1 s more here).
+    """Import what drawing a comparison needs; make a first Panel pane of each kind of plot.
+
+    The imports: HoloViews + Bokeh + Matplotlib, VTK's rendering; the panes pay first-use
+    costs (~1 s more here).
     """
     import panel as pn
     import pyvista.plotting  # noqa: F401  (VTK's rendering modules, imported on first use)
@@ -70,9 +75,11 @@ def _datashader() -> None:
 
 
 def preload() -> None:
-    """Run every stage now, in this thread: imports, first plots and datashader's kernels.
-    ``ddviz serve`` does, before the server answers (a few seconds more to start), so that no
-    page waits for them and no compiling competes with a page's first draw or a level change.
+    """Run every stage now, in this thread.
+
+    Imports, first plots and datashader's kernels. ``ddviz serve`` does, before the server answers
+    (a few seconds more to start), so that no page waits for them and no compiling competes with a
+    page's first draw or a level change.
     """
     with _LOCK:
         for name, stage in (("computing", _computing), ("drawing", _drawing),
@@ -84,8 +91,9 @@ def preload() -> None:
 
 
 def start() -> dict[str, Future]:
-    """Futures of the warm-up, run one after the other in the background: 'computing', then
-    'drawing' (see above). Started once per process.
+    """Futures of the warm-up, run one after the other in the background.
+
+    'computing', then 'drawing' (see above). Started once per process.
     """
     with _LOCK:
         if not _STAGES:
@@ -95,8 +103,9 @@ def start() -> dict[str, Future]:
 
 
 def datashader() -> Future:
-    """Future of datashader's kernels compiled (after the stages of :func:`start`). The app
-    asks for it once its first comparison is drawn: compiling takes seconds of CPU that the
+    """Future of datashader's kernels compiled (after the stages of :func:`start`).
+
+    The app asks for it once its first comparison is drawn: compiling takes seconds of CPU that the
     first draw (server and browser) needs more.
     """
     start()

@@ -16,12 +16,14 @@ import json
 import os
 import socket
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ddviz.errors import DdvizError
 from ddviz.io.atomic import atomic_path, write_text_atomic
 from ddviz.train.config import CHECKPOINT, HISTORY, HISTORY_CSV, MODEL, STATUS
+
+if TYPE_CHECKING:  # torch is imported where tensors are handled: read_status serves the app's page
+    import torch
 
 CHECKPOINT_FORMAT = "ddviz-checkpoint"
 CHECKPOINT_VERSION = 2  # 2: generic layout (flatten); 1 (before 2026-11) is not resumable
@@ -48,6 +50,8 @@ def flatten(obj, prefix: str, tensors: dict[str, torch.Tensor]):
     The skeleton: tensors as ``{"__tensor__": name}``, tuples as ``{"__tuple__": [...]}``, dicts
     as ``{"__items__": [[key, value], ...]}`` (their keys may be ints), lists as lists.
     """
+    import torch
+
     if isinstance(obj, torch.Tensor):
         tensors[prefix] = obj.detach().to("cpu").contiguous().clone()
         return {"__tensor__": prefix}

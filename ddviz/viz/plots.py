@@ -87,35 +87,126 @@ def projected_atoms(atoms, grid: Grid, axis: int, index: int, within: float = 1.
 
 def slice_panels(grid: Grid, fields: dict[str, np.ndarray], axis: int, index: int, atoms=None,
                  cmap: str = "viridis") -> hv.Layout:
-    """Reference, prediction and error side by side on one plane, sharing axes (linked zoom).
+    """Reference, prediction and error side by side on one grid plane, sharing axes.
 
-    The density panels share one colour range; the error uses a symmetric diverging map.
+    The density panels share one colour range; the error uses a symmetric diverging map over a
+    robust range (:func:`error_range`), its title stating the largest |error| on the plane.
+
+    Parameters
+    ----------
+    grid : ddviz.grid.Grid
+        The grid of the fields.
+    fields : dict
+        Name ('reference', 'predicted', 'error') -> values of shape ``grid.shape`` (e/bohr^3).
+    axis, index : int
+        The plane: ``index`` along ``axis``.
+    atoms : ase.Atoms, optional
+        Atoms within 1.5 bohr of the plane are drawn as dots.
+    cmap : str
+        Colour map of the densities.
+
+    Returns
+    -------
+    holoviews.Layout
+        One panel per field (linked zoom).
     """
-    ranges = [np.take(fields[k], index, axis=axis) for k in ("reference", "predicted") if k in fields]
-    top = float(max(r.max() for r in ranges)) if ranges else 1.0
+    images = {k: plane(grid, v, axis, index)[0] for k, v in fields.items()}
+    _, bounds, labels = plane(grid, next(iter(fields.values())), axis, index)
+    dots = projected_atoms(atoms, grid, axis, index)[:, :2] if atoms is not None else None
+    return _panels(images, bounds, labels, plane_name(grid, axis, index), dots, cmap)
+
+
+def plane_panels(grid: Grid, fields: dict[str, np.ndarray], where, atoms=None,
+                 cmap: str = "viridis") -> hv.Layout:
+    """As :func:`slice_panels`, on any plane (Miller indices, three atoms), interpolated.
+
+    Parameters
+    ----------
+    grid : ddviz.grid.Grid
+        The grid of the fields.
+    fields : dict
+        Name -> values of shape ``grid.shape`` (e/bohr^3).
+    where : ddviz.viz.planes.Plane
+        The plane (see :func:`ddviz.viz.planes.miller_plane`, :func:`~ddviz.viz.planes.atoms_plane`).
+    atoms : ase.Atoms, optional
+        Atoms within 1.5 bohr of the plane are drawn as dots.
+    cmap : str
+        Colour map of the densities.
+
+    Returns
+    -------
+    holoviews.Layout
+        One panel per field; coordinates in bohr along the plane's two axes.
+    """
+    from ddviz.viz.planes import sample_plane
+
+    images = {k: sample_plane(grid, v, where).T for k, v in fields.items()}  # rows = v
+    dots = None
+    if atoms is not None:
+        from ddviz.units import ang_to_bohr
+
+        pos = ang_to_bohr(atoms.positions)
+        dots = where.coordinates(pos[where.distance(pos) <= 1.5])
+    return _panels(images, where.bounds(), ("s (bohr)", "t (bohr)"), where.name, dots, cmap)
+
+
+def error_range(error, percentile: float = 99.5) -> tuple[float, float]:
+    """(colour limit, largest |error|): the ``percentile`` of |error| and its maximum.
+
+    One point at a nucleus can be far larger than the rest; a colour range set by it leaves the
+    rest of the image blank.
+
+    Parameters
+    ----------
+    error : array-like
+        Errors (NaN ignored).
+    percentile : float
+        Of |error|, sets the colour limit.
+
+    Returns
+    -------
+    (float, float)
+        Both positive (1e-12 where the error is zero everywhere).
+    """
+    a = np.abs(np.asarray(error, dtype=float))
+    a = a[np.isfinite(a)]
+    if a.size == 0:
+        return 1e-12, 1e-12
+    top = float(a.max()) or 1e-12
+    return (float(np.percentile(a, percentile)) or top), top
+
+
+def _panels(images: dict, bounds, labels, where: str, dots, cmap: str) -> hv.Layout:
+    """The panels of :func:`slice_panels` from images (rows along the second axis)."""
+    xl, yl = labels
+    tops = [np.nanmax(images[k]) for k in ("reference", "predicted")
+            if k in images and np.isfinite(images[k]).any()]
+    top = float(max(tops)) if tops else 1.0
     panels = []
     for name in PANELS:
-        if name not in fields:
+        if name not in images:
             continue
-        img, bounds, (xl, yl) = plane(grid, fields[name], axis, index)
+        img = images[name]
         label = f"{name} ({RHO})" if name != "error" else f"predicted - reference ({RHO})"
         el = hv.Image(img[::-1], bounds=bounds, kdims=[xl, yl], vdims=[label]).relabel(name)
+        title = f"{name}, {where}"
         if name == "error":
-            m = float(np.abs(img).max()) or 1e-12
+            m, largest = error_range(img)
             el = styled(el.redim.range(**{label: (-m, m)}), cmap="RdBu_r")
+            title = f"error, {where}\n(colours to ±{m:.2g}: 99.5%; max {largest:.3g})"
         else:
             el = styled(el.redim.range(**{label: (0.0, top)}), cmap=cmap)
-        el = styled(el, colorbar=True, title=f"{name}, {plane_name(grid, axis, index)}")
+        el = styled(el, colorbar=True, title=title)
         height = round(FRAME_WIDTH * (bounds[3] - bounds[1]) / (bounds[2] - bounds[0]))
         el = el.opts(aspect="equal", backend="matplotlib").opts(  # room for axes and colour bar
             width=FRAME_WIDTH + PAD_WIDTH, height=max(height, 40) + PAD_HEIGHT, backend="bokeh")
-        if atoms is not None:
-            pa = projected_atoms(atoms, grid, axis, index)
-            dots = hv.Points(pa[:, :2], kdims=[xl, yl]).opts(color="black", size=6, backend="bokeh")
-            el = el * dots.opts(color="black", s=30, backend="matplotlib")
+        if dots is not None:
+            pts = hv.Points(np.asarray(dots).reshape(-1, 2), kdims=[xl, yl])
+            el = el * pts.opts(color="black", size=6, backend="bokeh").opts(
+                color="black", s=30, backend="matplotlib")
         panels.append(el)
     return hv.Layout(panels).cols(len(panels)).opts(sublabel_format="", fig_inches=5,
-                                                    backend="matplotlib")
+                                                    hspace=0.7, backend="matplotlib")
 
 
 def layout_size(layout: hv.Layout) -> tuple[int, int]:
@@ -243,22 +334,73 @@ def warm_up(datashader: bool = True) -> None:
 
 
 def error_histogram(error, bins: int = 100) -> hv.Histogram:
-    """Histogram of predicted - reference over all grid points."""
-    counts, edges = np.histogram(np.asarray(error).ravel(), bins=bins)
-    return styled(hv.Histogram((edges, counts), kdims=[f"error ({RHO})"], vdims=["points"]),
-                  title="error distribution")
+    """Histogram of predicted - reference over all grid points, counts on a log axis.
+
+    Most points have an error near zero and a few near nuclei a large one: on a linear axis the
+    histogram is one spike. Empty bins are left out of the log axis (drawn at 0.5).
+
+    Parameters
+    ----------
+    error : array-like
+        Errors (e/bohr^3).
+    bins : int
+        Number of bins.
+
+    Returns
+    -------
+    holoviews.Histogram
+    """
+    e = np.asarray(error, dtype=float).ravel()
+    counts, edges = np.histogram(e[np.isfinite(e)], bins=bins)
+    hist = hv.Histogram((edges, np.maximum(counts, 0.5)), kdims=[f"error ({RHO})"],
+                        vdims=["points"])
+    return styled(hist, title="error distribution (log counts)", logy=True,
+                  ylim=(0.5, 2.0 * max(int(counts.max(initial=1)), 1)))
 
 
-def density_histogram(values, bins: int = 80) -> hv.Curve:
-    """Grid points per bin of log10 density (where > 1e-8), log scale, to choose an iso level."""
+def density_histogram(values, bins: int = 80, level: float | None = None):
+    """Grid points per bin of log10 density (where > 1e-8), log scale, to choose an iso level.
+
+    Parameters
+    ----------
+    values : array-like
+        Densities (e/bohr^3).
+    bins : int
+        Number of bins.
+    level : float, optional
+        The current iso level (e/bohr^3): marked by a vertical line (:func:`level_marker`).
+
+    Returns
+    -------
+    holoviews.Curve or holoviews.Overlay
+        The histogram, with the marker when a level is given.
+    """
     v = np.asarray(values).ravel()
     v = v[v > 1e-8]
     counts, edges = np.histogram(np.log10(v), bins=bins)
     centres = 0.5 * (edges[1:] + edges[:-1])
     curve = hv.Curve((centres, np.maximum(counts, 1)), kdims=[f"log10 density ({RHO})"],
                      vdims=["grid points"])
-    return styled(curve, title="density histogram", logy=True).opts(
+    curve = styled(curve, title="density histogram", logy=True).opts(
         interpolation="steps-mid", backend="bokeh")
+    return curve if level is None else curve * level_marker(level)
+
+
+def level_marker(level: float) -> hv.VLine:
+    """A vertical line at log10 of an iso level (e/bohr^3), for :func:`density_histogram`.
+
+    Parameters
+    ----------
+    level : float
+        The level, e/bohr^3 (> 0).
+
+    Returns
+    -------
+    holoviews.VLine
+        Labelled with the level in e/bohr^3.
+    """
+    line = hv.VLine(float(np.log10(max(level, 1e-30))), label=f"iso level {level:.3g} {RHO}")
+    return styled(line, color="#d62728")
 
 
 def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:

@@ -228,6 +228,16 @@ class Scene:
         self.plotter.camera_position = "iso"
         self.plotter.reset_camera()
 
-    def screenshot(self, path=None) -> np.ndarray:
-        """RGB image (H, W, 3) of the scene; also written as PNG when ``path`` is given."""
-        return self.plotter.screenshot(path, return_img=True)
+    def screenshot(self, path=None, window_size=None) -> np.ndarray:
+        """RGB image (H, W, 3) of the scene; also written as PNG when ``path`` is given.
+
+        ``window_size``: (width, height) in pixels of this image (default: the scene's window,
+        which keeps its size).
+        """
+        if window_size is None:
+            return self.plotter.screenshot(path, return_img=True)
+        before = tuple(self.plotter.window_size)
+        try:
+            return self.plotter.screenshot(path, return_img=True, window_size=window_size)
+        finally:
+            self.plotter.window_size = before

@@ -1,5 +1,7 @@
-"""Choosing the inputs: structure, model and reference from the configured folders, uploaded, or
-given directly (notebook); with the evaluation's progress, message and error below.
+"""Choosing the inputs.
+
+Structure, model and reference from the configured folders, uploaded, or given directly (notebook);
+with the evaluation's progress, message and error below.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
 UPLOADS = {"structure": ".xyz,.extxyz,.cif,.vasp,.cube,.nc", "model": ".safetensors",
            "reference": ".cube,.nc"}
+WIDTH = 280  # pixels of the inputs column
 
 
 class InputsPanel(pn.viewable.Viewer):
@@ -41,14 +44,15 @@ class InputsPanel(pn.viewable.Viewer):
         # always shown (full when done): a hidden Progress has no element in the browser yet,
         # and a value update from the worker thread arriving then throws there (Panel 1.9)
         self.progress = pn.indicators.Progress(value=state.param.progress, active=state.param.busy,
-                                               max=100, width=200)
-        self.alert = pn.pane.Alert(state.param.error, alert_type="danger",
+                                               max=100, width=WIDTH - 40)
+        self.alert = pn.pane.Alert(state.param.error, alert_type="danger", width=WIDTH - 20,
                                    visible=state.param.error.rx.bool(), css_classes=["ddviz-alert"])
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-list structures, references and models (e.g. after training saved a new model);
-        with nothing chosen yet, choose the first structure with a reference and the first model.
+        """Re-list structures, references and models (e.g. after training saved a new model).
+
+        With nothing chosen yet, choose the first structure with a reference and the first model.
         """
         s, given = self.settings, list(self._objects)
         structures = list(s.files(STRUCTURE_SUFFIXES)) + [k for k in given
@@ -68,9 +72,10 @@ class InputsPanel(pn.viewable.Viewer):
         p.update(chosen)
 
     def give(self, kind: str, value) -> None:
-        """Choose a listed file by its name, or a path or object given directly (notebook,
-        upload; a path given by the programmer may lie outside the data folders). Choosing
-        the current name again re-evaluates (an upload may have replaced the file).
+        """Choose a listed file by its name, or a path or object given directly (notebook, upload.
+
+        A path given by the programmer may lie outside the data folders). Choosing the current name
+        again re-evaluates (an upload may have replaced the file).
         """
         if isinstance(value, str) and value in self.state.param[kind].objects:
             key = value
@@ -99,16 +104,18 @@ class InputsPanel(pn.viewable.Viewer):
         folder.mkdir(exist_ok=True)
         path = folder / Path(name).name
         path.write_bytes(data)
+        self.state.uploads[str(path)] = Path(name).name  # messages name the user's file
         self.give(kind, path)
 
     def resolve(self, kind: str, key=None):
-        """The path (inside the configured folders) or object behind a choice (default: the
-        current one); ``None`` for the structure's own reference.
+        """The path (inside the configured folders) or object behind a choice (default.
+
+        The current one); ``None`` for the structure's own reference.
 
         Raises
         ------
         ddviz.app.settings.PathError
-            A name outside the configured folders, or no such file.
+        A name outside the configured folders, or no such file.
         """
         key = getattr(self.state, kind) if key is None else key
         if key == NONE:
@@ -123,14 +130,14 @@ class InputsPanel(pn.viewable.Viewer):
         return self.settings.safe_path(key, roots)
 
     def _upload_widget(self, kind: str):
-        widget = pn.widgets.FileInput(accept=UPLOADS[kind], multiple=False, width=220)
+        widget = pn.widgets.FileInput(accept=UPLOADS[kind], multiple=False, width=WIDTH - 40)
 
         def take(event):
             if widget.value:
                 try:
                     self.upload(kind, widget.filename, widget.value)
-                except DdvizError as exc:
-                    self.state.fail(exc)
+                except DdvizError as exc:  # refused before it was chosen: the result stays
+                    self.state.fail(exc, clear=False)
         widget.param.watch(take, "value")
         return widget
 
@@ -139,14 +146,22 @@ class InputsPanel(pn.viewable.Viewer):
 
     @cached_property
     def layout(self):
-        """The choices, uploads, progress, message and error (made once: a widget sits in one
-        place only).
+        """The choices, uploads, progress, message and error (made once).
+
+        A widget sits in one place only. Everything fits the column's width: the message wraps
+        below the progress bar.
         """
-        select, p = pn.widgets.Select.from_param, self.state.param
-        message = pn.widgets.StaticText.from_param(p.message, name="",
-                                                   css_classes=["ddviz-message"])
+        p = self.state.param
+
+        def select(parameter, name):
+            return pn.widgets.Select.from_param(parameter, name=name, width=WIDTH - 20,
+                                                css_classes=[f"ddviz-{parameter.name}"])
+
+        message = pn.widgets.StaticText.from_param(p.message, name="", width=WIDTH - 20,
+                                                   css_classes=["ddviz-message"],
+                                                   styles={"white-space": "normal"})
         return pn.Column(
-            select(p.structure, name="Structure"), self._upload_widget("structure"),
-            select(p.model, name="Model"), self._upload_widget("model"),
-            select(p.reference, name="Reference density"), self._upload_widget("reference"),
-            pn.Row(self.progress, message), self.alert, width=300)
+            select(p.structure, "Structure"), self._upload_widget("structure"),
+            select(p.model, "Model"), self._upload_widget("model"),
+            select(p.reference, "Reference density"), self._upload_widget("reference"),
+            self.progress, message, self.alert, width=WIDTH)

@@ -1,5 +1,7 @@
-"""The Explore tab's evaluation: a :class:`~ddviz.evaluate.job.ComparisonJob` run whenever the
-inputs change, its results put into the shared state.
+"""The Explore tab's evaluation.
+
+A :class:`~ddviz.evaluate.job.ComparisonJob` run whenever the inputs change, its results put into
+the shared state.
 
 In a served app the work runs in one worker thread, off the event loop: a large grid is first
 shown as a preview, then replaced by the full grid. Results are shown, and progress reported,
@@ -34,8 +36,10 @@ def served() -> bool:
 
 
 class Runner:
-    """Evaluates the inputs chosen in ``state`` (resolved by ``inputs``) with ``job`` whenever
-    they change; only the newest evaluation's results and errors reach the state.
+    """Evaluates the inputs chosen in ``state`` with ``job`` whenever they change.
+
+    The inputs are resolved by ``inputs``; only the newest evaluation's results and errors
+    reach the state.
     """
 
     def __init__(self, state: ExploreState, inputs: InputsPanel, job: ComparisonJob):
@@ -65,8 +69,9 @@ class Runner:
             self.state.progress = int(100 * done / max(total, 1))
 
     def evaluate(self) -> Comparison | None:
-        """Evaluate now, in this thread, on the full grid (notebooks, tests); a
-        :class:`~ddviz.errors.DdvizError` becomes the state's error (returns None).
+        """Evaluate now, in this thread, on the full grid (notebooks, tests).
+
+        A :class:`~ddviz.errors.DdvizError` becomes the state's error (returns None).
         """
         self._generation += 1
         self.state.begin()
@@ -79,8 +84,9 @@ class Runner:
         return comparison
 
     async def run_async(self) -> None:
-        """Preview (large grids not cached), then the full grid, in the worker thread; until
-        datashader's kernels are compiled the scatter plot is binned with NumPy, then redrawn.
+        """Preview (large grids not cached), then the full grid, in the worker thread.
+
+        Until datashader's kernels are compiled the scatter plot is binned with NumPy, then redrawn.
         """
         self._generation += 1
         generation = self._generation

@@ -15,12 +15,18 @@ if TYPE_CHECKING:
     from ddviz.evaluate.comparison import Comparison
 
 NONE = "(the structure file's own, if it has one)"
+# slice_axis choices -> what they mean
+PLANES = {"worst": "grid plane through the largest error", "a": "grid axis a",
+          "b": "grid axis b", "c": "grid axis c", "hkl": "Miller indices (periodic cells)",
+          "atoms": "through three atoms"}
+STALE = "The previous result was cleared: nothing shown belongs to these inputs."
 
 
 def default_levels(comparison: Comparison, log_level: float) -> dict[str, float]:
-    """log10 isosurface levels (e/bohr^3) that show something of a 3D comparison: the density
-    level kept if it lies below the largest density, else a tenth of it; the |error| level at a
-    quarter of the largest |error| (only with a reference).
+    """log10 isosurface levels (e/bohr^3) that show something of a 3D comparison.
+
+    The density level kept if it lies below the largest density, else a tenth of it; the |error|
+    level at a quarter of the largest |error| (only with a reference).
     """
     values = comparison.reference if comparison.reference is not None else comparison.predicted
     top = float(values.max())
@@ -62,8 +68,15 @@ class ExploreState(param.Parameterized):
                                    doc="log10 of the |error| isosurface level (e/bohr^3)")
     layers = param.ListSelector(default=["predicted", "reference", "error", "atoms"],
                                 objects=["predicted", "reference", "error", "atoms", "bonds"])
-    slice_axis = param.Selector(default="worst", objects=["worst", "a", "b", "c"])
+    slice_axis = param.Selector(default="worst", objects=list(PLANES),
+                                doc="the plane of the slices: a grid axis, Miller indices or "
+                                "three atoms (see PLANES)")
     slice_index = param.Integer(default=0, bounds=(0, None))
+    plane_hkl = param.String(default="1 0 0", doc="Miller indices h k l (periodic cells)")
+    plane_atoms = param.String(default="0 1 2", doc="three atom numbers (from 0)")
+    plane_offset = param.Number(default=0.0, bounds=(-20, 20), step=0.1,
+                                doc="shift of a Miller plane from the cell centre (bohr)")
+    has_reference = param.Boolean(default=False, doc="the current result has a reference")
     busy = param.Boolean(default=False, doc="an evaluation is running")
     progress = param.Integer(default=0, bounds=(0, 100), doc="percent of the model evaluation")
     message = param.String(default="", doc="one line on the result or what is being done")
@@ -72,28 +85,49 @@ class ExploreState(param.Parameterized):
     quick_scatter = param.Boolean(default=False, doc="the scatter plot shown is binned with "
                                   "NumPy (datashader's kernels are still compiling)")
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.uploads: dict[str, str] = {}  # server path of an upload -> the user's file name
+
     def begin(self) -> None:
         """An evaluation starts."""
         self.param.update(busy=True, progress=0, message="evaluating...", error="")
 
-    def fail(self, exc: Exception) -> None:
-        """An evaluation (or an upload, an export) failed: say why; the last result stays."""
-        self.param.update(busy=False, progress=0, message="",
-                          error=f"**Could not evaluate:** {exc}")
+    def user_text(self, text: str) -> str:
+        """``text`` with the server's paths of uploaded files replaced by the users' names."""
+        for path, name in sorted(self.uploads.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(path, name)
+        return text
+
+    def fail(self, exc: Exception, clear: bool = True) -> None:
+        """An evaluation (or an upload, an export) failed: say why.
+
+        With ``clear`` (an evaluation or an upload failed), the previous result is cleared, so
+        that nothing on the page seems to belong to the new inputs; an export that failed
+        (``clear=False``) leaves it.
+        """
+        text = f"**Could not evaluate:** {self.user_text(str(exc))}"
+        values = {"busy": False, "progress": 0, "message": "", "error": text}
+        if clear and self.comparison is not None:
+            values.update(comparison=None, has_reference=False, error=f"{text}\n\n*{STALE}*")
+        self.param.update(values)
 
     def show(self, comparison: Comparison, quick_scatter: bool = False) -> None:
-        """Make ``comparison`` the current result, in one batch with what goes with it: levels
-        that show something, the slice through the largest error, progress and message (a
+        """Make ``comparison`` the current result, in one batch with what goes with it.
+
+        Levels that show something, the slice through the largest error, progress and message (a
         preview keeps the progress going: the full grid follows).
         """
         more = comparison.step > 1
         values = {"comparison": comparison, "busy": more, "progress": 0 if more else 100,
                   "message": summary(comparison), "error": "",
+                  "has_reference": comparison.reference is not None,
                   "quick_scatter": quick_scatter and comparison.reference is not None}
         if comparison.ndim == 3:
             for name, level in default_levels(comparison, self.log_level).items():
                 low, high = self.param[name].bounds
                 values[name] = min(max(level, low), high)
             self.param.slice_index.bounds = (0, max(comparison.grid.shape) - 1)
-            values.update(slice_axis="worst", slice_index=comparison.worst_slice()[1])
+            if self.slice_axis in ("worst", "a", "b", "c"):  # a chosen plane stays
+                values.update(slice_axis="worst", slice_index=comparison.worst_slice()[1])
         self.param.update(values)

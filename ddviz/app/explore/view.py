@@ -1,5 +1,7 @@
-"""The Explore tab's main view: the 3D scene (isosurfaces, atoms, bonds, cell) of a 3D result,
-or line plots of density and error along a chain (``comparison.ndim == 1``).
+"""The Explore tab's main view.
+
+The 3D scene (isosurfaces, atoms, bonds, cell) of a 3D result, or line plots of density and error
+along a chain (``comparison.ndim == 1``).
 
 The scene (server side: exports) is made with the first 3D result and reused; the browser view
 exists from the start (its code loads with the page). A new result is drawn once, at the levels
@@ -29,7 +31,8 @@ class ScenePanel(pn.viewable.Viewer):
         self.scene = None  # ddviz.viz.scene.Scene, made with the first 3D result
         self._atoms = None  # the atoms the camera was last fitted to
         self.vtk = SceneView(sizing_mode="stretch_width", height=450)
-        self._waiting = pn.pane.Markdown("*3D view: waiting for a prediction*", height=30)
+        self._waiting = pn.pane.Markdown("*3D view: waiting for a prediction*", height=30,
+                                         css_classes=["ddviz-3d-note"])
         self.view = pn.Column(self._waiting, self.vtk, sizing_mode="stretch_width", height=480,
                               css_classes=["ddviz-3d"])
         state.param.watch(self._update, ["comparison", *LEVELS, "layers"])
@@ -38,6 +41,8 @@ class ScenePanel(pn.viewable.Viewer):
         names = {e.name for e in events}
         c = self.state.comparison
         if c is None:
+            if "comparison" in names:
+                self._clear()
             return
         if "comparison" in names:
             self._show(c)
@@ -47,6 +52,15 @@ class ScenePanel(pn.viewable.Viewer):
                 if names & set(LEVELS) else []
             self._apply_layers()
             self.vtk.update(self.scene, changed, shown=self._shown())
+
+    def _clear(self) -> None:
+        """No current result (the last evaluation failed): show nothing, and say so."""
+        self._waiting.object = "*3D view: no result for these inputs*"
+        self._waiting.visible = True
+        if self.vtk not in self.view.objects:  # a chain's line plot was shown
+            self.view[:] = [self._waiting, self.vtk]
+        elif self.scene is not None:
+            self.vtk.shown = []  # every layer hidden; the next result shows them again
 
     def _show(self, c) -> None:
         if c.ndim == 1:
@@ -67,9 +81,9 @@ class ScenePanel(pn.viewable.Viewer):
         self._atoms = c.atoms.copy()
         if self.scene is None:
             self.scene = Scene(*args, window_size=(640, 480))
-            self._waiting.visible = False
         else:
             self.scene.show(*args)
+        self._waiting.visible = False
         self._apply_layers()
         self.vtk.update(self.scene, reset_camera=not same_atoms, shown=self._shown())
         if self.vtk not in self.view.objects:  # after a 1D result
@@ -94,12 +108,41 @@ class ScenePanel(pn.viewable.Viewer):
         w, p = pn.widgets, self.state.param
         reset = w.Button(name="Reset camera", width=120)
         reset.on_click(self.reset_camera)
+        has_ref = p.has_reference.rx()
         return pn.Column(
             w.EditableFloatSlider.from_param(p.log_level, css_classes=["ddviz-level"],
-                                             name="log10 iso level (e/bohr^3)"),
-            w.EditableFloatSlider.from_param(p.log_error_level,
+                                             name="log10 iso level (e/bohr^3)", width=320),
+            pn.pane.Markdown(p.log_level.rx.pipe(lambda v: f"iso level = {10 ** v:.3g} e/bohr^3"),
+                             css_classes=["ddviz-level-value"], margin=(0, 10)),
+            w.EditableFloatSlider.from_param(p.log_error_level, disabled=has_ref.rx.not_(), width=320,
                                              name="log10 |error| level (e/bohr^3)"),
-            w.CheckButtonGroup.from_param(p.layers, name="Layers"), reset, width=360)
+            pn.pane.Markdown(p.log_error_level.rx.pipe(
+                lambda v: f"|error| level = {10 ** v:.3g} e/bohr^3"), margin=(0, 10),
+                visible=has_ref),
+            self.layer_buttons, reset, width=340)
+
+    @cached_property
+    def layer_buttons(self):
+        """Layer toggles; without a reference only the layers a prediction has are offered."""
+        state = self.state
+        every = list(state.param.layers.objects)
+        buttons = pn.widgets.CheckButtonGroup(options=every, value=list(state.layers),
+                                              css_classes=["ddviz-layers"])
+
+        def offer(*_):
+            options = every if state.has_reference else [k for k in every
+                                                         if k not in ("reference", "error")]
+            buttons.param.update(options=options,
+                                 value=[k for k in state.layers if k in options])
+
+        def chosen(event):
+            kept = [k for k in state.layers if k not in buttons.options]  # not offered now
+            state.layers = [k for k in every if k in event.new or k in kept]
+
+        state.param.watch(offer, "has_reference")
+        buttons.param.watch(chosen, "value")
+        offer()
+        return buttons
 
     def __panel__(self):
         return pn.Row(self.view, self.controls, sizing_mode="stretch_width")
