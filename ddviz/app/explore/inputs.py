@@ -59,8 +59,8 @@ class InputsPanel(pn.viewable.Viewer):
                                                           if k.startswith("structure:")]
         references = [NONE] + list(s.files(DENSITY_SUFFIXES)) + [k for k in given
                                                                  if k.startswith("reference:")]
-        models = list(s.files((".safetensors",), [s.models_dir])) + [k for k in given
-                                                                     if k.startswith("model:")]
+        models = [name for name, path in s.files((".safetensors",), [s.models_dir]).items()
+                  if _explorable(path)] + [k for k in given if k.startswith("model:")]
         p = self.state.param
         p.structure.objects, p.reference.objects, p.model.objects = structures, references, models
         chosen = {}
@@ -165,3 +165,14 @@ class InputsPanel(pn.viewable.Viewer):
             select(p.model, "Model"), self._upload_widget("model"),
             select(p.reference, "Reference density"), self._upload_widget("reference"),
             self.progress, message, self.alert, width=WIDTH)
+
+
+def _explorable(path) -> bool:
+    """True for a model file this tab can show: a density model (Deep Density), by its header."""
+    from ddviz.errors import DdvizError
+    from ddviz.methods import method_for_format, model_format
+
+    try:
+        return method_for_format(model_format(path)).name == "deep_density"
+    except DdvizError:
+        return False
