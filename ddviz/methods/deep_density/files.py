@@ -13,17 +13,13 @@ it predicts exactly what it did).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from ddviz.errors import DdvizError, ModelFileError
-from ddviz.io import safe_json
-from ddviz.io.atomic import atomic_path
+from ddviz.methods import model_file
 from ddviz.methods.deep_density.config import ModelConfig
 from ddviz.methods.deep_density.model import DeepDensity
 from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
@@ -38,29 +34,17 @@ def save_model(model: DeepDensity, path: str | os.PathLike,
                metadata: dict | None = None) -> None:
     """Write ``model`` and the caller's JSON-serialisable ``metadata`` to ``path`` atomically."""
     cfg = model.config
-    try:
-        user = json.dumps(metadata or {})
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"metadata is not JSON-serialisable: {exc}", path=path,
-                             field="metadata") from None
-    header = {
-        "format": FORMAT,
-        "format_version": str(FORMAT_VERSION),
-        "config": json.dumps(cfg.to_dict()),
-        "species": json.dumps(cfg.species),
-        "cutoffs": json.dumps({"rcut": cfg.rcut, "rcut_smooth": cfg.rcut_smooth,
-                               "softening": cfg.softening}),
-        "architecture": json.dumps({
+    model_file.write(path, model.state_dict(), FORMAT, {
+        "format_version": FORMAT_VERSION,
+        "config": cfg.to_dict(),
+        "species": cfg.species,
+        "cutoffs": {"rcut": cfg.rcut, "rcut_smooth": cfg.rcut_smooth, "softening": cfg.softening},
+        "architecture": {
             "model": "DeepDensity", "descriptor": "se_a with the electron as a neighbour",
             "ansatz": "u(d) (c0 + c1 d~) exp(-rate (d~ - offset))",
             "fitting_input": "(D - descriptor_mean) / descriptor_std per species",
-            "parameters": sum(p.numel() for p in model.parameters())}),
-        "units": json.dumps({"length": LENGTH_UNIT, "density": DENSITY_UNIT}),
-        "user": user,
-    }
-    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
+            "parameters": sum(p.numel() for p in model.parameters())},
+        "units": {"length": LENGTH_UNIT, "density": DENSITY_UNIT}}, metadata)
 
 
 def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]:
@@ -70,31 +54,10 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     format or version, bad config, missing or unexpected weights, wrong shapes, NaN/Inf values.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError("no such model file", path=path)
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            header = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118  (not a dict)
-    except Exception as exc:  # noqa: BLE001  (safetensors raises its own error types)
-        raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
-    if header.get("format") != FORMAT:
-        raise ModelFileError(f"not a ddviz model file: format is {header.get('format')!r}, "
-                             f"expected {FORMAT!r}", path=path, field="format")
-    meta = {"format": FORMAT}
-    for key in ("format_version", "config", "species", "cutoffs", "architecture", "units",
-                "user"):
-        try:
-            meta[key] = safe_json.loads(header[key])
-        except KeyError:
-            raise ModelFileError("missing metadata entry", path=path, field=key) from None
-        except safe_json.JSONError as exc:
-            raise ModelFileError(str(exc), path=path, field=key) from None
+    meta, tensors = model_file.read(path, FORMAT, ("format_version", "config", "species",
+                                                   "cutoffs", "architecture", "units"),
+                                    READ_VERSIONS)
     version = meta["format_version"]
-    if isinstance(version, bool) or version not in READ_VERSIONS:
-        raise ModelFileError(f"unknown format version {version!r}; this ddviz reads versions "
-                             f"{', '.join(map(str, READ_VERSIONS))}", path=path,
-                             field="format_version")
     try:
         config = ModelConfig.from_dict(meta["config"])
         _check_size(config, tensors, path)

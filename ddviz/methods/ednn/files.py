@@ -8,16 +8,12 @@ validation metrics), each a JSON document. Version 1 is the only one so far.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from ddviz.errors import DdvizError, ModelFileError
-from ddviz.io.atomic import atomic_path
+from ddviz.methods import model_file
 from ddviz.methods.ednn.config import ModelConfig
 from ddviz.methods.ednn.model import EDNN
 
@@ -25,7 +21,7 @@ FORMAT = "ddviz-ednn"
 FORMAT_VERSION = 1
 READ_VERSIONS = (1,)
 UNITS = {"length": "bohr", "energy": "Ha", "density": "electrons/bohr^2", "v_ext": "Ha"}
-KEYS = ("format_version", "config", "architecture", "units", "user")
+KEYS = ("format_version", "config", "architecture", "units")
 
 
 def write(model: torch.nn.Module, path, metadata: dict | None, fmt: str, version: int,
@@ -37,19 +33,10 @@ def write(model: torch.nn.Module, path, metadata: dict | None, fmt: str, version
     ModelFileError
         ``metadata`` is not JSON-serialisable.
     """
-    try:
-        user = json.dumps(metadata or {})
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"metadata is not JSON-serialisable: {exc}", path=path,
-                             field="metadata") from None
-    header = {"format": fmt, "format_version": str(version),
-              "config": json.dumps(model.config.to_dict()),
-              "architecture": json.dumps({**architecture, "parameters": sum(
-                  p.numel() for p in model.parameters())}),
-              "units": json.dumps(UNITS), "user": user}
-    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
+    model_file.write(path, model.state_dict(), fmt, {
+        "format_version": version, "config": model.config.to_dict(),
+        "architecture": {**architecture, "parameters": sum(p.numel() for p in model.parameters())},
+        "units": UNITS}, metadata)
 
 
 def read(path, fmt: str, read_versions: tuple, build, device=None):
@@ -63,31 +50,7 @@ def read(path, fmt: str, read_versions: tuple, build, device=None):
         Not a safetensors file, another format or version, a bad config, missing or unexpected
         weights, wrong shapes, NaN/Inf values.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError("no such model file", path=path)
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            header = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118  (not a dict)
-    except Exception as exc:  # noqa: BLE001  (safetensors raises its own error types)
-        raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
-    if header.get("format") != fmt:
-        raise ModelFileError(f"format is {header.get('format')!r}, expected {fmt!r}", path=path,
-                             field="format")
-    meta = {"format": fmt}
-    for key in KEYS:
-        try:
-            meta[key] = json.loads(header[key])
-        except KeyError:
-            raise ModelFileError("missing metadata entry", path=path, field=key) from None
-        except json.JSONDecodeError as exc:
-            raise ModelFileError(f"invalid JSON ({exc})", path=path, field=key) from None
-    version = meta["format_version"]
-    if isinstance(version, bool) or version not in read_versions:
-        raise ModelFileError(f"unknown format version {version!r}; this ddviz reads versions "
-                             f"{', '.join(map(str, read_versions))}", path=path,
-                             field="format_version")
+    meta, tensors = model_file.read(path, fmt, KEYS, read_versions)
     try:
         model = build(meta["config"])
     except (DdvizError, TypeError, AttributeError) as exc:
