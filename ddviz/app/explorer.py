@@ -132,7 +132,7 @@ class Explorer(pn.viewable.Viewer):
         # built once: each pane must sit in one place only, however often Panel asks
         if getattr(self, "_layout", None) is None:
             # fits 1400 pixels without scrolling sideways: the inputs column and the controls
-            # have fixed widths, the rest stretches, and rows of plots wrap
+            # have fixed widths, the rest stretches; the rows of plots are sized to fit
             self._layout = pn.Row(
                 self.inputs,
                 pn.Column(

@@ -18,7 +18,7 @@ hv.Store.set_current_backend("bokeh")
 
 RHO = DENSITY_UNIT
 PANELS = ("reference", "predicted", "error")
-FRAME_WIDTH = 280  # pixels per slice panel in the browser (bohr scaled equally on both axes)
+FRAME_WIDTH = 190  # pixels per slice panel in the browser (three fit 1400 px beside the inputs) (bohr scaled equally on both axes)
 PAD_WIDTH, PAD_HEIGHT = 150, 70  # pixels around the image: axis labels, colour bar, title
 
 

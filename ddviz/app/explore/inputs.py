@@ -45,7 +45,9 @@ class InputsPanel(pn.viewable.Viewer):
         # and a value update from the worker thread arriving then throws there (Panel 1.9)
         self.progress = pn.indicators.Progress(value=state.param.progress, active=state.param.busy,
                                                max=100, width=WIDTH - 40)
-        self.alert = pn.pane.Alert(state.param.error, alert_type="danger", width=WIDTH - 20,
+        self.alert = pn.pane.Alert(state.param.error, alert_type="danger",
+                                   sizing_mode="stretch_width",
+                                   stylesheets=[":host { overflow-wrap: anywhere; }"],
                                    visible=state.param.error.rx.bool(), css_classes=["ddviz-alert"])
         self.refresh()
 

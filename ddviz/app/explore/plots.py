@@ -24,9 +24,7 @@ class PlotsPanel(pn.viewable.Viewer):
     def __init__(self, state: ExploreState, **params):
         super().__init__(**params)
         self.state = state
-        # scatter, error histogram and metrics table, with the first result; wrapped onto more
-        # rows where the page is narrow
-        self.row = pn.FlexBox(sizing_mode="stretch_width")
+        self.row = pn.Row()  # scatter, error histogram and metrics table, with the first result
         self.density_box = pn.Column(sizing_mode="stretch_width")  # the density histogram
         self._density = None  # the density histogram of the current result, without the level
         state.param.watch(self._update, ["comparison", "quick_scatter"])
@@ -35,17 +33,17 @@ class PlotsPanel(pn.viewable.Viewer):
     @cached_property
     def scatter(self):
         """The predicted-vs-reference scatter plot (made with the first result)."""
-        return pn.pane.HoloViews(None, height=380, width=420, css_classes=["ddviz-scatter"])
+        return pn.pane.HoloViews(None, height=360, width=350, css_classes=["ddviz-scatter"])
 
     @cached_property
     def histograms(self):
         """The error histogram (made with the first result)."""
-        return pn.pane.HoloViews(None, height=380, width=420)
+        return pn.pane.HoloViews(None, height=360, width=350)
 
     @cached_property
     def table(self):
         """The metrics table (made with the first result)."""
-        return pn.pane.HoloViews(None, height=300, width=380)
+        return pn.pane.HoloViews(None, height=300, width=330)
 
     @cached_property
     def density_hist(self):

@@ -28,8 +28,7 @@ class SlicePanel(pn.viewable.Viewer):
     def __init__(self, state: ExploreState, **params):
         super().__init__(**params)
         self.state = state
-        # one pane per slice panel; wrapped onto more rows where the page is narrow
-        self.panes = pn.FlexBox(css_classes=["ddviz-slices"], sizing_mode="stretch_width")
+        self.panes = pn.Row(css_classes=["ddviz-slices"])  # one pane per slice panel
         self.drawn: tuple[int, int] | None = None  # (axis, index) of the grid plane shown
         self.figure = None  # the HoloViews layout shown (exports draw it again)
         self.note = pn.pane.Markdown("", visible=False, css_classes=["ddviz-slice-note"])

@@ -106,7 +106,11 @@ class ExploreState(param.Parameterized):
         that nothing on the page seems to belong to the new inputs; an export that failed
         (``clear=False``) leaves it.
         """
-        text = f"**Could not evaluate:** {self.user_text(str(exc))}"
+        text = self.user_text(str(exc))
+        name = (self.structure or "").split(":", 1)[-1].rsplit("/", 1)[-1]
+        if clear and name and name not in text:  # say which structure it was
+            text = f"{name}: {text}"
+        text = f"**Could not evaluate:** {text}"
         values = {"busy": False, "progress": 0, "message": "", "error": text}
         if clear and self.comparison is not None:
             values.update(comparison=None, has_reference=False, error=f"{text}\n\n*{STALE}*")
