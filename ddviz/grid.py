@@ -70,8 +70,9 @@ class Grid:
         spacing ``extent / (n - 1)`` is slightly above ``spacing`` and differs per axis.
         """
         pos = np.asarray(positions_bohr, dtype=float).reshape(-1, 3)
-        if spacing <= 0 or margin < 0:
-            raise DdvizError(f"spacing must be > 0 and margin >= 0 bohr, got {spacing}, {margin}")
+        if not (np.isfinite(spacing) and np.isfinite(margin) and spacing > 0 and margin >= 0):
+            raise DdvizError(f"spacing must be > 0 and margin >= 0 bohr (finite), got {spacing}, "
+                             f"{margin}")
         extent = pos.max(axis=0) - pos.min(axis=0) + 2 * margin
         n = np.maximum(np.ceil(extent / spacing).astype(int), 2)
         return cls(pos.min(axis=0) - margin, np.diag(extent / (n - 1)), tuple(n))

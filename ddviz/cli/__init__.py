@@ -44,6 +44,14 @@ def _chosen(argv: list[str]) -> str | None:
     return None
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2 (no usage block)."""
+
+    def error(self, message: str):
+        """Print ``PROG: error: MESSAGE`` as one line and exit 2."""
+        self.exit(2, f"{self.prog}: error: {message}".replace("\n", " ") + "\n")
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The ``ddviz`` argument parser.
 
@@ -59,10 +67,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """
     from ddviz import __version__
 
-    parser = argparse.ArgumentParser(prog="ddviz", description="Deep Density electron densities: "
-                                     "reference data, models, evaluation and visualisation.")
+    parser = _Parser(prog="ddviz", description="Deep Density electron densities: "
+                     "reference data, models, evaluation and visualisation.")
     parser.add_argument("--version", action="version", version=f"ddviz {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
     chosen = None if argv is None else _chosen(argv)
     for name, help_text in COMMANDS.items():
         if argv is not None and name != chosen:

@@ -87,6 +87,18 @@ def describe_dataset(path) -> dict:
     from collections import Counter
 
     path = Path(path)
+    try:
+        plane2d = json.loads((path / "manifest.json").read_text()) if (
+            path / "manifest.json").is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise DdvizError(f"not readable JSON ({exc})", path=path / "manifest.json") from None
+    if isinstance(plane2d, dict) and "samples" in plane2d:  # a 2D Kohn-Sham dataset (plane2d)
+        splits = Counter(str(e.get("split", "train")) for e in plane2d["samples"])
+        recipe = plane2d.get("recipe") or {}
+        return {"file": str(path), "kind": "dataset", "name": "plane2d",
+                "snapshots": dict(sorted(splits.items())), "total": sum(splits.values()),
+                "species": [], "reference": {k: recipe[k] for k in ("functionals", "n", "length")
+                                             if k in recipe} or None}
     files = snapshot_files(path)  # refuses folders with no snapshots, checks the manifest
     manifest, recipe = {}, {}
     for name, target in (("manifest.json", "manifest"), ("dataset.json", "recipe")):

@@ -147,6 +147,12 @@ def header_metadata(path: str | os.PathLike) -> dict:
         raise ModelFileError(f"cannot read: {exc.strerror or exc}", path=path) from None
     except safe_json.JSONError as exc:
         raise ModelFileError(f"not a readable safetensors file ({exc})", path=path) from None
+    ends = [entry.get("data_offsets", [0, 0])[-1] for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict)] if isinstance(header, dict) else []
+    if not all(isinstance(e, int) for e in ends) or os.path.getsize(path) != 8 + size + max(
+            ends, default=0):
+        raise ModelFileError("not a readable safetensors file (truncated, or its size does not "
+                             "match its header)", path=path)
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     return meta if isinstance(meta, dict) else {}
 
