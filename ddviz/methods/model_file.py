@@ -111,3 +111,46 @@ def read(path: str | os.PathLike, fmt: str, keys: tuple[str, ...],
                              f"{', '.join(map(str, read_versions))}", path=path,
                              field="format_version")
     return meta, tensors
+
+
+def check_weights(expected: dict, tensors: dict, path, max_weight: float | None = None) -> None:
+    """Refuse stored tensors that do not fit the model they are meant for.
+
+    Parameters
+    ----------
+    expected : dict of str to torch.Tensor
+        The freshly built model's ``state_dict()`` (names and shapes).
+    tensors : dict of str to torch.Tensor
+        The tensors read from the file.
+    path : str or os.PathLike
+        The file, for the messages.
+    max_weight : float, optional
+        Refuse values of larger magnitude (a damaged file whose values are finite but huge).
+
+    Raises
+    ------
+    ModelFileError
+        Missing or unexpected names, a wrong shape, non-float or non-finite values, or a value
+        above ``max_weight``; the message names the tensor.
+    """
+    import torch
+
+    missing = sorted(set(expected) - set(tensors))
+    if missing:
+        raise ModelFileError(f"missing weights {missing[:5]}{'...' if len(missing) > 5 else ''}",
+                             path=path)
+    unexpected = sorted(set(tensors) - set(expected))
+    if unexpected:
+        raise ModelFileError(f"unexpected weights {unexpected[:5]}", path=path)
+    for key, ref in expected.items():
+        t = tensors[key]
+        if tuple(t.shape) != tuple(ref.shape):
+            raise ModelFileError(f"weight {key} has shape {tuple(t.shape)}, expected "
+                                 f"{tuple(ref.shape)}", path=path, field=key)
+        if not t.is_floating_point() or not torch.isfinite(t).all():
+            raise ModelFileError(f"weight {key} has non-finite or non-float values", path=path,
+                                 field=key)
+        if max_weight is not None and t.numel() and float(t.abs().max()) > max_weight:
+            raise ModelFileError(f"weight {key} has a value of magnitude "
+                                 f"{float(t.abs().max()):.3g} (above {max_weight:g}: a damaged "
+                                 "file; trained weights are of order 1)", path=path, field=key)

@@ -67,7 +67,7 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     except TypeError as exc:
         raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
     tensors = _convert(version, tensors, model)
-    _check_weights(model, tensors, path)
+    model_file.check_weights(model.state_dict(), tensors, path, MAX_WEIGHT)
     model.load_state_dict(tensors)
     model.eval()
     return model.to(device or "cpu"), meta
@@ -94,26 +94,3 @@ def _convert(version: int, tensors: dict, model: DeepDensity) -> dict:
         tensors = {"descriptor_mean": torch.zeros_like(state["descriptor_mean"]),
                    "descriptor_std": torch.ones_like(state["descriptor_std"]), **tensors}
     return tensors
-
-
-def _check_weights(model: DeepDensity, tensors: dict, path: Path) -> None:
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    if missing:
-        raise ModelFileError(f"missing weights {missing[:5]}{'...' if len(missing) > 5 else ''}",
-                             path=path)
-    unexpected = sorted(set(tensors) - set(expected))
-    if unexpected:
-        raise ModelFileError(f"unexpected weights {unexpected[:5]}", path=path)
-    for key, ref in expected.items():
-        t = tensors[key]
-        if tuple(t.shape) != tuple(ref.shape):
-            raise ModelFileError(f"weight {key} has shape {tuple(t.shape)}, expected "
-                                 f"{tuple(ref.shape)}", path=path, field=key)
-        if not t.is_floating_point() or not torch.isfinite(t).all():
-            raise ModelFileError(f"weight {key} has non-finite or non-float values", path=path,
-                                 field=key)
-        if t.numel() and float(t.abs().max()) > MAX_WEIGHT:
-            raise ModelFileError(f"weight {key} has a value of magnitude "
-                                 f"{float(t.abs().max()):.3g} (above {MAX_WEIGHT:g}: a damaged "
-                                 "file; trained weights are of order 1)", path=path, field=key)

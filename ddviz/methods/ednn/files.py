@@ -55,18 +55,7 @@ def read(path, fmt: str, read_versions: tuple, build, device=None):
         model = build(meta["config"])
     except (DdvizError, TypeError, AttributeError) as exc:
         raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
-    expected = model.state_dict()
-    if set(expected) != set(tensors):
-        diff = sorted(set(expected) ^ set(tensors))
-        raise ModelFileError(f"missing or unexpected weights {diff[:5]}", path=path)
-    for key, ref in expected.items():
-        t = tensors[key]
-        if tuple(t.shape) != tuple(ref.shape):
-            raise ModelFileError(f"weight {key} has shape {tuple(t.shape)}, expected "
-                                 f"{tuple(ref.shape)}", path=path, field=key)
-        if not t.is_floating_point() or not torch.isfinite(t).all():
-            raise ModelFileError(f"weight {key} has non-finite or non-float values", path=path,
-                                 field=key)
+    model_file.check_weights(model.state_dict(), tensors, path)
     model.load_state_dict(tensors)
     model.eval()
     return model.to(device or "cpu"), meta
