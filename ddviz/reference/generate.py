@@ -37,7 +37,7 @@ FAILED = "failed.json"
 FORMATS = {"nc": io.FORMATS["netcdf"].suffixes[0], "cube": io.FORMATS["cube"].suffixes[0]}
 GEOMETRY_ATOL = 1e-4  # Å: a stored snapshot with positions this close is the same frame
 # frame info / metadata keys copied into the manifest
-MANIFEST_KEYS = ("split", "step", "time_fs", "temperature_K", "seed")
+MANIFEST_KEYS = ("split", "step", "time_fs", "temperature_K", "seed", "smiles")
 _SINGLE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
