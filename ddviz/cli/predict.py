@@ -3,7 +3,8 @@
 On the grid of a reference file (--like) or on the standard grid around the atoms (--spacing,
 --margin, bohr). Outputs and grid sizes (DDVIZ_MAX_POINTS, default 2e8 points) are checked
 before the model is loaded; a warning is printed when the predicted electrons differ from the
-structure's valence count (GTH-PBE charges) by more than 1 %.
+structure's valence count (GTH-PBE charges) by more than 1 %, and one naming the atoms whose
+environment lies outside the model's training data (:mod:`ddviz.methods.deep_density.coverage`).
 
 A file with several frames (a multi-frame xyz) gives one output per frame, numbered from 0:
 ``-o out.cube`` writes out_0000.cube, out_0001.cube, ...; --frame N predicts frame N only (negative
@@ -114,4 +115,10 @@ def run(args):
               f"{n:.3f} electrons, {c.seconds:.2f} s")
         if c.ndim == 3:
             warn_electrons(atoms, n, str(output))
+        if c.outliers:
+            import sys
+
+            from ddviz.methods.deep_density.coverage import describe
+
+            print(f"warning: {output}: {describe(list(c.outliers))}", file=sys.stderr)
     return 0

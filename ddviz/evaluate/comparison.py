@@ -33,6 +33,7 @@ class Comparison:
     cached: bool = False  # the prediction came from a cache
     ndim: int = 3  # the reference Sample's: 1 for a chain's line grid, 3 for a density in space
     units: str = DENSITY_UNIT  # of every field: the reference Sample's (electrons/bohr for ndim 1)
+    outliers: tuple = ()  # atoms outside the model's training data (coverage.Outlier)
 
     def describe_grid(self) -> str:
         """E.g. '66×58×68 points' or '33×29×34 points (every 2nd of the full grid)'."""

@@ -189,8 +189,11 @@ def compute_comparison(atoms, model, reference=None, spacing: float = STANDARD_S
         cached = key in cache
         predicted = cache.get_or_compute(key, predict)
     seconds = 0.0 if cached else time.perf_counter() - t0
+    from ddviz.methods.deep_density import coverage
+
+    outliers = tuple(coverage.check(predictor.model, atoms))
     if reference is None:
-        return Comparison(atoms, grid, predicted, None, seconds, step, cached)
+        return Comparison(atoms, grid, predicted, None, seconds, step, cached, outliers=outliers)
     ref = reference_on(reference, grid, step, cache, known.get("reference"))
     return Comparison(atoms, grid, predicted, ref, seconds, step, cached, reference.ndim,
-                      reference.units)
+                      reference.units, outliers)

@@ -53,6 +53,10 @@ def summary(comparison: Comparison) -> str:
         text += f"; relative L1 {m['rel_l1']:.3%}, L2 {m['rel_l2']:.3%}"
     if comparison.step > 1:
         text += "; computing every point..."
+    if comparison.outliers:
+        from ddviz.methods.deep_density.coverage import describe
+
+        text += f". Warning: {describe(list(comparison.outliers))}"
     return text
 
 

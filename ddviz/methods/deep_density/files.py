@@ -4,7 +4,9 @@ The safetensors header metadata (a string -> string map) holds, each value a JSO
 ``format`` ("ddviz-deep-density", plain string), ``format_version`` (integer), ``config``
 (:meth:`ModelConfig.to_dict`), ``species``, ``cutoffs`` (bohr), ``architecture``, ``units``
 (``{"length": "bohr", "density": "e/bohr^3"}``) and ``user``: the caller's own dict (training
-provenance, validation metrics...). :func:`load_model` returns all of these, parsed.
+provenance, validation metrics, and ``coverage``, the range of the training atoms' environments:
+:mod:`ddviz.methods.deep_density.coverage`). :func:`load_model` returns all of these, parsed, and
+sets the model's ``coverage`` attribute (None for a file without the record).
 
 Versions: 2 (written today) and 1 (read and converted on load: it predates the descriptor
 normalisation buffers, which a version-1 model is given as the identity, mean 0 and std 1, so
@@ -20,6 +22,7 @@ import torch
 
 from ddviz.errors import DdvizError, ModelFileError
 from ddviz.methods import model_file
+from ddviz.methods.deep_density import coverage
 from ddviz.methods.deep_density.config import ModelConfig
 from ddviz.methods.deep_density.model import DeepDensity
 from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
@@ -70,6 +73,10 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[DeepDensity, dict]
     model_file.check_weights(model.state_dict(), tensors, path, MAX_WEIGHT)
     model.load_state_dict(tensors)
     model.eval()
+    try:
+        model.coverage = coverage.from_metadata(meta, model)
+    except DdvizError as exc:
+        raise ModelFileError(str(exc), path=path, field="user.coverage") from None
     return model.to(device or "cpu"), meta
 
 

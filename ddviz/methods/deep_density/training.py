@@ -16,6 +16,7 @@ from ddviz.evaluate.predictor import Predictor, structure_from_atoms
 from ddviz.grid import Grid
 from ddviz.io.snapshots import load_snapshots
 from ddviz.methods.deep_density.batches import ProbeSampler, draw_by_error
+from ddviz.methods.deep_density.coverage import Coverage
 from ddviz.methods.deep_density.files import load_model, save_model
 from ddviz.methods.deep_density.model import DeepDensity, Environment
 from ddviz.train.method import TrainingMethod
@@ -201,8 +202,14 @@ class DeepDensityTraining(TrainingMethod):
 
     # --- files ----------------------------------------------------------------------------------
     def save_model(self, model: DeepDensity, path, metadata: dict) -> None:
-        """Write a model file (:func:`ddviz.methods.deep_density.files.save_model`)."""
-        save_model(model, path, metadata)
+        """Write a model file (:func:`~.files.save_model`) with the training data's coverage.
+
+        The coverage record (:mod:`ddviz.methods.deep_density.coverage`) of every training
+        snapshot is stored as ``metadata["coverage"]``.
+        """
+        record = Coverage.fit(model, (self.environment(model, i)
+                                      for i in range(len(self.train_samples))))
+        save_model(model, path, {**metadata, "coverage": record.to_dict()})
 
     def load_model(self, path) -> DeepDensity:
         """Read a model file onto the run's device (:func:`~.files.load_model`)."""
