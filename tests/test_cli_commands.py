@@ -153,3 +153,11 @@ def test_train_output_is_checked_before_training(tmp_path, ddviz_cli):
 
 def test_serve_refuses_a_missing_data_folder(tmp_path, ddviz_cli):
     one_line_exit_2(ddviz_cli("serve", "--data", tmp_path / "nope"), "nope", "no such folder")
+
+
+def test_info_on_an_energy_model_shows_its_own_fields(ddviz_cli):
+    r = ddviz_cli("info", ROOT / "models" / "ednn-rho.safetensors")
+    assert r.returncode == 0, r.stderr
+    assert "method      ednn" in r.stdout and "mae_E_tot" in r.stdout
+    assert "species" not in r.stdout and "cutoffs" not in r.stdout  # no empty Deep Density lines
+    assert "None" not in r.stdout

@@ -4,13 +4,13 @@ import json
 
 import pytest
 from ase.build import molecule
+from conftest import ROOT
 
 from ddviz import io
 from ddviz.errors import ModelFileError
 from ddviz.io.snapshots import load_snapshots
 from ddviz.methods.deep_density import coverage
 from ddviz.methods.deep_density.files import load_model, save_model
-from tests.conftest import ROOT
 
 ETHANE = ROOT / "models" / "ethane.safetensors"
 

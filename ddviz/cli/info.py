@@ -58,19 +58,26 @@ def _model_text(info: dict) -> str:
     val = info["validation"] or {}
     tr = info["training"] or {}
     lines = [f"file        {info['file']} (model, {info['format']} v{info['format_version']})",
-             f"method      {info['method']}", f"species     {' '.join(info['species'] or [])}",
-             "cutoffs     " + ", ".join(f"{k} {v:g}" for k, v in
-                                       (info["cutoffs_bohr"] or {}).items()) + " bohr",
-             f"parameters  {info['parameters']}"]
+             f"method      {info['method']}"]
+    if info["species"]:
+        lines.append(f"species     {' '.join(info['species'])}")
+    if info["cutoffs_bohr"]:
+        lines.append("cutoffs     " + ", ".join(f"{k} {v:g}" for k, v in
+                                                info["cutoffs_bohr"].items()) + " bohr")
+    lines.append(f"parameters  {info['parameters']}")
     if tr:
-        lines.append(f"training    {tr.get('steps')} steps, {tr.get('train_snapshots')} train + "
-                     f"{tr.get('validation_snapshots')} validation snapshots from "
+        counts = [f"{tr.get(f'{split}_{unit}')} {split}" for unit in ("snapshots", "samples")
+                  for split in ("train", "validation") if tr.get(f"{split}_{unit}") is not None]
+        lines.append(f"training    {tr.get('steps')} steps, {' + '.join(counts) or '?'} from "
                      f"{', '.join(map(str, tr.get('data') or [])) or '?'}")
         if tr.get("reference"):
             lines.append("reference   " + " ".join(str(v) for v in tr["reference"].values()))
-    if val:
-        lines.append(f"validation  rel L1 {val.get('rel_l1', float('nan')):.3%}, rel L2 "
+    if "rel_l1" in val:  # a density model: its relative errors
+        lines.append(f"validation  rel L1 {val['rel_l1']:.3%}, rel L2 "
                      f"{val.get('rel_l2', float('nan')):.3%} (step {info['best_step']})")
+    elif val:  # another method's metrics, in its own units
+        shown = [f"{k} {v:.4g}" for k, v in val.items() if isinstance(v, (int, float))]
+        lines.append(f"validation  {', '.join(shown)} (step {info['best_step']})")
     return "\n".join(lines)
 
 
