@@ -22,6 +22,8 @@ def test_split_rule_and_draw():
     more_train, more_test = qm9.select(400, 60, seed=4)
     assert more_train[:300] == train and more_test[:50] == test  # a dataset can grow
     assert qm9.select(300, 50, seed=5)[0] != train
+    assert set(train + test) <= set(qm9.available())  # only molecules the files hold
+    assert len(qm9.available()) == 130831
     with pytest.raises(ConfigError):
         qm9.select(-1, 3)
 
