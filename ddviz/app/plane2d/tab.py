@@ -59,14 +59,20 @@ class Plane2DTab(pn.viewable.Viewer):
     # ------------------------------------------------------------------ panes
 
     @cached_property
-    def densities(self) -> pn.pane.HoloViews:
-        """Reference, DCIGN and difference images (linked axes)."""
-        return pn.pane.HoloViews(None, linked_axes=True, css_classes=["ddviz-2d-densities"])
+    def densities(self) -> pn.Row:
+        """Reference, DCIGN and difference images, one pane each.
+
+        Panel links the axes of HoloViews panes in one layout (``linked_axes``): one Bokeh
+        grid of the three, in a pane, was drawn out of place here when the plots beside it
+        arrived (Panel 1.9, Bokeh 3.9).
+        """
+        return pn.Row(*(pn.pane.HoloViews(None, linked_axes=True, sizing_mode="fixed")
+                        for _ in range(3)), css_classes=["ddviz-2d-densities"])
 
     @cached_property
     def bars(self) -> pn.pane.HoloViews:
         """The bar chart of the energy terms."""
-        return pn.pane.HoloViews(None, css_classes=["ddviz-2d-bars"])
+        return pn.pane.HoloViews(None, css_classes=["ddviz-2d-bars"], sizing_mode="fixed")
 
     @cached_property
     def table(self) -> pn.pane.DataFrame:
@@ -77,17 +83,19 @@ class Plane2DTab(pn.viewable.Viewer):
     @cached_property
     def tiles(self) -> pn.pane.HoloViews:
         """An EDNN's tile contributions as a heat map."""
-        return pn.pane.HoloViews(None, css_classes=["ddviz-2d-tiles"])
+        return pn.pane.HoloViews(None, css_classes=["ddviz-2d-tiles"],
+                                 sizing_mode="fixed")
 
     def _draw(self, *_) -> None:
         from ddviz.viz import plane2d as plots
 
         r = self.state.result
         if r is None:  # the last job failed: nothing of the previous result stays
-            for pane in (self.densities, self.bars, self.tiles, self.table):
+            for pane in (*self.densities, self.bars, self.tiles, self.table):
                 pane.object = None
             return
-        self.densities.object = plots.density_images(r)
+        for pane, image in zip(self.densities, plots.density_images(r)):
+            pane.object = image
         self.bars.object = plots.energy_bars(r)
         self.table.object = plots.energy_table(r)
         self._draw_tiles()
