@@ -165,3 +165,16 @@ def test_the_tab_computes_in_a_notebook_and_shows_errors(tmp_path):
     empty = Plane2DTab(AppSettings(models_dir=tmp_path, data_dirs=[tmp_path], cache_dir=None))
     empty.start()
     assert "no ednn_rho, ednn_v, dcign model" in empty.state.error and empty.result is None
+
+
+def test_the_tab_is_made_without_the_numerical_libraries():
+    """Made (and its page built) before it is opened: no torch, PySCF or HoloViews yet."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import panel as pn; from ddviz.app.plane2d.tab import Plane2DTab; "
+            "pn.panel(Plane2DTab()).get_root(); print(sorted(m for m in ('torch', 'pyscf', "
+            "'holoviews', 'scipy', 'ddviz.evaluate.plane2d') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

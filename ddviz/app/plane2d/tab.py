@@ -44,6 +44,9 @@ class Plane2DTab(pn.viewable.Viewer):
         self.settings = settings or AppSettings()
         self.state = Plane2DState(**params)
         self.runner = Runner(self.state, self.settings)
+        # the plots join the page with the first result: an empty HoloViews pane on the page
+        # makes its creation import HoloViews (the app's page is made without it)
+        self.plots = pn.Column(sizing_mode="stretch_width", styles={"min-width": "0"})
         self.state.param.watch(self._draw, ["result"])
         self.state.param.watch(self._draw_tiles, ["tile_model", "tile_term"])
 
@@ -91,14 +94,15 @@ class Plane2DTab(pn.viewable.Viewer):
 
         r = self.state.result
         if r is None:  # the last job failed: nothing of the previous result stays
-            for pane in (*self.densities, self.bars, self.tiles, self.table):
-                pane.object = None
+            self.plots[:] = []
             return
         for pane, image in zip(self.densities, plots.density_images(r)):
             pane.object = image
         self.bars.object = plots.energy_bars(r)
         self.table.object = plots.energy_table(r)
         self._draw_tiles()
+        if not self.plots.objects:  # the first result, or the first after a failure
+            self.plots[:] = [self.densities, pn.Row(self.bars, self.tiles), self.table]
 
     def _draw_tiles(self, *_) -> None:
         from ddviz.viz import plane2d as plots
@@ -149,9 +153,5 @@ class Plane2DTab(pn.viewable.Viewer):
     def __panel__(self):
         # built once: each pane must sit in one place only, however often Panel asks
         if getattr(self, "_layout", None) is None:
-            self._layout = pn.Row(
-                self.controls,
-                pn.Column(self.densities, pn.Row(self.bars, self.tiles), self.table,
-                          sizing_mode="stretch_width", styles={"min-width": "0"}),
-                sizing_mode="stretch_width")
+            self._layout = pn.Row(self.controls, self.plots, sizing_mode="stretch_width")
         return self._layout
