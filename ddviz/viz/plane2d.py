@@ -139,6 +139,9 @@ def tile_map(result: Plane2DResult, role: str = "ednn_rho", term: str = "E_tot")
               f"{side:.2f} bohr, sum {tiles.sum():.1f} mHa")
     centres = (np.arange(tx) + 0.5) * side, (np.arange(ty) + 0.5) * side
     xs, ys = np.meshgrid(*centres, indexing="ij")
-    text = hv.Labels((xs.ravel(), ys.ravel(), [f"{v:.0f}" for v in tiles.ravel()]),
-                     kdims=XY, vdims=["mHa"]).opts(text_font_size="8pt", text_color="black")
-    return img * text
+    values = tiles.ravel()
+    dark = np.abs(values) > 0.6 * m  # white text on the strongest colours
+    labels = [hv.Labels((xs.ravel()[pick], ys.ravel()[pick], [f"{v:.0f}" for v in values[pick]]),
+                        kdims=XY, vdims=["mHa"]).opts(text_font_size="8pt", text_color=colour)
+              for pick, colour in ((~dark, "black"), (dark, "white"))]
+    return img * labels[0] * labels[1]
