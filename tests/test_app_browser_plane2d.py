@@ -109,8 +109,8 @@ def test_the_2d_tab_solves_and_follows_a_stiffness_slider(page, server):
         for (const doc of Bokeh.documents) for (const m of doc._all_models.values())
           if (m.x_range && m.title && m.title.text) out[m.title.text] = [m.x_range.id, m.y_range.id];
         return out; }""")
-    images = [v for k, v in ranges.items() if k.startswith(("reference ρ", "DCIGN ρ", "DCIGN −"))]
-    assert len(images) == 3 and len({str(v) for v in images}) == 1, ranges
+    shown = [v for k, v in ranges.items() if k.startswith(("reference ρ", "DCIGN ρ", "DCIGN −"))]
+    assert len(shown) == 3 and len({str(v) for v in shown}) == 1, ranges
     assert page.evaluate("document.documentElement.scrollWidth") <= 1400
     # a stiffer oscillator: a new reference, computed in the background
     stiffness = page.locator(".ddviz-2d-kx input").first
