@@ -9,7 +9,7 @@ EDNN's tile grid with each tile's contribution. The models are the first files o
 the models folder (:func:`ddviz.evaluate.plane2d.find_models`: the shipped ``ednn-rho``,
 ``ednn-v`` and ``dcign`` first).
 
-Usable in Jupyter: ``tab = Plane2DTab(); tab.start()`` computes at once, in the calling thread.
+Usable in Jupyter: ``from ddviz.app import Plane2DTab; tab = Plane2DTab(); tab.start()`` computes at once, in the calling thread.
 """
 
 from __future__ import annotations
