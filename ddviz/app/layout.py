@@ -28,7 +28,8 @@ def create_app(settings: AppSettings | None = None, **explorer_args) -> pn.viewa
     # the 2D tab computes its first system only when it is first opened
     plane = Plane2DTab(settings=settings)
     tabs.append(("2D", plane))
-    tabs.param.watch(lambda e: e.new == 2 and not plane.runner.started and plane.start(),
+    index = len(tabs) - 1
+    tabs.param.watch(lambda e: e.new == index and not plane.runner.started and plane.start(),
                      "active")
     header = pn.pane.Markdown("## ddviz — Deep Density electron densities "
                               "<small>(bohr, e/bohr^3)</small>")
