@@ -1,10 +1,11 @@
-"""The whole app: Explore and Train tabs sharing one settings object."""
+"""The whole app: Explore, Train and 2D tabs sharing one settings object."""
 
 from __future__ import annotations
 
 import panel as pn
 
 from ddviz.app.explorer import Explorer
+from ddviz.app.plane2d.tab import Plane2DTab
 from ddviz.app.settings import AppSettings
 from ddviz.app.training import TrainingPanel
 
@@ -24,6 +25,12 @@ def create_app(settings: AppSettings | None = None, **explorer_args) -> pn.viewa
     # dynamic: the browser builds the Train tab (its form is 100 of the page's 170 Bokeh models)
     # only when it is opened, not while the first comparison is being drawn
     tabs = pn.Tabs(("Explore", explorer), ("Train", training), dynamic=True)
+    # the 2D tab computes its first system only when it is first opened
+    plane = Plane2DTab(settings=settings)
+    tabs.append(("2D", plane))
+    index = len(tabs) - 1
+    tabs.param.watch(lambda e: e.new == index and not plane.runner.started and plane.start(),
+                     "active")
     header = pn.pane.Markdown("## ddviz — Deep Density electron densities "
                               "<small>(bohr, e/bohr^3)</small>")
     return pn.Column(header, tabs, sizing_mode="stretch_width")
