@@ -17,7 +17,7 @@ from ddviz.cache import digest
 from ddviz.config import to_dict
 from ddviz.errors import DdvizError
 from ddviz.evaluate.comparison import Comparison
-from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid
+from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid, periodic_shape
 from ddviz.units import ang_to_bohr
 
 
@@ -65,16 +65,25 @@ def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
     reference : ddviz.grid.Sample, optional
         Its grid is used; its atoms must be ``atoms``.
     spacing, margin : float
-        Without a reference: the standard grid (:meth:`Grid.around`) with these (bohr).
+        Without a reference: for a periodic structure (pbc on every axis), the periodic grid of
+        its cell at about ``spacing`` bohr (:func:`ddviz.grid.periodic_shape`, origin at the
+        cell's corner); else the standard grid (:meth:`Grid.around`) with these (bohr).
 
     Raises
     ------
     DdvizError
-        The reference's atoms are not ``atoms``.
+        The reference's atoms are not ``atoms``; a structure periodic along some axes only.
     """
     if reference is not None:
         check_same_atoms(atoms, reference.atoms)
         return reference.grid
+    if all(atoms.pbc) and atoms.cell.rank == 3:
+        cell = ang_to_bohr(atoms.cell.array)
+        return Grid.periodic(cell, periodic_shape(cell, spacing))
+    if any(atoms.pbc):
+        raise DdvizError(f"the structure is periodic along some axes only (pbc "
+                         f"{[bool(p) for p in atoms.pbc]}, cell rank {atoms.cell.rank}); ddviz "
+                         "handles molecules (no pbc) and fully periodic cells", field="pbc")
     return Grid.around(ang_to_bohr(atoms.positions), spacing, margin)
 
 

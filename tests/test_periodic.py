@@ -1,0 +1,169 @@
+"""Periodic cells end to end: grids on the cell, supercell consistency, CHGCAR out, --pbc."""
+
+from __future__ import annotations
+
+import json
+
+import ase
+import ase.io
+import numpy as np
+import pytest
+
+from ddviz import io
+from ddviz.errors import DdvizError
+from ddviz.evaluate.evaluation import comparison_grid
+from ddviz.evaluate.predictor import Predictor
+from ddviz.grid import Grid, Sample, as_periodic, periodic_shape
+from ddviz.methods.deep_density.files import load_model
+from ddviz.units import ang_to_bohr
+
+from conftest import ROOT
+
+WATER_MODEL = ROOT / "models" / "water.safetensors"
+
+
+def water_cell() -> ase.Atoms:
+    """Two waters in a small triclinic cell (Å), smaller than the model's cutoff (3.2 Å)."""
+    cell = [[4.2, 0.0, 0.0], [0.6, 4.0, 0.0], [0.3, -0.4, 3.6]]
+    pos = [[0.5, 0.6, 0.4], [1.46, 0.6, 0.4], [0.26, 1.53, 0.4],
+           [2.6, 2.5, 2.2], [3.3, 3.1, 2.4], [2.9, 1.7, 2.7]]
+    return ase.Atoms("OH2OH2", positions=pos, cell=cell, pbc=True)
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    model, _ = load_model(WATER_MODEL)
+    return Predictor(model, device="cpu", dtype="float64")
+
+
+def test_cell_equals_supercell_point_for_point(predictor):
+    atoms = water_cell()
+    cell = ang_to_bohr(atoms.cell.array)
+    shape = (10, 10, 9)
+    on_cell = predictor.predict_grid(atoms, Grid.periodic(cell, shape))
+    big = atoms.repeat((2, 2, 1))
+    on_big = predictor.predict_grid(big, Grid.periodic(ang_to_bohr(big.cell.array),
+                                                       (20, 20, 9)))
+    assert on_cell.max() > 0.1  # a real density near the oxygens
+    for i in range(2):
+        for j in range(2):
+            block = on_big[i * 10:(i + 1) * 10, j * 10:(j + 1) * 10]
+            np.testing.assert_allclose(block, on_cell, rtol=1e-9, atol=1e-12)
+    # and the periodic images matter: without them the cell's density is different
+    open_atoms = atoms.copy()
+    open_atoms.pbc = False
+    alone = predictor.predict_points(open_atoms, Grid.periodic(cell, shape).points())
+    assert np.abs(alone - on_cell.ravel()).max() > 1e-3
+
+
+def test_grid_on_the_cell_divides_each_lattice_vector():
+    atoms = water_cell()
+    grid = comparison_grid(atoms, spacing=0.2)
+    lengths = np.linalg.norm(ang_to_bohr(atoms.cell.array), axis=1)
+    assert grid.pbc == (True, True, True)
+    assert np.allclose(grid.cell, ang_to_bohr(atoms.cell.array))
+    assert np.allclose(grid.origin, 0)
+    assert np.all(np.abs(grid.spacing - 0.2) < 0.2 * 0.2)
+    assert grid.shape == periodic_shape(ang_to_bohr(atoms.cell.array), 0.2)
+    assert tuple(int(round(n)) for n in lengths / 0.2) == grid.shape
+    slab = atoms.copy()
+    slab.pbc = (True, True, False)
+    with pytest.raises(DdvizError, match="some axes only"):
+        comparison_grid(slab)
+
+
+def test_predict_crystal_writes_chgcar_read_back_by_ase_and_pymatgen(tmp_path, ddviz_cli):
+    from pymatgen.io.vasp.outputs import Chgcar
+
+    structure = tmp_path / "cell.extxyz"
+    ase.io.write(structure, water_cell(), format="extxyz")
+    out = tmp_path / "water.CHGCAR"
+    done = ddviz_cli("predict", WATER_MODEL, structure, "-o", out, "--spacing", "0.4")
+    assert done.returncode == 0, done.stderr
+    sample = io.read(out)
+    n = sample.electrons()
+    assert sample.grid.pbc == (True, True, True)
+    assert sample.grid.shape == periodic_shape(ang_to_bohr(water_cell().cell.array), 0.4)
+    assert f"{n:.3f} electrons" in done.stdout
+    assert 14.0 < n < 18.0  # 16 valence electrons, predicted
+    # ASE: the grid holds rho x V / V (electrons per Å^3 times nothing: ASE divides by the volume)
+    from ase.calculators.vasp import VaspChargeDensity
+
+    vcd = VaspChargeDensity(str(out))
+    atoms = vcd.atoms[0]
+    assert atoms.get_chemical_symbols() == water_cell().get_chemical_symbols()
+    rho_ang = vcd.chg[0]  # e/Å^3
+    assert np.isclose(rho_ang.mean() * atoms.get_volume(), n, rtol=1e-5)
+    chg = Chgcar.from_file(str(out))
+    assert [str(s.specie) for s in chg.structure] == water_cell().get_chemical_symbols()
+    assert np.isclose(chg.data["total"].sum() / chg.data["total"].size, n, rtol=1e-5)
+    assert "O" in out.read_text().splitlines()[5].split()  # VASP 5 species line
+
+
+def test_predict_cif_lays_grid_on_the_cell(tmp_path, ddviz_cli):
+    structure = tmp_path / "ice.cif"
+    ase.io.write(structure, water_cell(), format="cif")
+    out = tmp_path / "pred.cube"
+    done = ddviz_cli("predict", WATER_MODEL, structure, "-o", out, "--spacing", "0.5")
+    assert done.returncode == 0, done.stderr
+    sample = io.read(out)
+    cell = ang_to_bohr(water_cell().cell.array)
+    assert np.allclose(sample.grid.cell, cell, atol=1e-4)  # the cell, not a box around atoms
+    info = json.loads(ddviz_cli("info", out, "--pbc", "--json").stdout)
+    assert info["pbc"] == [True, True, True]
+    assert np.isclose(info["electrons"], sample.electrons(), rtol=1e-6)
+
+
+PARTIAL_CIF = """data_partial
+_cell_length_a 4.0
+_cell_length_b 4.0
+_cell_length_c 4.0
+_cell_angle_alpha 90
+_cell_angle_beta 90
+_cell_angle_gamma 90
+_symmetry_space_group_name_H-M 'P 1'
+loop_
+_atom_site_label
+_atom_site_type_symbol
+_atom_site_fract_x
+_atom_site_fract_y
+_atom_site_fract_z
+_atom_site_occupancy
+O1 O 0.0 0.0 0.0 1.0
+H1 H 0.25 0.0 0.0 0.5
+H2 H 0.0 0.25 0.0 0.5
+"""
+
+
+def test_partial_occupancy_and_overlaps_refused(tmp_path, ddviz_cli):
+    partial = tmp_path / "partial.cif"
+    partial.write_text(PARTIAL_CIF)
+    done = ddviz_cli("predict", WATER_MODEL, partial, "-o", tmp_path / "p.cube")
+    assert done.returncode == 2
+    assert "partial.cif" in done.stderr and "partially occupied" in done.stderr
+    overlap = tmp_path / "overlap.cif"
+    overlap.write_text(PARTIAL_CIF.replace(" 0.5\n", " 1.0\n").replace("0.25 0.0 0.0", "0.02 0.0 0.0"))
+    done = ddviz_cli("predict", WATER_MODEL, overlap, "-o", tmp_path / "o.cube")
+    assert done.returncode == 2
+    assert "overlap.cif" in done.stderr and "closer than" in done.stderr
+
+
+def test_cube_with_pbc_is_periodic_and_evaluated_with_images(tmp_path, predictor, ddviz_cli):
+    atoms = water_cell()
+    grid = Grid.periodic(ang_to_bohr(atoms.cell.array), (12, 12, 11))
+    values = predictor.predict_grid(atoms, grid)
+    cube = tmp_path / "cell.cube"
+    io.write(Sample(atoms, grid, values), cube)
+    plain = io.read(cube)
+    assert plain.grid.pbc == (False, False, False) and not any(plain.atoms.pbc)
+    periodic = as_periodic(plain, cube)
+    assert periodic.grid.pbc == (True, True, True) and all(periodic.atoms.pbc)
+    assert np.allclose(ang_to_bohr(periodic.atoms.cell.array), grid.cell, atol=1e-5)
+    with_pbc = json.loads(ddviz_cli("evaluate", WATER_MODEL, cube, "--pbc", "--json").stdout)
+    without = json.loads(ddviz_cli("evaluate", WATER_MODEL, cube, "--json").stdout)
+    assert with_pbc["pooled"]["rel_l1"] < 1e-4  # the cube is this model's own periodic prediction
+    assert without["pooled"]["rel_l1"] > 10 * with_pbc["pooled"]["rel_l1"]
+    wrong = Sample(atoms, Grid(grid.origin, grid.vectors, (12, 12, 10)),
+                   values[:, :, :10])  # the atoms' cell is longer than the grid
+    with pytest.raises(DdvizError, match="does not span"):
+        as_periodic(wrong, "wrong.cube")
