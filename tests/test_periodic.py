@@ -8,16 +8,17 @@ import ase
 import ase.io
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from ddviz import io
+from ddviz.cli import main
 from ddviz.errors import DdvizError
+from ddviz.evaluate.comparison import compute_comparison
 from ddviz.evaluate.evaluation import comparison_grid
 from ddviz.evaluate.predictor import Predictor
 from ddviz.grid import Grid, Sample, as_periodic, periodic_shape
 from ddviz.methods.deep_density.files import load_model
 from ddviz.units import ang_to_bohr
-
-from conftest import ROOT
 
 WATER_MODEL = ROOT / "models" / "water.safetensors"
 
@@ -72,19 +73,20 @@ def test_grid_on_the_cell_divides_each_lattice_vector():
         comparison_grid(slab)
 
 
-def test_predict_crystal_writes_chgcar_read_back_by_ase_and_pymatgen(tmp_path, ddviz_cli):
+def test_predict_crystal_writes_chgcar_read_back_by_ase_and_pymatgen(tmp_path, capsys):
     from pymatgen.io.vasp.outputs import Chgcar
 
     structure = tmp_path / "cell.extxyz"
     ase.io.write(structure, water_cell(), format="extxyz")
     out = tmp_path / "water.CHGCAR"
-    done = ddviz_cli("predict", WATER_MODEL, structure, "-o", out, "--spacing", "0.4")
-    assert done.returncode == 0, done.stderr
+    assert main(["predict", str(WATER_MODEL), str(structure), "-o", str(out), "--spacing",
+                 "0.4"]) == 0
+    stdout = capsys.readouterr().out
     sample = io.read(out)
     n = sample.electrons()
     assert sample.grid.pbc == (True, True, True)
     assert sample.grid.shape == periodic_shape(ang_to_bohr(water_cell().cell.array), 0.4)
-    assert f"{n:.3f} electrons" in done.stdout
+    assert f"{n:.3f} electrons" in stdout
     assert 14.0 < n < 18.0  # 16 valence electrons, predicted
     # ASE: the grid holds rho x V / V (electrons per Å^3 times nothing: ASE divides by the volume)
     from ase.calculators.vasp import VaspChargeDensity
@@ -100,18 +102,13 @@ def test_predict_crystal_writes_chgcar_read_back_by_ase_and_pymatgen(tmp_path, d
     assert "O" in out.read_text().splitlines()[5].split()  # VASP 5 species line
 
 
-def test_predict_cif_lays_grid_on_the_cell(tmp_path, ddviz_cli):
-    structure = tmp_path / "ice.cif"
-    ase.io.write(structure, water_cell(), format="cif")
-    out = tmp_path / "pred.cube"
-    done = ddviz_cli("predict", WATER_MODEL, structure, "-o", out, "--spacing", "0.5")
-    assert done.returncode == 0, done.stderr
-    sample = io.read(out)
+def test_cif_and_poscar_get_the_grid_of_their_cell(tmp_path):
     cell = ang_to_bohr(water_cell().cell.array)
-    assert np.allclose(sample.grid.cell, cell, atol=1e-4)  # the cell, not a box around atoms
-    info = json.loads(ddviz_cli("info", out, "--pbc", "--json").stdout)
-    assert info["pbc"] == [True, True, True]
-    assert np.isclose(info["electrons"], sample.electrons(), rtol=1e-6)
+    for name, fmt in (("ice.cif", "cif"), ("POSCAR", "vasp")):
+        ase.io.write(tmp_path / name, water_cell(), format=fmt)
+        grid = comparison_grid(io.read_structure(tmp_path / name), spacing=0.5)
+        assert np.allclose(grid.cell, cell, atol=1e-4)  # the cell, not a box around the atoms
+        assert grid.pbc == (True, True, True)
 
 
 PARTIAL_CIF = """data_partial
@@ -135,20 +132,21 @@ H2 H 0.0 0.25 0.0 0.5
 """
 
 
-def test_partial_occupancy_and_overlaps_refused(tmp_path, ddviz_cli):
+def test_partial_occupancy_and_overlaps_refused(tmp_path, capsys):
     partial = tmp_path / "partial.cif"
     partial.write_text(PARTIAL_CIF)
-    done = ddviz_cli("predict", WATER_MODEL, partial, "-o", tmp_path / "p.cube")
-    assert done.returncode == 2
-    assert "partial.cif" in done.stderr and "partially occupied" in done.stderr
+    assert main(["predict", str(WATER_MODEL), str(partial), "-o", str(tmp_path / "p.cube")]) == 2
+    err = capsys.readouterr().err
+    assert "partial.cif" in err and "partially occupied" in err
+    assert not (tmp_path / "p.cube").exists()
     overlap = tmp_path / "overlap.cif"
-    overlap.write_text(PARTIAL_CIF.replace(" 0.5\n", " 1.0\n").replace("0.25 0.0 0.0", "0.02 0.0 0.0"))
-    done = ddviz_cli("predict", WATER_MODEL, overlap, "-o", tmp_path / "o.cube")
-    assert done.returncode == 2
-    assert "overlap.cif" in done.stderr and "closer than" in done.stderr
+    overlap.write_text(PARTIAL_CIF.replace(" 0.5\n", " 1.0\n")
+                       .replace("0.25 0.0 0.0", "0.02 0.0 0.0"))
+    with pytest.raises(DdvizError, match="overlap.cif.*closer than"):
+        io.read_structure(overlap)
 
 
-def test_cube_with_pbc_is_periodic_and_evaluated_with_images(tmp_path, predictor, ddviz_cli):
+def test_cube_with_pbc_is_periodic_and_evaluated_with_images(tmp_path, predictor, capsys):
     atoms = water_cell()
     grid = Grid.periodic(ang_to_bohr(atoms.cell.array), (12, 12, 11))
     values = predictor.predict_grid(atoms, grid)
@@ -159,10 +157,15 @@ def test_cube_with_pbc_is_periodic_and_evaluated_with_images(tmp_path, predictor
     periodic = as_periodic(plain, cube)
     assert periodic.grid.pbc == (True, True, True) and all(periodic.atoms.pbc)
     assert np.allclose(ang_to_bohr(periodic.atoms.cell.array), grid.cell, atol=1e-5)
-    with_pbc = json.loads(ddviz_cli("evaluate", WATER_MODEL, cube, "--pbc", "--json").stdout)
-    without = json.loads(ddviz_cli("evaluate", WATER_MODEL, cube, "--json").stdout)
+    assert main(["evaluate", str(WATER_MODEL), str(cube), "--pbc", "--json"]) == 0
+    with_pbc = json.loads(capsys.readouterr().out)
+    without = compute_comparison(plain.atoms, predictor, plain).metrics()
     assert with_pbc["pooled"]["rel_l1"] < 1e-4  # the cube is this model's own periodic prediction
-    assert without["pooled"]["rel_l1"] > 10 * with_pbc["pooled"]["rel_l1"]
+    assert without["rel_l1"] > 10 * with_pbc["pooled"]["rel_l1"]
+    assert main(["info", str(cube), "--pbc", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["pbc"] == [True, True, True]
+    assert np.allclose(info["cell_bohr"], grid.cell, atol=1e-5)
     wrong = Sample(atoms, Grid(grid.origin, grid.vectors, (12, 12, 10)),
                    values[:, :, :10])  # the atoms' cell is longer than the grid
     with pytest.raises(DdvizError, match="does not span"):
