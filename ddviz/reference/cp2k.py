@@ -55,8 +55,9 @@ class CP2KSettings:
     """The CP2K method: cutoffs in Ry, temperature in K, timeout in s.
 
     occupation: "auto" (smearing when any element is in :data:`METALS`, else OT), "ot" or
-    "smearing". stride: every stride-th point of CP2K's finest grid in the cube. added_mos:
-    unoccupied orbitals per 100 electrons with smearing (at least 10).
+    "smearing". stride: every stride-th point of CP2K's finest grid in the cube. mixing_alpha:
+    Broyden's mixing parameter (smearing). retry: an SCF that fails or does not converge is run
+    once more with half the mixing and twice the steps (smearing) or twice the steps (OT).
     """
 
     cutoff_ry: float = 400.0
@@ -70,13 +71,15 @@ class CP2KSettings:
     electronic_temperature_K: float = 1000.0
     stride: int = 1
     timeout_s: float = 7200.0
+    mixing_alpha: float = 0.2
+    retry: bool = True
 
     def __post_init__(self):
         if self.occupation not in ("auto", "ot", "smearing"):
             raise ConfigError(f"occupation must be auto, ot or smearing, got {self.occupation!r}",
                               field="occupation")
         for name in ("cutoff_ry", "rel_cutoff_ry", "eps_scf", "electronic_temperature_K",
-                     "timeout_s"):
+                     "timeout_s", "mixing_alpha"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
                 raise ConfigError(f"{name} must be a positive number, got {value!r}", field=name)
@@ -208,7 +211,8 @@ def write_input(atoms: ase.Atoms, settings: CP2KSettings = CP2KSettings(),
                "&SMEAR ON", "  METHOD FERMI_DIRAC",
                f"  ELECTRONIC_TEMPERATURE [K] {settings.electronic_temperature_K:.6g}",
                "&END SMEAR",
-               "&MIXING", "  METHOD BROYDEN_MIXING", "  ALPHA 0.2", "  NBROYDEN 8",
+               "&MIXING", "  METHOD BROYDEN_MIXING", f"  ALPHA {settings.mixing_alpha:.6g}",
+               "  NBROYDEN 8",
                "&END MIXING"]
     else:
         scf = ["SCF_GUESS ATOMIC", "&OT", "  MINIMIZER DIIS", "  PRECONDITIONER FULL_ALL",
@@ -272,6 +276,49 @@ def parse_output(text: str) -> dict:
 
 def compute(atoms: ase.Atoms, settings: CP2KSettings = CP2KSettings(),
             provenance: dict | None = None, keep: Path | str | None = None):
+    """Run CP2K on ``atoms`` (retried once if ``settings.retry``); the density as a Sample.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A fully periodic structure (Å).
+    settings : CP2KSettings
+        The method.
+    provenance : dict, optional
+        Entries added to the Sample's provenance (split, step, seed...).
+    keep : path-like, optional
+        Copy CP2K's input and output here (for inspection); by default they are discarded.
+
+    Returns
+    -------
+    ddviz.grid.Sample
+        See :func:`compute_once`; provenance adds ``scf_attempts``.
+
+    Raises
+    ------
+    UnsupportedError
+        CP2K or its data is missing; the structure is not periodic or has other elements.
+    ConvergenceError
+        Every attempt failed (the message names each attempt's reason).
+    """
+    attempts = [settings]
+    if settings.retry:
+        attempts.append(dataclasses.replace(settings, max_scf=2 * settings.max_scf,
+                                            mixing_alpha=settings.mixing_alpha / 2))
+    reasons = []
+    for k, attempt in enumerate(attempts, 1):
+        try:
+            sample = compute_once(atoms, attempt, provenance, keep)
+        except ConvergenceError as exc:
+            reasons.append(f"attempt {k}: {exc}")
+            continue
+        sample.provenance.update(method(settings), scf_attempts=k)
+        return sample
+    raise ConvergenceError("; ".join(reasons))
+
+
+def compute_once(atoms: ase.Atoms, settings: CP2KSettings = CP2KSettings(),
+                 provenance: dict | None = None, keep: Path | str | None = None):
     """Run CP2K on ``atoms`` and read its density back as a periodic Sample.
 
     Parameters
