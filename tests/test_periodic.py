@@ -170,3 +170,24 @@ def test_cube_with_pbc_is_periodic_and_evaluated_with_images(tmp_path, predictor
                    values[:, :, :10])  # the atoms' cell is longer than the grid
     with pytest.raises(DdvizError, match="does not span"):
         as_periodic(wrong, "wrong.cube")
+
+
+def test_periodic_isosurface_reaches_the_cell_faces(predictor):
+    from ddviz.viz.scene import Scene, closed
+
+    atoms = water_cell()
+    grid = Grid.periodic(ang_to_bohr(atoms.cell.array), (12, 12, 11))
+    values = predictor.predict_grid(atoms, grid)
+    padded, fields = closed(grid, {"predicted": values})
+    assert padded.shape == (13, 13, 12) and padded.pbc == (False, False, False)
+    inner = fields["predicted"][:12, :12, :11]
+    np.testing.assert_array_equal(inner, values)
+    np.testing.assert_array_equal(fields["predicted"][-1, :12, :11], values[0])  # first again
+    np.testing.assert_array_equal(fields["predicted"][:12, :12, -1], values[:, :, 0])
+    scene = Scene(atoms, grid, {"predicted": values}, level=0.02)
+    assert "cell" in scene.actors and scene.triangles("predicted") > 0
+    surface = scene._surface("predicted")
+    frac = surface.points @ np.linalg.inv(grid.cell)
+    # the surface crosses the far faces (frac 1), which the unpadded grid stops short of
+    assert frac.max() > 1 - 0.5 / 12
+    assert np.all(frac > -1e-6) and np.all(frac < 1 + 1e-6)
