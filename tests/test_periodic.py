@@ -69,8 +69,7 @@ def test_grid_on_the_cell_divides_each_lattice_vector():
     assert tuple(int(round(n)) for n in lengths / 0.2) == grid.shape
     slab = atoms.copy()
     slab.pbc = (True, True, False)
-    with pytest.raises(DdvizError, match="some axes only"):
-        comparison_grid(slab)
+    assert comparison_grid(slab).pbc == (False, False, False)  # a box around the atoms, as before
 
 
 def test_predict_crystal_writes_chgcar_read_back_by_ase_and_pymatgen(tmp_path, capsys):
@@ -191,3 +190,26 @@ def test_periodic_isosurface_reaches_the_cell_faces(predictor):
     # the surface crosses the far faces (frac 1), which the unpadded grid stops short of
     assert frac.max() > 1 - 0.5 / 12
     assert np.all(frac > -1e-6) and np.all(frac < 1 + 1e-6)
+
+
+def test_training_on_periodic_snapshots_uses_the_periodic_neighbour_search(tmp_path, predictor):
+    from ddviz.methods.deep_density.config import ModelConfig
+    from ddviz.train import TrainConfig, Trainer
+
+    files = []
+    for k in range(3):  # periodic references: the water model's own densities of rattled cells
+        atoms = water_cell()
+        atoms.rattle(0.05, seed=k)
+        grid = Grid.periodic(ang_to_bohr(atoms.cell.array), (12, 12, 11))
+        files.append(tmp_path / f"cell_{k:04d}.nc")
+        io.write(Sample(atoms, grid, predictor.predict_grid(atoms, grid)), files[-1])
+    cfg = TrainConfig(train=[str(f) for f in files], validation_snapshots=1, validation_stride=2,
+                      steps=4, points_per_snapshot=256, snapshots_per_step=2, validate_every=4,
+                      model=ModelConfig(m1=4, m2=2, embedding_widths=[4], fitting_widths=[8],
+                                        rcut=6.0, rcut_smooth=3.0))
+    trainer = Trainer(cfg, tmp_path / "run")
+    trainer.fit()
+    envs = trainer.method._environments
+    assert envs and all(env.pbc == (True, True, True) for env in envs.values())
+    sampler = trainer.method.samplers[0]
+    assert sampler.sample.grid.pbc == (True, True, True)  # probe points span the whole cell

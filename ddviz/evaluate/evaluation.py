@@ -67,12 +67,13 @@ def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
     spacing, margin : float
         Without a reference: for a periodic structure (pbc on every axis), the periodic grid of
         its cell at about ``spacing`` bohr (:func:`ddviz.grid.periodic_shape`, origin at the
-        cell's corner); else the standard grid (:meth:`Grid.around`) with these (bohr).
+        cell's corner); else (molecules, and structures periodic along some axes only, such as
+        a 1D chain) the standard grid (:meth:`Grid.around`) with these (bohr).
 
     Raises
     ------
     DdvizError
-        The reference's atoms are not ``atoms``; a structure periodic along some axes only.
+        The reference's atoms are not ``atoms``.
     """
     if reference is not None:
         check_same_atoms(atoms, reference.atoms)
@@ -80,10 +81,6 @@ def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
     if all(atoms.pbc) and atoms.cell.rank == 3:
         cell = ang_to_bohr(atoms.cell.array)
         return Grid.periodic(cell, periodic_shape(cell, spacing))
-    if any(atoms.pbc):
-        raise DdvizError(f"the structure is periodic along some axes only (pbc "
-                         f"{[bool(p) for p in atoms.pbc]}, cell rank {atoms.cell.rank}); ddviz "
-                         "handles molecules (no pbc) and fully periodic cells", field="pbc")
     return Grid.around(ang_to_bohr(atoms.positions), spacing, margin)
 
 
