@@ -70,3 +70,16 @@ def test_periodic_recipes_and_geometries():
                                          n_snapshots=2), system="al32")
     assert all(f.pbc.all() and np.allclose(f.cell.array, al.cell.array) for f in frames)
     assert not np.allclose(frames[0].positions, frames[1].positions)
+
+
+def test_water_box_md_keeps_rigid_tip3p_molecules():
+    from ase.calculators.tip3p import rOH
+
+    water = md.build("water32-box", seed=1)
+    frames = md.run_md(water, md.MDSettings(timestep_fs=1.0, equilibration_steps=20, interval=10,
+                                            n_snapshots=1), system="water32-box")
+    d = frames[0].get_all_distances(mic=True)
+    oh = np.array([[d[3 * i, 3 * i + 1], d[3 * i, 3 * i + 2]] for i in range(32)])
+    assert np.allclose(oh, rOH, atol=1e-6)
+    assert not np.allclose(frames[0].positions, water.positions)
+    assert np.allclose(frames[0].cell.array, water.cell.array) and frames[0].pbc.all()
