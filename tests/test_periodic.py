@@ -213,3 +213,12 @@ def test_training_on_periodic_snapshots_uses_the_periodic_neighbour_search(tmp_p
     assert envs and all(env.pbc == (True, True, True) for env in envs.values())
     sampler = trainer.method.samplers[0]
     assert sampler.sample.grid.pbc == (True, True, True)  # probe points span the whole cell
+
+
+def test_chgcar_of_a_molecule_is_refused_before_predicting(tmp_path, capsys):
+    structure = tmp_path / "water.xyz"
+    ase.io.write(structure, ase.Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]]))
+    assert main(["predict", str(WATER_MODEL), str(structure), "-o", str(tmp_path / "CHGCAR")]) == 2
+    err = capsys.readouterr().err
+    assert "CHGCAR" in err and "periodic" in err and "electrons" not in err
+    assert not (tmp_path / "CHGCAR").exists()

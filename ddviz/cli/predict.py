@@ -118,9 +118,13 @@ def run(args):
     if like is not None and args.pbc:
         like = as_periodic(like, args.like)
         frames = [_with_cell(atoms, like.atoms) for atoms in frames]
-    for _, atoms, _ in jobs:  # the grid's size from its shape: nothing allocated yet
-        check_grid_size(comparison_grid(atoms, like, args.spacing, args.margin),
-                        args.like or args.structure, args.max_points)
+    for _, atoms, output in jobs:  # the grid's size from its shape: nothing allocated yet
+        grid = comparison_grid(atoms, like, args.spacing, args.margin)
+        check_grid_size(grid, args.like or args.structure, args.max_points)
+        if io.format_of(output).name == "chgcar" and not all(grid.pbc):
+            raise DdvizError("a CHGCAR holds a periodic cell: this structure has none (give a "
+                             "cif, POSCAR or extxyz with a lattice, or --pbc for a cube of the "
+                             "cell)", path=output)
     from ddviz.evaluate.comparison import compute_comparison
     from ddviz.grid import Sample
     from ddviz.methods.deep_density.files import load_model
