@@ -130,8 +130,10 @@ def _metadata(frame: Frame, options: Options) -> dict:
 
 
 def _provenance(frame: Frame, options: Options) -> dict:
-    return {**_metadata(frame, options), "source": frame.source, "frame": frame.index,
-            "spacing_bohr": options.spacing, "margin_bohr": options.margin}
+    prov = {**_metadata(frame, options), "source": frame.source, "frame": frame.index}
+    if not isinstance(options.settings, CP2KSettings):  # CP2K: its own grid of the cell
+        prov.update(spacing_bohr=options.spacing, margin_bohr=options.margin)
+    return prov
 
 
 def _plain(value):
