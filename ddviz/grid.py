@@ -380,3 +380,77 @@ def atoms_from_bohr(numbers, positions_bohr, cell_bohr=None, pbc=False) -> ase.A
     cell = None if cell_bohr is None else bohr_to_ang(cell_bohr)
     return ase.Atoms(numbers=np.asarray(numbers, dtype=int), positions=bohr_to_ang(positions_bohr),
                      cell=cell, pbc=pbc)
+
+
+def periodic_shape(cell_bohr, spacing: float = STANDARD_SPACING) -> tuple[int, int, int]:
+    """Points per lattice vector so that each divides its vector at about ``spacing`` bohr.
+
+    Parameters
+    ----------
+    cell_bohr : (3, 3) array-like
+        Lattice vectors as rows, bohr.
+    spacing : float
+        Wanted spacing, bohr; each vector's count is ``round(length / spacing)`` (at least 1).
+
+    Returns
+    -------
+    tuple of three int
+
+    Raises
+    ------
+    DdvizError
+        ``spacing`` not a positive finite number.
+    """
+    if not (np.isfinite(spacing) and spacing > 0):
+        raise DdvizError(f"spacing must be a positive number of bohr, got {spacing}",
+                         field="spacing")
+    lengths = np.linalg.norm(np.asarray(cell_bohr, dtype=float).reshape(3, 3), axis=1)
+    return tuple(int(max(1, round(n))) for n in lengths / spacing)
+
+
+def as_periodic(sample: Sample, path=None, atol: float = 1e-4) -> Sample:
+    """The same density on a fully periodic grid of its cell (a cube read with ``--pbc``).
+
+    A cube file has no periodicity flag; a grid that spans exactly its cell (``shape[i]`` voxel
+    steps per lattice vector, no duplicated end point, as CP2K writes them) is periodic. The cell
+    is the atoms' cell when they have one (it must equal the grid's), else the grid's.
+
+    Parameters
+    ----------
+    sample : Sample
+        A density in space (``ndim`` 3).
+    path : path-like, optional
+        The file it came from, named in errors.
+    atol : float
+        Largest difference (bohr) between the atoms' cell and the grid's.
+
+    Returns
+    -------
+    Sample
+        ``sample`` itself when already periodic on every axis, else a new Sample sharing the values,
+        with ``grid.pbc`` and ``atoms.pbc`` True and the atoms' cell set.
+
+    Raises
+    ------
+    DdvizError
+        Not a density in space, or the atoms' cell differs from the cell the grid spans.
+    """
+    if all(sample.grid.pbc) and all(sample.atoms.pbc):
+        return sample
+    if sample.ndim != 3:
+        raise DdvizError(f"only a density in space can be periodic (this one is {sample.ndim}D)",
+                         path=path, field="pbc")
+    grid = sample.grid
+    atoms_cell = np.asarray(sample.atoms.cell)
+    if np.any(atoms_cell) and not np.allclose(ang_to_bohr(atoms_cell), grid.cell, atol=atol):
+        raise DdvizError("the grid does not span the structure's cell (grid cell "
+                         f"{np.round(grid.cell, 4).tolist()} bohr, structure cell "
+                         f"{np.round(ang_to_bohr(atoms_cell), 4).tolist()} bohr): it cannot be "
+                         "treated as periodic", path=path, field="pbc")
+    atoms = sample.atoms.copy()
+    atoms.cell = bohr_to_ang(grid.cell)
+    atoms.pbc = True
+    periodic = Grid(grid.origin, grid.vectors, grid.shape, (True, True, True))
+    density = sample.density.values if sample.has_values else None
+    return Sample(atoms, periodic, density, {**sample.provenance, "pbc_from": "--pbc"},
+                  sample.orbitals, ndim=sample.ndim, units=sample.units)

@@ -118,7 +118,12 @@ def test_every_dataset_preset_has_a_valid_recipe():
     for name, preset in dataset.PRESETS.items():
         rec = dataset.recipe(name)
         assert rec["md"]["n_snapshots"] == preset.n_train + preset.n_test >= 2
-        assert SCFSettings(**rec["scf"]).basis == "gth-dzvp"
+        if preset.reference == "cp2k":  # periodic cells: CP2K's standard method
+            from ddviz.reference.cp2k import CP2KSettings
+
+            assert CP2KSettings(**rec["scf"]).basis == "DZVP-MOLOPT-SR-GTH"
+        else:
+            assert SCFSettings(**rec["scf"]).basis == "gth-dzvp"
         md.build(preset.system, seed=0)
     assert dataset.recipe("ethane", n_train=3, n_test=1, seed=9)["md"]["seed"] == 9
     with pytest.raises(ConfigError, match="unknown dataset"):

@@ -76,9 +76,11 @@ class AppSettings(Config):
         raise PathError("not a file inside the configured folders "
                         f"({', '.join(str(r) for r in roots)})", path=path)
 
-    def files(self, suffixes: tuple[str, ...], roots: list[Path] | None = None) -> dict[str, Path]:
+    def files(self, suffixes: tuple[str, ...], roots: list[Path] | None = None,
+              names: tuple[str, ...] = ()) -> dict[str, Path]:
         """Display name -> path of the files with these suffixes under the folders.
 
+        Also files whose name contains one of ``names`` (VASP's CHGCAR has no suffix).
         Recursive; symlinks that leave the folders are skipped.
         """
         out = {}
@@ -86,7 +88,8 @@ class AppSettings(Config):
             if not root.is_dir():
                 continue
             for p in sorted(root.rglob("*")):
-                if p.is_file() and p.suffix.lower() in suffixes and p.resolve().is_relative_to(root):
+                named = p.suffix.lower() in suffixes or any(n in p.name for n in names)
+                if p.is_file() and named and p.resolve().is_relative_to(root):
                     out[f"{root.name}/{p.relative_to(root)}"] = p
         return out
 

@@ -61,3 +61,18 @@ def add_max_points_argument(parser) -> None:
     """
     parser.add_argument("--max-points", type=point_count, default=None, metavar="N",
                         help="refuse grids with more points (default: env DDVIZ_MAX_POINTS or 2e8)")
+
+
+def add_pbc_argument(parser, what: str = "a cube file") -> None:
+    """Add ``--pbc``: treat ``what`` as periodic (its grid spans exactly its cell).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The command's parser.
+    what : str
+        The files it applies to, for the help text.
+    """
+    parser.add_argument("--pbc", action="store_true",
+                        help=f"treat {what} as periodic: its grid spans exactly its cell (as "
+                             "CP2K writes cubes); CHGCAR is always periodic")

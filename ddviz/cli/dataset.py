@@ -5,8 +5,11 @@ equilibration, a snapshot every 500 fs, 100 fs for water16/32; DIR/trajectory.xy
 PySCF snapshot per frame stored compactly (orbitals only) as DIR/<name>_<index:04d>.nc, with
 DIR/manifest.json listing
 energies and the train/test split (train: the first snapshots in time, test: the last).
-Rerunning resumes. `ddviz dataset plane2d -o DIR [--count N --seed S]` instead builds 2D
-Kohn-Sham samples (ddviz.toys.plane2d: --count samples, split by potential), and
+Rerunning resumes. Periodic cells (al32, al108, water32-box, water64-box): EMT (Al) or rigid
+TIP3P (water) Langevin MD at 300 K, then one CP2K snapshot per frame (PBE, GTH, DZVP-MOLOPT-SR-GTH,
+400 Ry; the cube of the cell at STRIDE 2, periodic, float32 netCDF; test snapshots first; CP2K
+from Debian's cp2k and cp2k-data packages). `ddviz dataset plane2d -o DIR [--count N --seed S]`
+instead builds 2D Kohn-Sham samples (ddviz.toys.plane2d: --count samples, split by potential), and
 `ddviz dataset qm9 -o DIR [--count N --n-test M --seed S]` QM9 molecules (geometries from the
 optional package qm9pack; every molecule whose QM9 index ends in 7 is test-only). Datasets (train +
 test snapshots):
@@ -22,10 +25,10 @@ COUNT = {PLANE2D: 3000, QM9: 200}  # default --count
 def _table() -> str:
     from ddviz.reference.dataset import PRESETS
 
-    return "\n".join([f"  {name:<10} {p.n_train:>3} + {p.n_test:<3} {p.purpose}"
+    return "\n".join([f"  {name:<11} {p.n_train:>3} + {p.n_test:<3} {p.purpose}"
                       for name, p in PRESETS.items()]
-                     + [f"  {PLANE2D:<10} {'--count':>9} 2D Kohn-Sham boxes (LDA and GGA)",
-                        f"  {QM9:<10} {'--count':>3} + 100 QM9 organic molecules (H, C, N, O, F)"])
+                     + [f"  {PLANE2D:<11} {'--count':>9} 2D Kohn-Sham boxes (LDA and GGA)",
+                        f"  {QM9:<11} {'--count':>3} + 100 QM9 organic molecules (H, C, N, O, F)"])
 
 
 def add_arguments(parser) -> None:

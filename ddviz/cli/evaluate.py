@@ -16,7 +16,7 @@ import json
 
 def add_arguments(p):
     """Add the command's arguments to ``p``."""
-    from ddviz.cli._args import add_format_argument
+    from ddviz.cli._args import add_format_argument, add_pbc_argument
 
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("references", nargs="+",
@@ -24,6 +24,7 @@ def add_arguments(p):
     p.add_argument("--split", default=None, metavar="NAME",
                    help="of dataset folders, only the snapshots of this split (e.g. test)")
     add_format_argument(p, what="the reference files")
+    add_pbc_argument(p, "the reference files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--float64", action="store_true", help="evaluate in double precision")
@@ -68,6 +69,7 @@ def run(args):
     from ddviz.evaluate.comparison import compute_comparison
     from ddviz.evaluate.metrics import error_sums, pooled
     from ddviz.evaluate.predictor import Predictor
+    from ddviz.grid import as_periodic
     from ddviz.methods.deep_density.files import load_model
 
     paths = reference_files(args.references, args.split)
@@ -85,6 +87,8 @@ def run(args):
     for path in bar:
         bar.set_postfix_str(path.name, refresh=False)
         ref = io.read(path, format=args.format)
+        if getattr(args, "pbc", False):
+            ref = as_periodic(ref, path)
         c = compute_comparison(ref.atoms, predictor, ref)
         s = error_sums(c.predicted, c.reference, c.grid)
         sums.append(s)

@@ -22,13 +22,14 @@ MODEL_SUFFIXES = (".safetensors",)
 
 def add_arguments(parser) -> None:
     """Add the command's arguments to ``parser``."""
-    from ddviz.cli._args import add_format_argument, add_max_points_argument
+    from ddviz.cli._args import add_format_argument, add_max_points_argument, add_pbc_argument
 
     parser.add_argument("path", help="cube, CHGCAR/PARCHG, netCDF (.nc), xyz, POSCAR or cif file; "
                         "a model file (.safetensors) or a dataset folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_format_argument(parser)
     add_max_points_argument(parser)
+    add_pbc_argument(parser, "a density file")
 
 
 def _text(info: dict) -> str:
@@ -107,7 +108,7 @@ def run(args) -> int:
     else:
         from ddviz.io.summary import KEYS, describe
 
-        info = describe(args.path, args.max_points, args.format)
+        info = describe(args.path, args.max_points, args.format, pbc=args.pbc)
         info = {k: info[k] for k in ("file", "format", *KEYS)}
         text = _text
     if args.json:

@@ -1,7 +1,10 @@
-"""Predict the density of a structure and write it as cube or netCDF.
+"""Predict the density of a structure and write it as cube, netCDF or CHGCAR.
 
-On the grid of a reference file (--like) or on the standard grid around the atoms (--spacing,
---margin, bohr). Outputs and grid sizes (DDVIZ_MAX_POINTS, default 2e8 points) are checked
+On the grid of a reference file (--like); for a periodic structure (a cif, POSCAR or extxyz with a
+lattice, or a cube read with --pbc) on its cell, periodic, at about --spacing bohr (rounded so that
+each lattice vector holds a whole number of steps); else on the standard grid around the atoms
+(--spacing, --margin, bohr). An output named CHGCAR or *.CHGCAR is written as VASP does (rho x
+V_cell, VASP 5 header with the species line; periodic grids only). Outputs and grid sizes (DDVIZ_MAX_POINTS, default 2e8 points) are checked
 before the model is loaded; a warning is printed when the predicted electrons differ from the
 structure's valence count (GTH-PBE charges) by more than 1 %, and one naming the atoms whose
 environment lies outside the model's training data (:mod:`ddviz.methods.deep_density.coverage`).
@@ -17,23 +20,26 @@ from __future__ import annotations
 
 def add_arguments(p):
     """Add the command's arguments to ``p`` (an argparse parser)."""
-    from ddviz.cli._args import add_format_argument, add_max_points_argument
+    from ddviz.cli._args import add_format_argument, add_max_points_argument, add_pbc_argument
     from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING
 
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("structure", help="structure file (xyz, cif, POSCAR, or a density file's atoms)")
     p.add_argument("-o", "--output", required=True,
-                   help="output file (.cube or .nc); numbered OUT_0000... for several frames")
+                   help="output file (.cube, .nc, CHGCAR or *.CHGCAR); numbered OUT_0000... for "
+                        "several frames")
     p.add_argument("--frame", type=int, default=None, metavar="N",
                    help="predict only frame N of a multi-frame file (default: every frame)")
     add_format_argument(p, what="the structure file")
     p.add_argument("--like", help="use this density file's grid")
     add_format_argument(p, "--like-format", what="the --like file")
     p.add_argument("--spacing", type=float, default=STANDARD_SPACING,
-                   help="grid spacing in bohr (default %(default)s)")
+                   help="grid spacing in bohr (default %(default)s; on a cell: rounded to divide "
+                        "each lattice vector)")
     p.add_argument("--margin", type=float, default=STANDARD_MARGIN,
                    help="margin around the atoms in bohr (default %(default)s)")
     add_max_points_argument(p)
+    add_pbc_argument(p, "a cube structure or --like file")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 
@@ -71,6 +77,13 @@ def warn_electrons(atoms, electrons: float, what: str, tolerance: float = 0.01) 
               "on?", file=sys.stderr)
 
 
+def _with_cell(atoms, like_atoms):
+    """``atoms`` with the cell and pbc of ``like_atoms`` (the same atoms, as a --like check asks)."""
+    atoms = atoms.copy()
+    atoms.cell, atoms.pbc = like_atoms.cell, like_atoms.pbc
+    return atoms
+
+
 def run(args):
     """Predict every requested frame and write it."""
     import json
@@ -80,9 +93,16 @@ def run(args):
     from ddviz.cli._checks import check_grid_size, check_output
     from ddviz.errors import DdvizError
     from ddviz.evaluate.evaluation import comparison_grid
+    from ddviz.grid import as_periodic
 
     check_output(args.output)  # a folder, an unknown suffix, an unwritable place: refused now
-    frames = io.read_structures(args.structure, format=args.format)  # each frame checked
+    if args.pbc and io.format_of(args.structure, args.format).density:  # the cell from the grid
+        sample = as_periodic(io.read(args.structure, format=args.format,
+                                     max_points=args.max_points), args.structure)
+        io.check_structure(sample.atoms, args.structure)
+        frames = [sample.atoms]
+    else:
+        frames = io.read_structures(args.structure, format=args.format)  # each frame checked
     if args.frame is not None:
         if not -len(frames) <= args.frame < len(frames):
             raise DdvizError(f"no frame {args.frame}: the file has {len(frames)} frame(s)",
@@ -96,9 +116,16 @@ def run(args):
         check_output(output)
     like = (io.read(args.like, format=args.like_format, max_points=args.max_points)
             if args.like else None)
-    for _, atoms, _ in jobs:  # the grid's size from its shape: nothing allocated yet
-        check_grid_size(comparison_grid(atoms, like, args.spacing, args.margin),
-                        args.like or args.structure, args.max_points)
+    if like is not None and args.pbc:
+        like = as_periodic(like, args.like)
+        frames = [_with_cell(atoms, like.atoms) for atoms in frames]
+    for _, atoms, output in jobs:  # the grid's size from its shape: nothing allocated yet
+        grid = comparison_grid(atoms, like, args.spacing, args.margin)
+        check_grid_size(grid, args.like or args.structure, args.max_points)
+        if io.format_of(output).name == "chgcar" and not all(grid.pbc):
+            raise DdvizError("a CHGCAR holds a periodic cell: this structure has none (give a "
+                             "cif, POSCAR or extxyz with a lattice, or --pbc for a cube of the "
+                             "cell)", path=output)
     from ddviz.evaluate.comparison import compute_comparison
     from ddviz.grid import Sample
     from ddviz.methods.deep_density.files import load_model

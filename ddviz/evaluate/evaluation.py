@@ -17,7 +17,7 @@ from ddviz.cache import digest
 from ddviz.config import to_dict
 from ddviz.errors import DdvizError
 from ddviz.evaluate.comparison import Comparison
-from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid
+from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid, periodic_shape
 from ddviz.units import ang_to_bohr
 
 
@@ -65,7 +65,10 @@ def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
     reference : ddviz.grid.Sample, optional
         Its grid is used; its atoms must be ``atoms``.
     spacing, margin : float
-        Without a reference: the standard grid (:meth:`Grid.around`) with these (bohr).
+        Without a reference: for a periodic structure (pbc on every axis), the periodic grid of
+        its cell at about ``spacing`` bohr (:func:`ddviz.grid.periodic_shape`, origin at the
+        cell's corner); else (molecules, and structures periodic along some axes only, such as
+        a 1D chain) the standard grid (:meth:`Grid.around`) with these (bohr).
 
     Raises
     ------
@@ -75,6 +78,9 @@ def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
     if reference is not None:
         check_same_atoms(atoms, reference.atoms)
         return reference.grid
+    if all(atoms.pbc) and atoms.cell.rank == 3:
+        cell = ang_to_bohr(atoms.cell.array)
+        return Grid.periodic(cell, periodic_shape(cell, spacing))
     return Grid.around(ang_to_bohr(atoms.positions), spacing, margin)
 
 

@@ -57,7 +57,7 @@ class ComparisonJob:
         self.cache = cache
         self._models: dict[tuple[str, float], object] = {}
 
-    def load(self, structure, model, reference=None) -> Inputs:
+    def load(self, structure, model, reference=None, pbc: bool = False) -> Inputs:
         """Read the inputs, each a path or an object already loaded.
 
         Parameters
@@ -69,6 +69,9 @@ class ComparisonJob:
             A model file (``.safetensors``) or a loaded model.
         reference : pathlib.Path, ddviz.grid.Sample or None
             A density file or Sample to compare with.
+        pbc : bool
+            Treat the reference as periodic (:func:`ddviz.grid.as_periodic`: a cube whose grid
+            spans exactly its cell, as ``--pbc``); the structure takes its cell.
 
         Returns
         -------
@@ -97,6 +100,13 @@ class ComparisonJob:
         if reference is not None:
             own = reference if isinstance(reference, Sample) else read_with_budget(reference,
                                                                                    seconds)
+        if pbc and own is not None:
+            from ddviz.grid import as_periodic
+
+            own = as_periodic(own, getattr(reference, "name", None) or getattr(structure, "name",
+                                                                               None))
+            atoms = atoms.copy()
+            atoms.cell, atoms.pbc = own.atoms.cell, own.atoms.pbc
         return Inputs(atoms, self._model(model), own)
 
     def _model(self, model):

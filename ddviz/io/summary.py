@@ -12,7 +12,8 @@ KEYS = ("natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "
         "electrons", "frames")
 
 
-def describe(path, max_points: int | None = None, format: str | None = None) -> dict:
+def describe(path, max_points: int | None = None, format: str | None = None,
+             pbc: bool = False) -> dict:
     """The facts of one file that ``ddviz info`` prints.
 
     Atoms, species, grid, spacing and cell (bohr), periodicity, the density's dimension and units,
@@ -26,6 +27,9 @@ def describe(path, max_points: int | None = None, format: str | None = None) -> 
         Refuse grids with more points (see :func:`ddviz.io.read`).
     format : str, optional
         A name of :data:`ddviz.io.FORMATS`; default: from the file name or its content.
+    pbc : bool
+        Treat a density file as periodic (:func:`ddviz.grid.as_periodic`: a cube whose grid
+        spans exactly its cell).
 
     Returns
     -------
@@ -44,6 +48,10 @@ def describe(path, max_points: int | None = None, format: str | None = None) -> 
     fmt = io.format_of(path, format)
     if fmt.density:
         sample = io.read(path, max_points=max_points, format=fmt.name)
+        if pbc:
+            from ddviz.grid import as_periodic
+
+            sample = as_periodic(sample, path)
         if sample.has_values:
             info = sample.summary()
         else:  # orbitals only: the exact count, without evaluating the grid

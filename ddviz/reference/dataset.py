@@ -1,4 +1,9 @@
-"""Named reference datasets: GFN2-xTB Langevin MD snapshots, then PySCF densities (orbitals only).
+"""Named reference datasets: Langevin MD snapshots, then reference densities.
+
+Molecules and clusters: GFN2-xTB MD, then PySCF densities (orbitals only). Periodic cells
+(``al32``, ``al108``, ``water32-box``, ``water64-box``): EMT or rigid TIP3P MD
+(:mod:`ddviz.reference.md`), then CP2K densities of the cell (:mod:`ddviz.reference.cp2k`, grid
+values at float32; the test snapshots are computed first, so a partial build can be evaluated).
 
 ``build(name, outdir)`` writes ``outdir/dataset.json`` (the recipe), ``outdir/trajectory.xyz``
 (the snapshots, Å, with step/time/temperature/seed/split in each frame's info),
@@ -22,6 +27,7 @@ from ddviz import io
 from ddviz.errors import ConfigError
 from ddviz.io.atomic import atomic_path, write_text_atomic
 from ddviz.reference import md
+from ddviz.reference.cp2k import CP2KSettings
 from ddviz.reference.generate import Frame, Options, Report, generate
 from ddviz.reference.scf import SCFSettings
 
@@ -45,6 +51,7 @@ class Preset:
     scf: dict = field(default_factory=dict)
     max_workers: int = 2
     purpose: str = ""
+    reference: str = "pyscf"  # or "cp2k" (periodic cells): scf holds CP2KSettings overrides
 
 
 # Langevin MD at 300 K: 0.5 fs steps, friction 0.01/fs, 1 ps equilibration.
@@ -60,6 +67,13 @@ _DECORRELATED = {"interval": 1000}
 # smaller "weigend" J-fit basis: 1.3e-4, too much). water32's fitted integrals take ~9 GB (kept on
 # disk by PySCF beyond max_memory): one SCF at a time.
 _DF = {"density_fit": True}
+# Periodic cells. Aluminium (EMT): 2 fs steps, 2 ps equilibration, snapshots 200 fs apart (the
+# longest fcc Al phonon period is ~110 fs). Water (rigid TIP3P): 1 fs steps, 2 ps equilibration,
+# snapshots 500 fs apart (hydrogen-bond lifetimes are ~1 ps; orientations decorrelate in ~2 ps).
+# CP2K's cube at STRIDE 2: every other point of the 400 Ry grid (~0.31 bohr), 8x smaller files.
+_AL_MD = {"timestep_fs": 2.0, "equilibration_steps": 1000, "interval": 100}
+_WATER_MD = {"timestep_fs": 1.0, "equilibration_steps": 2000, "interval": 500}
+_CP2K = {"stride": 2}
 PRESETS: dict[str, Preset] = {
     "ethane": Preset("ethane", 100, 20, md=_DECORRELATED, purpose="small alkane"),
     "n-butane": Preset("n-butane", 100, 20, md=_DECORRELATED,
@@ -70,6 +84,14 @@ PRESETS: dict[str, Preset] = {
                       purpose="transferability test (2x water8)"),
     "water32": Preset("water32", 0, 2, relax=True, scf=_DF, max_workers=1,
                       purpose="transferability test (4x water8)"),
+    "al32": Preset("al32", 12, 3, md=_AL_MD, scf=_CP2K, max_workers=2, reference="cp2k",
+                   purpose="bulk fcc Al, 2x2x2 cells, a = 4.05 Å (CP2K)"),
+    "al108": Preset("al108", 0, 2, md=_AL_MD, scf=_CP2K, max_workers=1, reference="cp2k",
+                    purpose="transfer test: bulk Al, 3x3x3 cells (CP2K)"),
+    "water32-box": Preset("water32-box", 12, 3, md=_WATER_MD, scf=_CP2K, reference="cp2k",
+                          purpose="liquid water, 32 molecules, 9.87 Å box (CP2K)"),
+    "water64-box": Preset("water64-box", 0, 2, md=_WATER_MD, scf=_CP2K, max_workers=1,
+                          reference="cp2k", purpose="transfer test: 64 molecules (CP2K)"),
 }
 
 
@@ -85,10 +107,16 @@ def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
         raise ConfigError(f"need n_train, n_test >= 0 and at least one snapshot, got {n_train}, "
                           f"{n_test}")
     settings = dataclasses.replace(MD, **preset.md, seed=seed, n_snapshots=n_train + n_test)
-    scf = SCFSettings(**preset.scf)
+    if preset.reference == "cp2k":
+        scf = CP2KSettings(**preset.scf)
+        force_field = "EMT (ASE)" if name.startswith("al") else "rigid TIP3P (ASE)"
+        text = f"{force_field} Langevin MD, then CP2K Quickstep GPW PBE"
+    else:
+        scf = SCFSettings(**preset.scf)
+        text = "GFN2-xTB Langevin MD (tblite), then PySCF RKS"
     return {"name": name, "preset": dataclasses.asdict(preset), "n_train": n_train,
             "n_test": n_test, "seed": seed, "md": dataclasses.asdict(settings),
-            "scf": scf.describe(), "method": "GFN2-xTB Langevin MD (tblite), then PySCF RKS"}
+            "scf": scf.describe(), "method": text}
 
 
 def _split(k: int, n_train: int) -> str:
@@ -140,7 +168,8 @@ def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
         start = md.relax(start)
     total = settings.equilibration_steps + settings.n_snapshots * settings.interval
     with tqdm(total=total, unit="step", desc=f"MD {rec['name']}", disable=not progress) as bar:
-        frames = md.run_md(start, settings, progress=lambda step: bar.update(step - bar.n))
+        frames = md.run_md(start, settings, progress=lambda step: bar.update(step - bar.n),
+                           system=rec["preset"]["system"])
     for k, atoms in enumerate(frames):
         atoms.info.update(split=_split(k, rec["n_train"]), system=rec["name"])
     Path(outdir).mkdir(parents=True, exist_ok=True)
@@ -157,7 +186,12 @@ def build(name: str, outdir, n_train: int | None = None, n_test: int | None = No
     frames = trajectory(outdir, rec, progress)
     jobs = [Frame(name, k, atoms, TRAJECTORY) for k, atoms in enumerate(frames)]
     workers = min(workers, PRESETS[name].max_workers)
-    options = Options(SCFSettings(**rec["scf"]), compact=True, workers=workers,
-                      metadata={"dataset": name}, progress=progress)
+    if PRESETS[name].reference == "cp2k":
+        jobs.sort(key=lambda f: f.atoms.info.get("split") != "test")  # test snapshots first
+        options = Options(CP2KSettings(**rec["scf"]), workers=workers,
+                          metadata={"dataset": name}, progress=progress)
+    else:
+        options = Options(SCFSettings(**rec["scf"]), compact=True, workers=workers,
+                          metadata={"dataset": name}, progress=progress)
     return generate(jobs, outdir, options)
 

@@ -8,6 +8,10 @@ that exist, are readable and hold the same geometry, storage and method. Frames 
 are listed in ``OUTDIR/failed.json``; ``OUTDIR/manifest.json`` lists the finished snapshots.
 (A worker killed outright, e.g. by the out-of-memory killer, stalls a multiprocessing pool: run
 very large systems with one worker, which computes in the main process.)
+
+With :class:`ddviz.reference.cp2k.CP2KSettings` as the settings, each periodic frame is computed
+by CP2K instead (:func:`ddviz.reference.cp2k.compute`) and stored on CP2K's grid of the cell
+(periodic, values only; spacing and margin do not apply).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from ddviz import io
 from ddviz.errors import ConfigError, DdvizError
 from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid, Sample
 from ddviz.io.atomic import write_text_atomic
+from ddviz.reference import cp2k
+from ddviz.reference.cp2k import CP2KSettings
 from ddviz.reference.scf import SCFSettings, compute, method
 from ddviz.units import ang_to_bohr
 
@@ -63,7 +69,7 @@ class Options:
     and manifest entry (e.g. temperature_K, seed), over what the frames' ``info`` holds.
     """
 
-    settings: SCFSettings = field(default_factory=SCFSettings)
+    settings: SCFSettings | CP2KSettings = field(default_factory=SCFSettings)
     spacing: float = STANDARD_SPACING
     margin: float = STANDARD_MARGIN
     fmt: str = "nc"
@@ -76,6 +82,9 @@ class Options:
         if self.fmt not in FORMATS:
             raise ConfigError(f"unknown format {self.fmt!r}; expected one of {', '.join(FORMATS)}",
                               field="format")
+        if self.compact and isinstance(self.settings, CP2KSettings):
+            raise ConfigError("CP2K references store grid values: --compact (orbitals only) does "
+                              "not apply", field="compact")
         if self.compact and self.fmt != "nc":
             raise ConfigError("--compact stores orbitals, which only netCDF (.nc) can hold",
                               field="compact")
@@ -121,8 +130,10 @@ def _metadata(frame: Frame, options: Options) -> dict:
 
 
 def _provenance(frame: Frame, options: Options) -> dict:
-    return {**_metadata(frame, options), "source": frame.source, "frame": frame.index,
-            "spacing_bohr": options.spacing, "margin_bohr": options.margin}
+    prov = {**_metadata(frame, options), "source": frame.source, "frame": frame.index}
+    if not isinstance(options.settings, CP2KSettings):  # CP2K: its own grid of the cell
+        prov.update(spacing_bohr=options.spacing, margin_bohr=options.margin)
+    return prov
 
 
 def _plain(value):
@@ -130,8 +141,19 @@ def _plain(value):
     return value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
 
 
+def _method(settings) -> dict:
+    """The provenance entries that define the reference method of ``settings``."""
+    return cp2k.method(settings) if isinstance(settings, CP2KSettings) else method(settings)
+
+
 def _job(frame: Frame, options: Options):
-    """Worker: (frame, SCFResult or None, grid values or None, error message or None)."""
+    """Worker: (frame, SCFResult or periodic Sample or None, grid values or None, error or None)."""
+    if isinstance(options.settings, CP2KSettings):
+        try:
+            sample = cp2k.compute(frame.atoms, options.settings, _provenance(frame, options))
+        except Exception as exc:  # ConvergenceError, CP2K failing: skip the frame, list it
+            return frame, None, None, f"{type(exc).__name__}: {exc}"
+        return frame, sample, sample.density.values, None
     try:
         result = compute(frame.atoms, options.settings, _provenance(frame, options))
     except Exception as exc:  # ConvergenceError, or PySCF failing on a bad geometry: skip the frame
@@ -225,7 +247,7 @@ def _finished(path: Path, atoms: ase.Atoms, options: Options) -> Sample | None:
     same = (len(sample.atoms) == len(atoms) and np.array_equal(sample.atoms.numbers, atoms.numbers)
             and np.allclose(sample.atoms.positions, atoms.positions, atol=GEOMETRY_ATOL)
             and sample.has_values != options.compact
-            and all(sample.provenance.get(k, v) == v for k, v in method(options.settings).items()))
+            and all(sample.provenance.get(k, v) == v for k, v in _method(options.settings).items()))
     return sample if same else None
 
 
@@ -312,8 +334,11 @@ def _record(frame, result, values, error, outdir, options, report, entries, fail
         report.failed[name] = error
         _write_failed(outdir, failed)
         return
-    sample = Sample(frame.atoms, frame_grid(frame.atoms, options), values, result.provenance,
-                    orbitals=result.orbitals)
+    if isinstance(result, Sample):  # CP2K: on its own periodic grid of the cell
+        sample = result
+    else:
+        sample = Sample(frame.atoms, frame_grid(frame.atoms, options), values, result.provenance,
+                        orbitals=result.orbitals)
     io.write(sample, outdir / name, **({"values": not options.compact}
                                        if options.fmt == "nc" else {}))
     entries[name] = _entry(name, frame, result.provenance, options)

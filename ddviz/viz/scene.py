@@ -47,6 +47,32 @@ def grid_dataset(grid: Grid, fields: dict[str, np.ndarray]) -> pv.DataSet:
     return ds
 
 
+def closed(grid: Grid, fields: dict[str, np.ndarray]) -> tuple[Grid, dict[str, np.ndarray]]:
+    """The grid and fields with one periodic layer appended along each periodic axis.
+
+    A periodic grid stops one step short of the far cell face; with the first layer repeated
+    there, isosurfaces reach every face and join those of the neighbouring cells.
+
+    Parameters
+    ----------
+    grid : Grid
+        Periodic along some axes (or none: returned unchanged).
+    fields : dict of str to ndarray
+        Values of shape ``grid.shape``.
+
+    Returns
+    -------
+    (Grid, dict)
+        Shape ``grid.shape + pbc`` (not periodic any more: the end layer duplicates the first).
+    """
+    if not any(grid.pbc):
+        return grid, fields
+    pad = [(0, int(p)) for p in grid.pbc]
+    shape = tuple(n + int(p) for n, p in zip(grid.shape, grid.pbc))
+    return (Grid(grid.origin, grid.vectors, shape),
+            {k: np.pad(np.asarray(v), pad, mode="wrap") for k, v in fields.items()})
+
+
 def isosurface(ds: pv.DataSet, name: str, level: float) -> pv.PolyData:
     """The surface where field ``name`` equals ``level`` (empty PolyData if there is none)."""
     values = ds.point_data[name]
@@ -119,7 +145,7 @@ class Scene:
             raise DdvizError(f"unknown scene layers {sorted(unknown)}; known: {LAYERS}")
         self.plotter.clear_actors()
         self.grid = grid
-        self.dataset = grid_dataset(grid, fields)
+        self.dataset = grid_dataset(*closed(grid, fields))  # periodic: surfaces to the faces
         self.actors: dict[str, object] = {}
         self.level = float(level)
         if error_level is None and "error" in fields:

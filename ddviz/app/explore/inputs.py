@@ -16,10 +16,12 @@ from ddviz.app.explore.state import NONE, ExploreState
 from ddviz.app.settings import AppSettings
 from ddviz.errors import DdvizError
 
-STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc")
+STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc",
+                      ".chgcar")
 DENSITY_SUFFIXES = (".cube", ".cub", ".nc", ".chgcar")
-UPLOADS = {"structure": ".xyz,.extxyz,.cif,.vasp,.cube,.nc", "model": ".safetensors",
-           "reference": ".cube,.nc"}
+VASP_NAMES = ("CHGCAR",)  # density files listed by name (VASP's have no suffix)
+UPLOADS = {"structure": ".xyz,.extxyz,.cif,.vasp,.cube,.nc,.chgcar", "model": ".safetensors",
+           "reference": ".cube,.nc,.chgcar"}
 WIDTH = 280  # pixels of the inputs column
 
 
@@ -57,17 +59,18 @@ class InputsPanel(pn.viewable.Viewer):
         With nothing chosen yet, choose the first structure with a reference and the first model.
         """
         s, given = self.settings, list(self._objects)
-        structures = list(s.files(STRUCTURE_SUFFIXES)) + [k for k in given
-                                                          if k.startswith("structure:")]
-        references = [NONE] + list(s.files(DENSITY_SUFFIXES)) + [k for k in given
-                                                                 if k.startswith("reference:")]
+        structures = list(s.files(STRUCTURE_SUFFIXES, names=VASP_NAMES)) + [
+            k for k in given if k.startswith("structure:")]
+        references = [NONE] + list(s.files(DENSITY_SUFFIXES, names=VASP_NAMES)) + [
+            k for k in given if k.startswith("reference:")]
         models = [name for name, path in s.files((".safetensors",), [s.models_dir]).items()
                   if _explorable(path)] + [k for k in given if k.startswith("model:")]
         p = self.state.param
         p.structure.objects, p.reference.objects, p.model.objects = structures, references, models
         chosen = {}
         if self.state.structure is None and structures:  # prefer one with its own reference
-            with_ref = [k for k in structures if k.lower().endswith(DENSITY_SUFFIXES)]
+            with_ref = [k for k in structures if k.lower().endswith(DENSITY_SUFFIXES)
+                        or any(n in Path(k).name for n in VASP_NAMES)]
             chosen["structure"] = (with_ref or structures)[0]
         if self.state.model is None and models:
             chosen["model"] = models[0]
@@ -162,10 +165,12 @@ class InputsPanel(pn.viewable.Viewer):
         message = pn.widgets.StaticText.from_param(p.message, name="", width=WIDTH - 20,
                                                    css_classes=["ddviz-message"],
                                                    styles={"white-space": "normal"})
+        periodic = pn.widgets.Checkbox.from_param(p.periodic, name="Cube spans its cell (periodic)",
+                                                  css_classes=["ddviz-periodic"])
         return pn.Column(
             select(p.structure, "Structure"), self._upload_widget("structure"),
             select(p.model, "Model"), self._upload_widget("model"),
-            select(p.reference, "Reference density"), self._upload_widget("reference"),
+            select(p.reference, "Reference density"), self._upload_widget("reference"), periodic,
             self.progress, message, self.alert, width=WIDTH)
 
 

@@ -46,7 +46,8 @@ class Runner:
         self.state, self.inputs, self.job = state, inputs, job
         self._generation = 0  # bumped per evaluation: results of superseded ones are dropped
         self._loaded: asyncio.Event | None = None  # served: set once the page is built
-        state.param.watch(lambda *events: self.start(), ["structure", "model", "reference"])
+        state.param.watch(lambda *events: self.start(), ["structure", "model", "reference",
+                                                          "periodic"])
 
     def start(self) -> None:
         """Evaluate the current inputs: in the background when served, else now."""
@@ -62,7 +63,8 @@ class Runner:
 
     def _load(self) -> Inputs:
         resolve = self.inputs.resolve
-        return self.job.load(resolve("structure"), resolve("model"), resolve("reference"))
+        return self.job.load(resolve("structure"), resolve("model"), resolve("reference"),
+                             pbc=self.state.periodic)
 
     def _report(self, done: int, total: int) -> None:
         if self._loaded is None or self._loaded.is_set():

@@ -66,6 +66,8 @@ class ExploreState(param.Parameterized):
     structure = param.Selector(default=None, objects=[], doc="structure file or density file")
     model = param.Selector(default=None, objects=[], doc="model file (.safetensors)")
     reference = param.Selector(default=NONE, objects=[NONE], doc="reference density file")
+    periodic = param.Boolean(default=False, doc="a cube's grid spans exactly its cell: periodic "
+                             "(as `--pbc`; CHGCAR and periodic netCDF files are periodic anyway)")
     log_level = param.Number(default=-1.5, bounds=(-5, 1), step=0.05,
                              doc="log10 of the isosurface level (e/bohr^3)")
     log_error_level = param.Number(default=-2.5, bounds=(-6, 0), step=0.05,

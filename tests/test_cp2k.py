@@ -1,0 +1,85 @@
+"""CP2K references (real CP2K on a 4-atom Al cell at a low cutoff) and the periodic recipes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk, molecule
+
+from ddviz import io
+from ddviz.errors import UnsupportedError
+from ddviz.reference import cp2k, md
+from ddviz.reference.cp2k import CP2KSettings
+from ddviz.reference.dataset import recipe
+from ddviz.reference.generate import Frame, Options, generate
+
+needs_cp2k = pytest.mark.skipif(cp2k.available() is not None,
+                                reason=f"CP2K is not installed: {cp2k.available()}")
+
+
+def test_input_is_written_from_checked_values_only():
+    al = bulk("Al", "fcc", a=4.05, cubic=True)
+    text = cp2k.write_input(al, CP2KSettings(), data="/usr/share/cp2k")
+    assert "CUTOFF 400" in text and "REL_CUTOFF 50" in text and "&SMEAR ON" in text
+    assert "POTENTIAL GTH-PBE-q3" in text and "BASIS_SET DZVP-MOLOPT-SR-GTH" in text
+    assert "BROYDEN_MIXING" in text and "ELECTRONIC_TEMPERATURE [K] 1000" in text
+    water = molecule("H2O", cell=[6, 6, 6], pbc=True)
+    text = cp2k.write_input(water, CP2KSettings(), data="/usr/share/cp2k")
+    assert "&OT" in text and "&SMEAR" not in text and "GTH-PBE-q6" in text
+    with pytest.raises(UnsupportedError, match="Fe"):
+        cp2k.write_input(bulk("Fe"), CP2KSettings(), data="/usr/share/cp2k")
+    with pytest.raises(UnsupportedError, match="periodic"):
+        cp2k.write_input(molecule("H2O"), CP2KSettings(), data="/usr/share/cp2k")
+
+
+@needs_cp2k
+def test_cp2k_snapshot_of_a_small_al_cell(tmp_path):
+    al = bulk("Al", "fcc", a=4.05, cubic=True)
+    al.rattle(0.05, seed=1)
+    settings = CP2KSettings(cutoff_ry=80, rel_cutoff_ry=20, eps_scf=1e-6)
+    options = Options(settings, fmt="nc", workers=1, progress=False)
+    report = generate([Frame("al4", 0, al, "test")], tmp_path, options)
+    assert report.computed == ["al4_0000.nc"] and not report.failed
+    sample = io.read(tmp_path / "al4_0000.nc")
+    assert sample.grid.pbc == (True, True, True) and all(sample.atoms.pbc)
+    assert abs(sample.electrons() - 12) < 1e-3  # 4 Al x 3 valence electrons (GTH-PBE-q3)
+    prov = sample.provenance
+    assert prov["method"] == "CP2K Quickstep GPW" and prov["cutoff_ry"] == 80
+    assert prov["converged"] and prov["scf_wall_s"] > 0 and prov["smearing"]
+    assert np.allclose(sample.grid.cell, al.cell.array / 0.529177210903, atol=1e-3)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["snapshots"][0]["scf_wall_s"] == pytest.approx(prov["scf_wall_s"])
+    again = generate([Frame("al4", 0, al, "test")], tmp_path, options)  # resumes: nothing to do
+    assert again.skipped == ["al4_0000.nc"] and not again.computed
+
+
+def test_periodic_recipes_and_geometries():
+    al = md.build("al32")
+    assert len(al) == 32 and np.allclose(al.cell.lengths(), 8.1) and all(al.pbc)
+    water = md.build("water32-box", seed=3)
+    grams = 32 * 18.01528 / 6.02214076e23
+    assert grams / (water.get_volume() * 1e-24) == pytest.approx(0.997, rel=1e-6)
+    d = water.get_all_distances(mic=True)[::3, ::3] + 10 * np.eye(32)
+    assert d.min() >= md.MIN_OO_BOX
+    rec = recipe("al32")
+    assert rec["scf"]["cutoff_ry"] == 400 and rec["scf"]["stride"] == 2
+    assert rec["method"].startswith("EMT") and rec["n_train"] > 0 and rec["n_test"] > 0
+    frames = md.run_md(al, md.MDSettings(timestep_fs=2.0, equilibration_steps=20, interval=10,
+                                         n_snapshots=2), system="al32")
+    assert all(f.pbc.all() and np.allclose(f.cell.array, al.cell.array) for f in frames)
+    assert not np.allclose(frames[0].positions, frames[1].positions)
+
+
+def test_water_box_md_keeps_rigid_tip3p_molecules():
+    from ase.calculators.tip3p import rOH
+
+    water = md.build("water32-box", seed=1)
+    frames = md.run_md(water, md.MDSettings(timestep_fs=1.0, equilibration_steps=20, interval=10,
+                                            n_snapshots=1), system="water32-box")
+    d = frames[0].get_all_distances(mic=True)
+    oh = np.array([[d[3 * i, 3 * i + 1], d[3 * i, 3 * i + 2]] for i in range(32)])
+    assert np.allclose(oh, rOH, atol=1e-6)
+    assert not np.allclose(frames[0].positions, water.positions)
+    assert np.allclose(frames[0].cell.array, water.cell.array) and frames[0].pbc.all()
