@@ -169,3 +169,27 @@ def test_cli_properties(water, tmp_path, ddviz_cli):
     assert periodic["electrons"] == pytest.approx(props["electrons"])
     bad = ddviz_cli("properties", tmp_path / "missing.cube")
     assert bad.returncode == 2 and "missing.cube" in bad.stderr
+
+
+@pytest.mark.parametrize("pbc", [(False, False, False), (True, True, True)])
+def test_near_nuclei_points_by_brute_force(pbc):
+    from ddviz.evaluate.metrics import metrics, near_nuclei
+
+    vectors = np.array([[0.2, 0.0, 0.0], [0.05, 0.21, 0.0], [0.0, 0.03, 0.19]])
+    grid = Grid(np.zeros(3), vectors, (30, 24, 26), pbc)
+    nuclei = np.array([[0.0, 0.0, 0.0], [3.1, 2.0, 2.5], [-9.0, 0.0, 0.0]])
+    pts = grid.points()
+    d = pts[:, None, :] - nuclei[None]
+    if all(pbc):
+        frac = d @ np.linalg.inv(grid.cell)
+        d = (frac - np.rint(frac)) @ grid.cell
+    close = np.flatnonzero((np.linalg.norm(d, axis=-1) <= 0.5).any(axis=1))
+    assert close.size > 20
+    np.testing.assert_array_equal(near_nuclei(grid, nuclei, 0.5), close)
+    rng = np.random.default_rng(0)
+    ref = rng.random(grid.shape)
+    pred = ref + 0.1 * rng.standard_normal(grid.shape)
+    m = metrics(pred, ref, grid, nuclei)
+    err = np.abs(pred - ref).ravel()[close].sum() / ref.ravel()[close].sum()
+    assert m["rel_l1_near_nuclei"] == pytest.approx(err) and m["points_near_nuclei"] == close.size
+    assert metrics(pred, ref, grid)["rel_l1_near_nuclei"] is None

@@ -33,7 +33,6 @@ from ddviz.errors import DdvizError, UnsupportedError
 from ddviz.grid import Grid
 from ddviz.units import DEBYE_PER_E_BOHR
 
-_CHUNK = 1 << 20  # grid points per chunk of the moment sums
 _AH = 0.4  # Ewald split parameter times the largest grid step (long-range kernel resolved)
 _ERFC_RANGE = 6.0  # a * (padding) beyond which erfc(a r)/r is below 1e-17
 
@@ -69,17 +68,28 @@ def electrons(values, grid: Grid) -> float:
 
 
 def _moments(rho: np.ndarray, grid: Grid, origin: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Sum rho dV, sum rho (r - o) dV (3,), sum rho (r - o)(r - o)^T dV (3, 3), in chunks."""
-    flat = rho.ravel()
-    m0, m1, m2 = 0.0, np.zeros(3), np.zeros((3, 3))
-    for s in range(0, grid.size, _CHUNK):
-        w = flat[s:s + _CHUNK]
-        r = grid.points(s, s + _CHUNK) - origin
-        m0 += w.sum()
-        m1 += w @ r
-        m2 += (r * w[:, None]).T @ r
+    """Sum rho dV, sum rho (r - o) dV (3,), sum rho (r - o)(r - o)^T dV (3, 3).
+
+    From the moments of the grid indices f = (i, j, k) (r = origin + f V), taken over the
+    one- and two-axis marginals of rho, so no array of points is built.
+    """
+    idx = [np.arange(n, dtype=np.float64) for n in grid.shape]
+    s0 = rho.sum()
+    s1 = np.array([idx[p] @ rho.sum(axis=tuple(a for a in range(3) if a != p)) for p in range(3)])
+    s2 = np.empty((3, 3))
+    for p in range(3):
+        for q in range(p, 3):
+            if p == q:
+                s2[p, p] = (idx[p] ** 2) @ rho.sum(axis=tuple(a for a in range(3) if a != p))
+            else:
+                pair = rho.sum(axis=3 - p - q)  # (n_p, n_q), p < q
+                s2[p, q] = s2[q, p] = idx[p] @ pair @ idx[q]
+    c = grid.origin - origin
+    first = s1 @ grid.vectors
+    second = s0 * np.outer(c, c) + np.outer(c, first) + np.outer(first, c)
+    second += grid.vectors.T @ s2 @ grid.vectors
     dv = grid.voxel_volume
-    return m0 * dv, m1 * dv, m2 * dv
+    return float(s0 * dv), (s0 * c + first) * dv, second * dv
 
 
 def _traceless(second: np.ndarray) -> np.ndarray:
@@ -140,29 +150,42 @@ def multipoles(values, grid: Grid, positions_bohr, charges, origin_bohr=None) ->
             "quadrupole_e_bohr2": quad.tolist()}
 
 
+def _quadratic_form(values: list[np.ndarray], metric: np.ndarray) -> np.ndarray:
+    """sum_pq m_p m_q G_pq on the outer grid of the 1D arrays ``values`` (m_0, m_1, m_2)."""
+    m = [values[0][:, None, None], values[1][None, :, None], values[2][None, None, :]]
+    out = np.zeros(tuple(len(v) for v in values))
+    for p in range(3):
+        out += metric[p, p] * m[p] ** 2
+        for q in range(p + 1, 3):
+            if metric[p, q] != 0.0:
+                out += 2 * metric[p, q] * (m[p] * m[q])
+    return out
+
+
 def _kvectors_sq(shape, cell: np.ndarray) -> np.ndarray:
     """|k|^2 (1/bohr^2) on the rfftn grid of a periodic box ``cell`` (rows: lattice vectors)."""
     recip = 2 * np.pi * np.linalg.inv(cell).T  # rows b_i with a_i . b_j = 2 pi delta_ij
     freqs = [sfft.fftfreq(n, 1.0 / n) for n in shape[:2]] + [sfft.rfftfreq(shape[2], 1.0 / shape[2])]
-    m = np.meshgrid(*freqs, indexing="ij")
-    k = sum(m[i][..., None] * recip[i] for i in range(3))
-    return np.einsum("...i,...i->...", k, k)
+    return _quadratic_form(freqs, recip @ recip.T)
 
 
 def _isolated_kernel(grid: Grid, padded: tuple[int, int, int]) -> np.ndarray:
     """The Fourier multiplier (rfftn layout) of 1/r on the zero-padded grid; see the module text."""
     a = _AH / float(grid.spacing.max())
-    idx = [np.where(np.arange(n) < (n + 1) // 2, np.arange(n), np.arange(n) - n) for n in padded]
-    m = np.meshgrid(*idx, indexing="ij")
-    r = np.sqrt(np.einsum("...i,...i->...",
-                          *(2 * [sum(m[i][..., None] * grid.vectors[i] for i in range(3))])))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        long_range = np.where(r > 0, erf(a * r) / np.where(r > 0, r, 1.0), 2 * a / np.sqrt(np.pi))
-    multiplier = sfft.rfftn(long_range) * grid.voxel_volume
+    idx = [np.where(np.arange(n) < (n + 1) // 2, np.arange(n), np.arange(n) - n).astype(float)
+           for n in padded]
+    r = np.sqrt(_quadratic_form(idx, grid.vectors @ grid.vectors.T))
+    r[0, 0, 0] = 1.0
+    long_range = 1.0 / r
+    near = a * r < _ERFC_RANGE  # elsewhere erf(a r) = 1 to 1e-17
+    long_range[near] *= erf(a * r[near])
+    long_range[0, 0, 0] = 2 * a / np.sqrt(np.pi)  # the limit r -> 0: the singular cell
+    multiplier = sfft.rfftn(long_range, workers=-1).real * grid.voxel_volume
     k2 = _kvectors_sq(padded, grid.vectors * np.asarray(padded, dtype=float)[:, None])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        short = np.where(k2 > 0, 4 * np.pi / k2 * -np.expm1(-k2 / (4 * a * a)), np.pi / (a * a))
-    return multiplier.real + short
+    k2[0, 0, 0] = 1.0
+    short = 4 * np.pi / k2 * -np.expm1(-k2 / (4 * a * a))
+    short[0, 0, 0] = np.pi / (a * a)  # the limit k -> 0
+    return multiplier + short
 
 
 def hartree_potential(values, grid: Grid, pbc: bool | None = None) -> np.ndarray:
@@ -193,8 +216,8 @@ def hartree_potential(values, grid: Grid, pbc: bool | None = None) -> np.ndarray
     pbc = all(grid.pbc) if pbc is None else bool(pbc)
     if pbc:
         k2 = _kvectors_sq(grid.shape, grid.cell)
-        with np.errstate(divide="ignore"):
-            kernel = np.where(k2 > 0, 4 * np.pi / np.where(k2 > 0, k2, 1.0), 0.0)
+        k2[0, 0, 0] = np.inf  # the k = 0 term dropped (neutralising background)
+        kernel = 4 * np.pi / k2
         return sfft.irfftn(sfft.rfftn(rho) * kernel, s=grid.shape, workers=-1)
     extra = int(np.ceil(_ERFC_RANGE / _AH * grid.spacing.max() / grid.spacing.min()))
     padded = tuple(sfft.next_fast_len(n + max(n, extra), real=True) for n in grid.shape)
