@@ -33,10 +33,11 @@ def run(args):
     from ddviz.evaluate.predictor import Predictor
     from ddviz.evaluate.scf_guess import warm_start
     from ddviz.methods.deep_density.files import load_model
-    from ddviz.reference.scf import SCFSettings
+    from ddviz.reference.scf import SCFSettings, build_mol
 
     atoms = io.read_structure(args.structure, args.frame, format=args.format)
-    settings = SCFSettings(charge=args.charge)  # ConfigError for an odd electron count
+    settings = SCFSettings(charge=args.charge)
+    build_mol(atoms, settings)  # ConfigError for an odd electron count, before the model loads
     model, _ = load_model(args.model)
     predictor = Predictor(model, device=args.device, dtype="float64")
     environment = predictor.environment(atoms)

@@ -51,23 +51,19 @@ class WarmStart:
         return asdict(self)
 
 
-def _density_with_gradient(density, coords: np.ndarray, gga: bool) -> np.ndarray:
-    """(4, N) rho, d rho/dx, dy, dz at ``coords`` (bohr) for a GGA, else (N,) rho."""
-    rho = np.asarray(density(coords), dtype=np.float64)
-    if not gga:
-        return rho
-    out = np.empty((4, len(coords)))
-    out[0] = rho
+def _gradient(density, coords: np.ndarray) -> np.ndarray:
+    """(3, N) the density's gradient at ``coords`` (bohr) by central differences."""
+    out = np.empty((3, len(coords)))
     for ax in range(3):
         shift = np.zeros(3)
         shift[ax] = _FD_STEP_BOHR
-        out[ax + 1] = (np.asarray(density(coords + shift), dtype=np.float64)
-                       - np.asarray(density(coords - shift), dtype=np.float64)) / (2 * _FD_STEP_BOHR)
+        out[ax] = (np.asarray(density(coords + shift), dtype=np.float64)
+                   - np.asarray(density(coords - shift), dtype=np.float64)) / (2 * _FD_STEP_BOHR)
     return out
 
 
 def _xc_matrix(mf, rho: np.ndarray, coords: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """V_xc (nao, nao) of a density (``rho`` as :func:`_density_with_gradient`) on the grid."""
+    """V_xc (nao, nao) of a density on the grid: ``rho`` (N,), or (4, N) with its gradient."""
     ni = mf._numint
     gga = rho.ndim == 2
     vxc = ni.eval_xc_eff(mf.xc, rho, deriv=1, xctype="GGA" if gga else "LDA")[1]
@@ -84,12 +80,14 @@ def _xc_matrix(mf, rho: np.ndarray, coords: np.ndarray, weights: np.ndarray) -> 
     return vmat + vmat.T
 
 
-def _coulomb_matrix(mf, rho: np.ndarray, coords: np.ndarray, weights: np.ndarray,
-                    electrons: float) -> np.ndarray:
-    """J (nao, nao) of the density fitted in the auxiliary basis (overlap metric, charge kept)."""
+def _fit(mol, rho: np.ndarray, coords: np.ndarray, weights: np.ndarray, electrons: float):
+    """(auxmol, coefficients): the density fitted in the auxiliary basis, charge kept.
+
+    Overlap metric on the DFT grid: minimises sum_g w_g (rho - sum_P c_P chi_P)^2 subject to
+    sum_P c_P int chi_P = ``electrons``.
+    """
     from pyscf import df
 
-    mol = mf.mol
     auxmol = df.addons.make_auxmol(mol, df.make_auxbasis(mol))
     overlap = auxmol.intor("int1e_ovlp")
     project, charges = np.zeros(auxmol.nao), np.zeros(auxmol.nao)  # <chi_P|rho>, <chi_P|1>
@@ -101,11 +99,27 @@ def _coulomb_matrix(mf, rho: np.ndarray, coords: np.ndarray, weights: np.ndarray
     coeff = np.linalg.solve(overlap, project)
     along = np.linalg.solve(overlap, charges)
     coeff += (electrons - charges @ coeff) / (charges @ along) * along  # the fit's charge
+    return auxmol, coeff
+
+
+def _fit_gradient(auxmol, coeff: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    """(3, N) the gradient of the fitted density at ``coords`` (bohr)."""
+    out = np.empty((3, len(coords)))
+    for s in range(0, len(coords), _AO_CHUNK):
+        d = auxmol.eval_gto("GTOval_sph_deriv1", coords[s:s + _AO_CHUNK])  # (4, n, naux)
+        out[:, s:s + _AO_CHUNK] = d[1:] @ coeff
+    return out
+
+
+def _coulomb_matrix(mol, auxmol, coeff: np.ndarray) -> np.ndarray:
+    """J_mn = sum_P (mn|P) c_P (nao, nao) of the fitted density."""
+    from pyscf import df
+
     int3c = df.incore.aux_e2(mol, auxmol, "int3c2e", aosym="s1").reshape(mol.nao, mol.nao, -1)
     return int3c @ coeff
 
 
-def density_guess(mf, density) -> np.ndarray:
+def density_guess(mf, density, gradient: str = "fit") -> np.ndarray:
     """The initial density matrix of one Fock build from a density (see the module text).
 
     Parameters
@@ -114,6 +128,9 @@ def density_guess(mf, density) -> np.ndarray:
         The configured closed-shell mean-field object (its DFT grid is built if needed).
     density : callable
         ``density(points (M, 3) bohr) -> (M,)`` valence density, e/bohr^3.
+    gradient : {"fit", "differences"}
+        The density gradient a GGA needs: of the auxiliary-basis fit (no further density
+        evaluations), or by central differences of ``density`` (six more evaluations).
 
     Returns
     -------
@@ -125,21 +142,26 @@ def density_guess(mf, density) -> np.ndarray:
     ddviz.errors.UnsupportedError
         An open-shell or unrestricted mean-field object.
     """
-    if getattr(mf, "nelec", None) is not None and mf.mol.spin:
+    if gradient not in ("fit", "differences"):
+        raise ValueError(f"gradient must be 'fit' or 'differences', got {gradient!r}")
+    if mf.mol.spin:
         raise UnsupportedError("the density guess is for closed shells (spin 0)")
     if mf.grids.coords is None:
         mf.grids.build(with_non0tab=True)
     coords, weights = mf.grids.coords, mf.grids.weights
-    gga = mf._numint._xc_type(mf.xc) in ("GGA", "MGGA")
-    rho = _density_with_gradient(density, coords, gga)
-    rho0 = rho[0] if gga else rho
+    rho = np.asarray(density(coords), dtype=np.float64)
+    auxmol, coeff = _fit(mf.mol, rho, coords, weights, float(mf.mol.nelectron))
+    if mf._numint._xc_type(mf.xc) in ("GGA", "MGGA"):
+        grad = (_gradient(density, coords) if gradient == "differences"
+                else _fit_gradient(auxmol, coeff, coords))
+        rho = np.vstack([rho, grad])
     fock = mf.get_hcore() + _xc_matrix(mf, rho, coords, weights)
-    fock += _coulomb_matrix(mf, rho0, coords, weights, float(mf.mol.nelectron))
+    fock += _coulomb_matrix(mf.mol, auxmol, coeff)
     mo_energy, mo_coeff = mf.eig(fock, mf.get_ovlp())
     return mf.make_rdm1(mo_coeff, mf.get_occ(mo_energy, mo_coeff))
 
 
-def warm_start(atoms, density, settings=None) -> WarmStart:
+def warm_start(atoms, density, settings=None, gradient: str = "fit") -> WarmStart:
     """SCF from the density's guess and from ``minao``, identical settings; cycles and times.
 
     Parameters
@@ -151,6 +173,8 @@ def warm_start(atoms, density, settings=None) -> WarmStart:
         :meth:`~ddviz.evaluate.predictor.Predictor.predict_points` bound to ``atoms``.
     settings : ddviz.reference.scf.SCFSettings, optional
         The SCF (default: the references' method; closed shells only).
+    gradient : {"fit", "differences"}
+        As :func:`density_guess`.
 
     Returns
     -------
@@ -180,7 +204,7 @@ def warm_start(atoms, density, settings=None) -> WarmStart:
         start = time.perf_counter()
         dm0, build, guess_energy = None, 0.0, float("nan")
         if name == "guess":
-            dm0 = density_guess(mf, density)
+            dm0 = density_guess(mf, density, gradient)
             build = time.perf_counter() - start
             guess_energy = float(mf.energy_tot(dm0))
         energy = mf.kernel(dm0=dm0)
