@@ -30,14 +30,15 @@ def add_arguments(p):
 def run(args):
     """Run both SCFs; print cycles, times and the energy difference."""
     from ddviz import io
-    from ddviz.evaluate.predictor import Predictor
-    from ddviz.evaluate.scf_guess import warm_start
-    from ddviz.methods.deep_density.files import load_model
     from ddviz.reference.scf import SCFSettings, build_mol
 
     atoms = io.read_structure(args.structure, args.frame, format=args.format)
     settings = SCFSettings(charge=args.charge)
     build_mol(atoms, settings)  # ConfigError for an odd electron count, before the model loads
+    from ddviz.evaluate.predictor import Predictor  # torch
+    from ddviz.evaluate.scf_guess import warm_start
+    from ddviz.methods.deep_density.files import load_model
+
     model, _ = load_model(args.model)
     predictor = Predictor(model, device=args.device, dtype="float64")
     environment = predictor.environment(atoms)
