@@ -193,3 +193,17 @@ def test_near_nuclei_points_by_brute_force(pbc):
     err = np.abs(pred - ref).ravel()[close].sum() / ref.ravel()[close].sum()
     assert m["rel_l1_near_nuclei"] == pytest.approx(err) and m["points_near_nuclei"] == close.size
     assert metrics(pred, ref, grid)["rel_l1_near_nuclei"] is None
+
+
+def test_a_grid_too_large_for_the_hartree_fft_keeps_the_other_properties(monkeypatch):
+    from ase import Atoms
+
+    grid = Grid.around(np.zeros((1, 3)), 0.3, 3.0)
+    pts = grid.points()
+    rho = 2 * (1.0 / np.pi) ** 1.5 * np.exp(-(pts ** 2).sum(1)).reshape(grid.shape)
+    monkeypatch.setattr(P, "MAX_FFT_POINTS", grid.size)  # the padded grid is ~8x larger
+    with pytest.raises(DdvizError, match="over the limit"):
+        P.hartree_energy(rho, grid)
+    props = P.properties(rho, grid, Atoms("He"))  # He: 2 valence electrons, neutral
+    assert props["hartree_ha"] is None and props["electrons"] == pytest.approx(2.0, abs=1e-4)
+    assert props["dipole_norm_debye"] == pytest.approx(0.0, abs=1e-9)

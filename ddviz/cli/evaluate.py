@@ -58,9 +58,10 @@ def property_errors(files: list[dict]) -> dict | None:
     if not rows:
         return None
     dip = [float(np.linalg.norm(r["dipole_debye"]["difference"])) for r in rows]
-    hartree = [abs(r["hartree_ha"]["difference"]) for r in rows]
+    hartree = [abs(r["hartree_ha"]["difference"]) for r in rows
+               if r["hartree_ha"]["difference"] is not None]
     return {"dipole_err_debye_max": max(dip), "dipole_err_debye_mean": float(np.mean(dip)),
-            "hartree_err_ha_max": max(hartree), "files": len(rows)}
+            "hartree_err_ha_max": max(hartree) if hartree else None, "files": len(rows)}
 
 
 def reference_files(references, split: str | None = None) -> list:
@@ -150,7 +151,9 @@ def run(args):
               f"{row['electrons_ref']:8.3f} {row['electrons_pred']:8.3f} "
               f"{'-' if near is None else f'{near:.3%}':>8s} {dmu:>7s} {row['seconds']:6.2f}")
     if summary is not None:
+        hartree = summary["hartree_err_ha_max"]
         print(f"dipole error: max {summary['dipole_err_debye_max']:.4f} D, mean "
               f"{summary['dipole_err_debye_mean']:.4f} D; Hartree energy error: max "
-              f"{summary['hartree_err_ha_max']:.2e} Ha ({summary['files']} files)")
+              + ("-" if hartree is None else f"{hartree:.2e} Ha")
+              + f" ({summary['files']} files)")
     return 0

@@ -70,15 +70,21 @@ class Comparison:
         Hartree energy), side by side as in
         :func:`~ddviz.evaluate.properties.compare_properties`, or ``{name: {"predicted": p}}``
         without a reference. None for a line or areal density, or a grid that is not the full
-        one (``step`` > 1: a preview's quadrature would be coarse).
+        one (``step`` > 1: a preview's quadrature would be coarse), or atoms whose
+        pseudopotential core charges are unknown.
 
         Returns
         -------
         dict or None
         """
-        from ddviz.evaluate.properties import compare_properties, properties
+        from ddviz.errors import UnsupportedError
+        from ddviz.evaluate.properties import compare_properties, core_charges, properties
 
         if self.ndim != 3 or self.step != 1:
+            return None
+        try:
+            core_charges(self.atoms, self.pseudo)
+        except UnsupportedError:
             return None
         pred = properties(self.predicted, self.grid, self.atoms, self.pseudo)
         ref = (properties(self.reference, self.grid, self.atoms, self.pseudo)

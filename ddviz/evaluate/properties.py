@@ -29,12 +29,13 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.special import erf
 
-from ddviz.errors import DdvizError, UnsupportedError
+from ddviz.errors import DdvizError, TooLargeError, UnsupportedError
 from ddviz.grid import Grid
 from ddviz.units import DEBYE_PER_E_BOHR
 
 _AH = 0.4  # Ewald split parameter times the largest grid step (long-range kernel resolved)
 _ERFC_RANGE = 6.0  # a * (padding) beyond which erfc(a r)/r is below 1e-17
+MAX_FFT_POINTS = 2 ** 26  # largest (padded) FFT grid of a Hartree potential: ~1.5 GB of work
 
 
 def _values(values, grid: Grid) -> np.ndarray:
@@ -211,16 +212,22 @@ def hartree_potential(values, grid: Grid, pbc: bool | None = None) -> np.ndarray
     ------
     ddviz.errors.DdvizError
         If the values do not fit the grid.
+    ddviz.errors.TooLargeError
+        If the (padded) FFT grid has more than :data:`MAX_FFT_POINTS` points.
     """
     rho = _values(values, grid)
     pbc = all(grid.pbc) if pbc is None else bool(pbc)
+    extra = int(np.ceil(_ERFC_RANGE / _AH * grid.spacing.max() / grid.spacing.min()))
+    padded = grid.shape if pbc else tuple(sfft.next_fast_len(n + max(n, extra), real=True)
+                                          for n in grid.shape)
+    if np.prod(padded, dtype=float) > MAX_FFT_POINTS:
+        raise TooLargeError(f"the Hartree potential of a {grid.shape} grid needs an FFT of "
+                            f"{padded} points, over the limit of {MAX_FFT_POINTS}")
     if pbc:
         k2 = _kvectors_sq(grid.shape, grid.cell)
         k2[0, 0, 0] = np.inf  # the k = 0 term dropped (neutralising background)
         kernel = 4 * np.pi / k2
         return sfft.irfftn(sfft.rfftn(rho) * kernel, s=grid.shape, workers=-1)
-    extra = int(np.ceil(_ERFC_RANGE / _AH * grid.spacing.max() / grid.spacing.min()))
-    padded = tuple(sfft.next_fast_len(n + max(n, extra), real=True) for n in grid.shape)
     transform = sfft.rfftn(rho, s=padded, workers=-1) * _isolated_kernel(grid, padded)
     v = sfft.irfftn(transform, s=padded, workers=-1)
     return v[:grid.shape[0], :grid.shape[1], :grid.shape[2]]
@@ -360,7 +367,8 @@ def properties(values, grid: Grid, atoms, pseudo: str = "gth-pbe", pbc: bool | N
     dict
         ``electrons``, ``charge_e``, ``core_charge_e``, ``dipole_e_bohr``, ``dipole_debye``
         (3-vectors), ``dipole_norm_debye``, ``dipole_norm_e_bohr``, ``quadrupole_e_bohr2``
-        (3 x 3, traceless, Buckingham), ``origin_bohr``, ``hartree_ha`` and ``pbc``.
+        (3 x 3, traceless, Buckingham), ``origin_bohr``, ``hartree_ha`` (None when the grid
+        is too large for its FFT, :data:`MAX_FFT_POINTS`) and ``pbc``.
 
     Raises
     ------
@@ -379,7 +387,10 @@ def properties(values, grid: Grid, atoms, pseudo: str = "gth-pbe", pbc: bool | N
                    dipole_norm_debye=None, quadrupole_e_bohr2=None)
     else:
         out.update(multipoles(values, grid, ang_to_bohr(atoms.positions), z, origin_bohr))
-    out["hartree_ha"] = hartree_energy(values, grid, pbc)
+    try:
+        out["hartree_ha"] = hartree_energy(values, grid, pbc)
+    except TooLargeError:
+        out["hartree_ha"] = None
     return out
 
 
