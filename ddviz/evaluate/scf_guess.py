@@ -10,8 +10,9 @@ point). The density is fitted in an auxiliary basis (PySCF's for the basis, the 
 one for gth-dzvp): rho ~ sum_P c_P chi_P with the overlap metric on the DFT grid and the fit's
 charge held to the molecule's electron count; J_mn = sum_P (mn|P) c_P, and the fit's gradient is
 the one a GGA needs (central differences of the density itself are the alternative: six more
-model evaluations, the same cycles on ethane, measured). The SCF from ``dm0`` and the SCF from PySCF's ``minao``
-guess run with identical settings (:mod:`ddviz.reference.scf`: PBE, GTH-PBE, gth-dzvp, grid
+model evaluations, the same cycles on ethane, measured).
+
+The SCF from ``dm0`` and the SCF from PySCF's ``minao`` guess run with identical settings (:mod:`ddviz.reference.scf`: PBE, GTH-PBE, gth-dzvp, grid
 level 1); the density matrix is passed itself, since PySCF falls back to its default silently
 for an ``init_guess`` name it does not know.
 """
