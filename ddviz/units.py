@@ -27,3 +27,5 @@ def bohr_to_ang(x):
     """Lengths (any shape) from bohr to Å."""
     return np.asarray(x, dtype=float) * ANGSTROM_PER_BOHR
 
+
+DEBYE_PER_E_BOHR: float = 2.541746473  # 1 e*bohr in debye (CODATA 2018; PySCF's AU2DEBYE)

@@ -134,6 +134,11 @@ def test_preview_then_full_grid_ends_with_the_full_grids_metrics(app_settings, t
     rows = {r[0]: r[1] for r in ex.plots.table.object.data.itertuples(index=False)}
     assert rows["grid"] == "×".join(map(str, full_shape)) + " points"
     assert rows["points"] == str(ex.comparison.grid.size)
+    props = ex.comparison.properties()  # the library call; the table shows its numbers
+    assert rows["|dipole| (pred / ref)"] == (f"{props['dipole_norm_debye']['predicted']:.4f} / "
+                                             f"{props['dipole_norm_debye']['reference']:.4f} D")
+    assert rows["Hartree energy (pred / ref)"].endswith(" Ha")
+    assert rows["rel_l1_near_nuclei"] == f"{ex.comparison.metrics()['rel_l1_near_nuclei']:.3%}"
     progress = ex.inputs.progress
     assert not ex.state.busy and progress.value == 100 and not progress.active
     seen.clear()  # the same inputs again: straight from the cache, no preview

@@ -101,13 +101,22 @@ def test_generate_an_odd_electron_radical_with_spin_1(tmp_path, ddviz_cli):
     assert dio.read(tmp_path / "cation" / "ch3_0000.nc").orbitals.electrons == pytest.approx(6.0)
 
 
-def test_evaluate_table_has_where_and_progress(predicted, ddviz_cli):
+@pytest.fixture(scope="module")
+def evaluated():
+    """``ddviz evaluate --json`` of the shipped model on the shipped reference."""
+    from conftest import run_ddviz
+
+    proc = run_ddviz("evaluate", MODEL, REFERENCE, "--json", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_evaluate_table_has_where_and_progress(predicted, evaluated, ddviz_cli):
     proc = ddviz_cli("evaluate", MODEL, REFERENCE, predicted, "--device", "cpu")
     assert proc.returncode == 0, proc.stderr
     header, first = proc.stdout.splitlines()[:2]
     assert "where (bohr)" in header
-    where = json.loads(ddviz_cli("evaluate", MODEL, REFERENCE, "--json", "--device", "cpu")
-                       .stdout)["files"][0]["max_abs_err_at_bohr"]
+    where = evaluated["files"][0]["max_abs_err_at_bohr"]
     assert "(" + ",".join(f"{x:.2f}" for x in where) + ")" in first
     assert "2/2" in proc.stderr  # the progress bar, on stderr
 
@@ -161,3 +170,30 @@ def test_info_on_an_energy_model_shows_its_own_fields(ddviz_cli):
     assert "method      ednn" in r.stdout and "mae_E_tot" in r.stdout
     assert "species" not in r.stdout and "cutoffs" not in r.stdout  # no empty Deep Density lines
     assert "None" not in r.stdout
+
+
+def test_evaluate_json_has_properties_and_the_near_nucleus_error(predicted, evaluated):
+    from ddviz.evaluate.properties import sample_properties
+    from ddviz.units import ang_to_bohr
+
+    result = evaluated
+    row = result["files"][0]
+    ref, pred = dio.read(REFERENCE), dio.read(predicted)
+    # the near-nucleus error by brute force: every point's distance to every nucleus
+    pts = ref.grid.points()
+    dist = np.linalg.norm(pts[:, None] - ang_to_bohr(ref.atoms.positions)[None], axis=-1)
+    near = dist.min(axis=1) <= 0.5
+    p, r = pred.density.values.ravel()[near], ref.density.values.ravel()[near]
+    assert row["points_near_nuclei"] == near.sum() > 0
+    assert row["rel_l1_near_nuclei"] == pytest.approx(np.abs(p - r).sum() / np.abs(r).sum(),
+                                                      rel=1e-4)  # the file stores float32
+    props = row["properties"]
+    ref_props, pred_props = sample_properties(ref), sample_properties(pred)
+    for key in ("electrons", "dipole_norm_debye", "hartree_ha"):
+        assert props[key]["reference"] == pytest.approx(ref_props[key], rel=1e-9, abs=1e-9)
+        assert props[key]["predicted"] == pytest.approx(pred_props[key], rel=1e-5, abs=1e-5)
+    np.testing.assert_allclose(props["dipole_debye"]["difference"],
+                               np.subtract(pred_props["dipole_debye"], ref_props["dipole_debye"]),
+                               atol=1e-4)
+    assert result["properties"]["dipole_err_debye_max"] == pytest.approx(
+        np.linalg.norm(props["dipole_debye"]["difference"]))

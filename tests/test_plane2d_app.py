@@ -146,8 +146,8 @@ def test_each_bar_has_its_sources_colour_and_the_table_its_numbers(result):
 
 
 def test_the_tab_computes_in_a_notebook_and_shows_errors(tmp_path):
-    from ddviz.app.plane2d.state import TERMS
     from ddviz.app import Plane2DTab
+    from ddviz.app.plane2d.state import TERMS
     from ddviz.app.settings import AppSettings
 
     assert TERMS == ENERGY_KEYS

@@ -97,6 +97,19 @@ def test_metrics_table_shows_units(comparison):
     assert rows["max_abs_err_at_bohr"].endswith("bohr")
 
 
+def test_metrics_table_shows_the_properties_of_both_densities(water_comparison):
+    c = water_comparison
+    props = c.properties()
+    table = plots.metrics_table(c.metrics(), c.describe_grid(), props)
+    rows = dict(zip(table["metric"], table["value"]))
+    hartree = props["hartree_ha"]
+    assert rows["Hartree energy (pred / ref)"] == (f"{hartree['predicted']:.5f} / "
+                                                   f"{hartree['reference']:.5f} Ha")
+    assert abs(hartree["predicted"] - hartree["reference"]) > 1e-3 and hartree["reference"] > 0
+    assert rows["dipole (pred / ref)"].count("(") == 2
+    assert rows["rel_l1_near_nuclei"].endswith("%")
+
+
 def test_error_colour_range_is_robust_and_states_the_maximum(comparison):
     _, grid, f = comparison
     error = f["error"].copy()

@@ -27,6 +27,8 @@ COMMANDS = {
     "evaluate": "compare a model's predictions with reference densities",
     "predict": "predict the density of a structure and write it to a file",
     "compare": "compare two density files on the same grid (no model)",
+    "properties": "electrons, dipole, quadrupole and Hartree energy of a density file",
+    "scf-guess": "start a PySCF SCF from a model's predicted density; cycles against minao",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
     "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
 }

@@ -1,6 +1,10 @@
 """Evaluate a model against reference densities, per file and pooled over all grid points.
 
-Relative L1/L2, MAE, max error and where (bohr), electron counts and time; a progress bar on
+Relative L1/L2, MAE, max error and where (bohr), electron counts and time; the relative L1 over
+the points within 0.5 bohr of a nucleus (rel_l1_near_nuclei); the properties of the predicted
+and the reference density (electrons, dipole in debye and e*bohr, traceless quadrupole, Hartree
+energy; ddviz.evaluate.properties), per file and, for the dipole, the largest and mean error
+over all files (--no-properties: skip them, ~2 s a water8 grid); a progress bar on
 stderr over several files (--quiet: none); a warning for each structure whose predicted
 electrons differ from its valence count (GTH-PBE) by more than 1 %.
 
@@ -29,6 +33,36 @@ def add_arguments(p):
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--float64", action="store_true", help="evaluate in double precision")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-properties", action="store_true",
+                   help="skip the properties (dipole, quadrupole, Hartree energy)")
+
+
+def property_errors(files: list[dict]) -> dict | None:
+    """Largest and mean |predicted - reference| of the dipole (D) and Hartree energy (Ha).
+
+    Parameters
+    ----------
+    files : list of dict
+        Per-file results with a ``properties`` entry
+        (:func:`ddviz.evaluate.properties.compare_properties`).
+
+    Returns
+    -------
+    dict or None
+        ``dipole_err_debye_max``, ``dipole_err_debye_mean`` (norm of the vector difference),
+        ``hartree_err_ha_max``, ``files``; None when no file has properties.
+    """
+    import numpy as np
+
+    rows = [f["properties"] for f in files if f.get("properties")
+            and f["properties"]["dipole_debye"]["difference"] is not None]
+    if not rows:
+        return None
+    dip = [float(np.linalg.norm(r["dipole_debye"]["difference"])) for r in rows]
+    hartree = [abs(r["hartree_ha"]["difference"]) for r in rows
+               if r["hartree_ha"]["difference"] is not None]
+    return {"dipole_err_debye_max": max(dip), "dipole_err_debye_mean": float(np.mean(dip)),
+            "hartree_err_ha_max": max(hartree) if hartree else None, "files": len(rows)}
 
 
 def reference_files(references, split: str | None = None) -> list:
@@ -71,6 +105,7 @@ def run(args):
     from ddviz.evaluate.predictor import Predictor
     from ddviz.grid import as_periodic
     from ddviz.methods.deep_density.files import load_model
+    from ddviz.units import ang_to_bohr
 
     paths = reference_files(args.references, args.split)
     for path in paths:  # cheap header reads: refuse bad references before any long computation
@@ -90,21 +125,39 @@ def run(args):
         if getattr(args, "pbc", False):
             ref = as_periodic(ref, path)
         c = compute_comparison(ref.atoms, predictor, ref)
-        s = error_sums(c.predicted, c.reference, c.grid)
+        s = error_sums(c.predicted, c.reference, c.grid,
+                       ang_to_bohr(ref.atoms.positions) if c.ndim == 3 else None)
         sums.append(s)
         seconds += c.seconds
         files.append({"path": str(path), **s.metrics(), "seconds": c.seconds})
+        if c.ndim == 3 and not args.no_properties:
+            files[-1]["properties"] = c.properties()
         if c.ndim == 3:
             warn_electrons(ref.atoms, files[-1]["electrons_pred"], str(path))
     result = {"files": files, "pooled": {**pooled(sums), "seconds": seconds}}
+    summary = property_errors(files)
+    if summary is not None:
+        result["properties"] = summary
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{'file':40s} {'rel_l1':>8s} {'rel_l2':>8s} {'mae e/bohr^3':>13s} "
-          f"{'max e/bohr^3':>13s} {'where (bohr)':>22s} {'N_ref':>8s} {'N_pred':>8s} {'s':>6s}")
+          f"{'max e/bohr^3':>13s} {'where (bohr)':>22s} {'N_ref':>8s} {'N_pred':>8s} "
+          f"{'L1 nuc':>8s} {'dmu D':>7s} {'s':>6s}")
     for row in files + [dict(result["pooled"], path="pooled")]:
+        near = row.get("rel_l1_near_nuclei")
+        props = row.get("properties")
+        dmu = "-" if not props or props["dipole_debye"]["difference"] is None else \
+            f"{sum(x * x for x in props['dipole_debye']['difference']) ** 0.5:7.4f}"
         print(f"{row['path'][-40:]:40s} {row['rel_l1']:8.3%} {row['rel_l2']:8.3%} "
               f"{row['mae']:13.3e} {row['max_abs_err']:13.3e} "
-              f"{_where(row['max_abs_err_at_bohr'] if row['max_abs_err'] > 0 else None):>22s} {row['electrons_ref']:8.3f} "
-              f"{row['electrons_pred']:8.3f} {row['seconds']:6.2f}")
+              f"{_where(row['max_abs_err_at_bohr'] if row['max_abs_err'] > 0 else None):>22s} "
+              f"{row['electrons_ref']:8.3f} {row['electrons_pred']:8.3f} "
+              f"{'-' if near is None else f'{near:.3%}':>8s} {dmu:>7s} {row['seconds']:6.2f}")
+    if summary is not None:
+        hartree = summary["hartree_err_ha_max"]
+        print(f"dipole error: max {summary['dipole_err_debye_max']:.4f} D, mean "
+              f"{summary['dipole_err_debye_mean']:.4f} D; Hartree energy error: max "
+              + ("-" if hartree is None else f"{hartree:.2e} Ha")
+              + f" ({summary['files']} files)")
     return 0

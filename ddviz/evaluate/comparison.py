@@ -14,7 +14,7 @@ import numpy as np
 
 from ddviz.evaluate.metrics import metrics, worst_slice
 from ddviz.grid import Grid
-from ddviz.units import DENSITY_UNIT
+from ddviz.units import BOHR_PER_ANGSTROM, DENSITY_UNIT
 
 
 @dataclass(eq=False)
@@ -34,6 +34,7 @@ class Comparison:
     ndim: int = 3  # the reference Sample's: 1 for a chain's line grid, 3 for a density in space
     units: str = DENSITY_UNIT  # of every field: the reference Sample's (electrons/bohr for ndim 1)
     outliers: tuple = ()  # atoms outside the model's training data (coverage.Outlier)
+    pseudo: str = "gth-pbe"  # pseudopotential family of the valence densities (core charges)
 
     def describe_grid(self) -> str:
         """E.g. '66×58×68 points' or '33×29×34 points (every 2nd of the full grid)'."""
@@ -60,7 +61,36 @@ class Comparison:
             return {"electrons_pred": float(self.predicted.sum(dtype=np.float64)
                                             * self.grid.voxel_volume),
                     "points": int(self.predicted.size)}
-        return metrics(self.predicted, self.reference, self.grid)
+        near = self.atoms.positions * BOHR_PER_ANGSTROM if self.ndim == 3 else None
+        return metrics(self.predicted, self.reference, self.grid, near)
+
+    def properties(self) -> dict | None:
+        """Properties of the predicted density, and of the reference when there is one.
+
+        :func:`ddviz.evaluate.properties.properties` of each (electrons, dipole, quadrupole,
+        Hartree energy), side by side as in
+        :func:`~ddviz.evaluate.properties.compare_properties`, or ``{name: {"predicted": p}}``
+        without a reference. None for a line or areal density, or a grid that is not the full
+        one (``step`` > 1: a preview's quadrature would be coarse), or atoms whose
+        pseudopotential core charges are unknown.
+
+        Returns
+        -------
+        dict or None
+        """
+        from ddviz.errors import UnsupportedError
+        from ddviz.evaluate.properties import compare_properties, core_charges, properties
+
+        if self.ndim != 3 or self.step != 1:
+            return None
+        try:
+            core_charges(self.atoms, self.pseudo)
+        except UnsupportedError:
+            return None
+        pred = properties(self.predicted, self.grid, self.atoms, self.pseudo)
+        ref = (properties(self.reference, self.grid, self.atoms, self.pseudo)
+               if self.reference is not None else {})
+        return compare_properties(pred, ref)
 
     def worst_slice(self, axis: int | None = None) -> tuple[int, int]:
         """(axis, index) through the largest |error| (largest density without a reference)."""

@@ -201,5 +201,7 @@ def compute_comparison(atoms, model, reference=None, spacing: float = STANDARD_S
     if reference is None:
         return Comparison(atoms, grid, predicted, None, seconds, step, cached, outliers=outliers)
     ref = reference_on(reference, grid, step, cache, known.get("reference"))
+    from ddviz.evaluate.properties import pseudo_of
+
     return Comparison(atoms, grid, predicted, ref, seconds, step, cached, reference.ndim,
-                      reference.units, outliers)
+                      reference.units, outliers, pseudo_of(reference))

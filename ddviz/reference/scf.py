@@ -118,11 +118,40 @@ def method(settings: SCFSettings) -> dict:
             "conv_tol": settings.conv_tol}
 
 
+def valence_charges(symbols, pseudo: str = "gth-pbe") -> np.ndarray | None:
+    """The charge of each pseudopotential core: the electrons each atom has outside it.
+
+    PySCF's GTH tables (``gth-pbe``: H 1, C 4, N 5, O 6, F 7, ...); the point charges a valence
+    density is completed with for its electrostatics (:mod:`ddviz.evaluate.properties`).
+
+    Parameters
+    ----------
+    symbols : iterable of str
+        Chemical symbols.
+    pseudo : str
+        The pseudopotential family.
+
+    Returns
+    -------
+    ndarray of shape (natoms,) or None
+        Charges in e; None when the family has no entry for one of the elements.
+    """
+    from pyscf.pbc.gto.pseudo import load
+
+    charges = []
+    for symbol in symbols:
+        try:
+            charges.append(float(sum(load(pseudo, symbol)[0])))
+        except (KeyError, RuntimeError, ValueError, IndexError):
+            return None
+    return np.asarray(charges, dtype=float)
+
+
 def valence_electrons(symbols, pseudo: str = "gth-pbe") -> float | None:
     """The electrons a neutral structure has outside the pseudopotential cores.
 
-    The sum of the GTH valence charges (PySCF's ``gth-pbe`` tables: H 1, C 4, N 5, O 6, ...),
-    the count a Deep Density model trained on GTH valence densities should integrate to.
+    The sum of :func:`valence_charges`, the count a Deep Density model trained on GTH valence
+    densities should integrate to.
 
     Parameters
     ----------
@@ -136,15 +165,8 @@ def valence_electrons(symbols, pseudo: str = "gth-pbe") -> float | None:
     float or None
         None when the family has no entry for one of the elements.
     """
-    from pyscf.pbc.gto.pseudo import load
-
-    total = 0
-    for symbol in symbols:
-        try:
-            total += sum(load(pseudo, symbol)[0])
-        except (KeyError, RuntimeError, ValueError, IndexError):
-            return None
-    return float(total)
+    charges = valence_charges(symbols, pseudo)
+    return None if charges is None else float(charges.sum())
 
 
 def build_mol(atoms: ase.Atoms, settings: SCFSettings):

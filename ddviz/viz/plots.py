@@ -403,7 +403,32 @@ def level_marker(level: float) -> hv.VLine:
     return styled(line, color="#d62728")
 
 
-def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
+PROPERTY_ROWS = {  # property of ddviz.evaluate.properties -> (row name, unit, format)
+    "electrons": ("electrons", "e", "{:.4f}"),
+    "dipole_norm_debye": ("|dipole|", "D", "{:.4f}"),
+    "dipole_debye": ("dipole", "D", "({:.3f}, {:.3f}, {:.3f})"),
+    "hartree_ha": ("Hartree energy", "Ha", "{:.5f}"),
+}
+
+
+def _property_rows(properties: dict) -> list[tuple[str, str]]:
+    """Rows 'name (pred / ref)' of :func:`ddviz.evaluate.properties.compare_properties`."""
+    rows = []
+    for key, (name, unit, fmt) in PROPERTY_ROWS.items():
+        entry = properties.get(key) or {}
+        shown = []
+        for side in ("predicted", "reference"):
+            value = entry.get(side)
+            if value is not None:
+                shown.append(fmt.format(*value) if isinstance(value, list) else fmt.format(value))
+        if shown:
+            label = name + (" (pred / ref)" if len(shown) == 2 else " (pred)")
+            rows.append((label, " / ".join(shown) + f" {unit}"))
+    return rows
+
+
+def metrics_table(metrics: dict, grid: str | None = None,
+                  properties: dict | None = None) -> hv.Table:
     """The metrics of :func:`ddviz.evaluate.metrics.metrics` as a two-column table with units.
 
     Parameters
@@ -413,15 +438,18 @@ def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
     grid : str, optional
         Names the grid they come from (e.g.
         :meth:`ddviz.evaluate.comparison.Comparison.describe_grid`).
+    properties : dict, optional
+        :meth:`ddviz.evaluate.comparison.Comparison.properties`: electrons, dipole and Hartree
+        energy of the predicted and reference densities, one row each.
 
     Returns
     -------
     holoviews.Table
         One row per metric.
     """
-    units = {"rel_l1": "", "rel_l2": "", "mae": RHO, "max_abs_err": RHO,
-             "max_abs_err_at_bohr": "bohr", "electrons_ref": "e", "electrons_pred": "e",
-             "points": ""}
+    units = {"rel_l1": "", "rel_l2": "", "rel_l1_near_nuclei": "", "mae": RHO,
+             "max_abs_err": RHO, "max_abs_err_at_bohr": "bohr", "electrons_ref": "e",
+             "electrons_pred": "e", "points": ""}
     rows = [] if grid is None else [("grid", grid)]
     for key, unit in units.items():
         if key not in metrics or metrics[key] is None:
@@ -436,6 +464,7 @@ def metrics_table(metrics: dict, grid: str | None = None) -> hv.Table:
         else:
             text = f"{val:.4g}"
         rows.append((key, f"{text} {unit}".strip()))
+    rows += _property_rows(properties or {})
     return hv.Table(rows, kdims=["metric"], vdims=["value"])
 
 

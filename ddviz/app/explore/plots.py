@@ -69,7 +69,7 @@ class PlotsPanel(pn.viewable.Viewer):
         values = c.reference if has_ref else c.predicted
         self._density = plots.density_histogram(values) if c.ndim == 3 else None
         self._mark_level()
-        self.table.object = plots.metrics_table(c.metrics(), c.describe_grid())
+        self.table.object = plots.metrics_table(c.metrics(), c.describe_grid(), c.properties())
         self.histograms.object = plots.error_histogram(c.error) if has_ref else None
 
     def _mark_level(self, *_) -> None:
