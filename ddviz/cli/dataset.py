@@ -6,7 +6,9 @@ PySCF snapshot per frame stored compactly (orbitals only) as DIR/<name>_<index:0
 DIR/manifest.json listing
 energies and the train/test split (train: the first snapshots in time, test: the last).
 Rerunning resumes. `ddviz dataset plane2d -o DIR [--count N --seed S]` instead builds 2D
-Kohn-Sham samples (ddviz.toys.plane2d: --count samples, split by potential). Datasets (train +
+Kohn-Sham samples (ddviz.toys.plane2d: --count samples, split by potential);
+`ddviz dataset hamiltonian-water -o DIR` all-electron Kohn-Sham matrices F and S (PySCF PBE
+def2-SVP, randomly rotated MD snapshots; ddviz.methods.hamiltonian.data). Datasets (train +
 test snapshots):
 """
 
@@ -18,20 +20,24 @@ PLANE2D = "plane2d"  # not a preset: the 2D Kohn-Sham dataset of ddviz.toys.plan
 def _table() -> str:
     from ddviz.reference.dataset import PRESETS
 
+    from ddviz.methods.hamiltonian.data import PRESETS as HAMILTONIAN
+
     return "\n".join([f"  {name:<10} {p.n_train:>3} + {p.n_test:<3} {p.purpose}"
                       for name, p in PRESETS.items()]
-                     + [f"  {PLANE2D:<10} {'--count':>9} 2D Kohn-Sham boxes (LDA and GGA)"])
+                     + [f"  {PLANE2D:<10} {'--count':>9} 2D Kohn-Sham boxes (LDA and GGA)"]
+                     + [f"  {name:<10} {p.purpose}" for name, p in HAMILTONIAN.items()])
 
 
 def add_arguments(parser) -> None:
     """Add the command's arguments to ``parser``."""
     import argparse
 
+    from ddviz.methods.hamiltonian.data import PRESETS as HAMILTONIAN
     from ddviz.reference.dataset import PRESETS
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = __doc__ + _table()
-    names = [*PRESETS, PLANE2D]
+    names = [*PRESETS, PLANE2D, *HAMILTONIAN]
     parser.add_argument("name", choices=names, metavar="NAME", help=f"one of: {', '.join(names)}")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="dataset folder")
     parser.add_argument("--n-train", type=int, default=None, help="training snapshots")
@@ -54,6 +60,13 @@ def run(args) -> int:
 
         return summarise(build_plane2d(args.output, args.count, args.seed, workers=args.workers,
                                        progress=not args.no_progress), args.output)
+    from ddviz.methods.hamiltonian import data as hamiltonian
+
+    if args.name in hamiltonian.PRESETS:
+        manifest = hamiltonian.build(args.name, args.output, args.seed,
+                                     progress=not args.no_progress)
+        print(f"{len(manifest['samples'])} samples in {args.output}")
+        return 0
     from ddviz.reference.dataset import build
 
     report = build(args.name, args.output, args.n_train, args.n_test, args.seed, args.workers,
