@@ -18,9 +18,8 @@ PLANE2D = "plane2d"  # not a preset: the 2D Kohn-Sham dataset of ddviz.toys.plan
 
 
 def _table() -> str:
-    from ddviz.reference.dataset import PRESETS
-
     from ddviz.methods.hamiltonian.data import PRESETS as HAMILTONIAN
+    from ddviz.reference.dataset import PRESETS
 
     return "\n".join([f"  {name:<10} {p.n_train:>3} + {p.n_test:<3} {p.purpose}"
                       for name, p in PRESETS.items()]
