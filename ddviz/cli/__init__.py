@@ -29,6 +29,7 @@ COMMANDS = {
     "compare": "compare two density files on the same grid (no model)",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
     "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
+    "hamiltonian": "orbital energies and density from a predicted Kohn-Sham Hamiltonian",
 }
 
 INTERRUPTED = 130  # 128 + SIGINT: what shells report for a command stopped by Ctrl-C

@@ -307,15 +307,18 @@ def build(name: str, outdir, seed: int = 0, progress: bool = True) -> dict:
     entries = {}
     for k, (split, atoms) in enumerate(tqdm(frames, desc=f"SCF {name}", disable=not progress)):
         path = outdir / f"{name}_{k:04d}.nc"
+        pos = ang_to_bohr(atoms.positions)
         if path.is_file():
             try:
                 sample = HamiltonianSample.read(path)
+                if (sample.numbers.shape != atoms.numbers.shape
+                        or np.abs(sample.positions_bohr - pos).max() > 1e-6):
+                    raise FileFormatError("another structure", path=path)
                 entries[path.name] = {"split": split, "atoms": len(sample.numbers),
                                       "scf_seconds": sample.provenance.get("scf_seconds")}
                 continue
             except FileFormatError:
-                pass
-        pos = ang_to_bohr(atoms.positions)
+                pass  # unreadable or another recipe's: computed again
         ref = reference(atoms.numbers, pos, settings)
         prov = {"dataset": name, "index": k, "split": split,
                 "system": atoms.info.get("system"), "energy_Ha": ref["energy"],
