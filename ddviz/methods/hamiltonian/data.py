@@ -229,9 +229,9 @@ class HamiltonianPreset:
 
 PRESETS = {
     "hamiltonian-water": HamiltonianPreset(
-        (("water1", 20, 4, 0), ("water2", 20, 4, 0), ("water3", 20, 4, 0),
-         ("water4", 20, 4, 0), ("water8", 0, 0, 2)),
-        purpose="Kohn–Sham matrices of 1-4 water clusters (+ water8 transfer)"),
+        (("water1", 20, 4, 0), ("water2", 20, 4, 0), ("water3", 8, 2, 0),
+         ("water4", 0, 0, 2)),
+        purpose="Kohn–Sham matrices of 1-3 water clusters (+ water4 transfer)"),
     "hamiltonian-ethane": HamiltonianPreset(
         (("ethane", 40, 8, 0),), md_interval=400,
         purpose="Kohn–Sham matrices of ethane"),
