@@ -34,6 +34,7 @@ def save_model(model: HamiltonianModel, path: str | os.PathLike,
                     "parameters": sum(p.numel() for p in model.parameters())}
     model_file.write(path, model.state_dict(), FORMAT, {
         "format_version": FORMAT_VERSION, "config": model.config.to_dict(),
+        "species": model.species, "cutoffs": {"cutoff": model.config.cutoff},
         "architecture": architecture, "units": UNITS}, metadata)
 
 

@@ -137,7 +137,7 @@ class HamiltonianTraining(TrainingMethod):
 
     def data_summary(self) -> dict:
         """Sample counts and data folders, for the model file."""
-        return {"train_samples": len(self.train_set), "validation_samples": len(self.val_set),
+        return {"train_snapshots": len(self.train_set), "validation_snapshots": len(self.val_set),
                 "data": list(self.config.train)}
 
 
