@@ -113,6 +113,12 @@ def test_training_learns_and_model_file_round_trip(water_data, tmp_path):
                                                               dtype=torch.float32)
     with torch.no_grad():
         np.testing.assert_array_equal(model(z, pos).numpy(), trainer.model.eval()(z, pos).numpy())
+    # the evaluation of ddviz evaluate / the benchmark: errors against the reference
+    from ddviz.methods.hamiltonian.evaluate import evaluate
+
+    r = evaluate(model, [("w", sample)], grid_step=4)
+    assert r["equivariance_ha"] < 1e-5 and 0 < r["h_mae_cutoff_mev"] == r["h_mae_mev"]
+    assert 0 < r["rel_l1"] < 1 and r["occ_mae_mev"] > 0
     # a corrupt file is refused with a ModelFileError
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(path.read_bytes()[:-100])
