@@ -29,12 +29,14 @@ def save_model(model: HamiltonianModel, path: str | os.PathLike,
     ModelFileError
         ``metadata`` is not JSON-serialisable.
     """
+    from ase.data import chemical_symbols
+
     architecture = {"model": "DeepH-E3", "basis": model.config.basis,
                     "shells": {str(z): list(s) for z, s in model.shells.items()},
                     "parameters": sum(p.numel() for p in model.parameters())}
     model_file.write(path, model.state_dict(), FORMAT, {
         "format_version": FORMAT_VERSION, "config": model.config.to_dict(),
-        "species": model.species, "cutoffs": {"cutoff": model.config.cutoff},
+        "species": [chemical_symbols[z] for z in model.species], "cutoffs": {"cutoff": model.config.cutoff},
         "architecture": architecture, "units": UNITS}, metadata)
 
 
