@@ -31,6 +31,7 @@ COMMANDS = {
     "scf-guess": "start a PySCF SCF from a model's predicted density; cycles against minao",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
     "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
+    "hamiltonian": "orbital energies and density from a predicted Kohn-Sham Hamiltonian",
 }
 
 INTERRUPTED = 130  # 128 + SIGINT: what shells report for a command stopped by Ctrl-C

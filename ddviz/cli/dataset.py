@@ -11,7 +11,9 @@ TIP3P (water) Langevin MD at 300 K, then one CP2K snapshot per frame (PBE, GTH, 
 from Debian's cp2k and cp2k-data packages). `ddviz dataset plane2d -o DIR [--count N --seed S]`
 instead builds 2D Kohn-Sham samples (ddviz.toys.plane2d: --count samples, split by potential), and
 `ddviz dataset qm9 -o DIR [--count N --n-test M --seed S]` QM9 molecules (geometries from the
-optional package qm9pack; every molecule whose QM9 index ends in 7 is test-only). Datasets (train +
+optional package qm9pack; every molecule whose QM9 index ends in 7 is test-only);
+`ddviz dataset hamiltonian-water -o DIR` all-electron Kohn-Sham matrices F and S (PySCF PBE
+def2-SVP, randomly rotated MD snapshots; ddviz.methods.hamiltonian.data). Datasets (train +
 test snapshots):
 """
 
@@ -23,23 +25,26 @@ COUNT = {PLANE2D: 3000, QM9: 200}  # default --count
 
 
 def _table() -> str:
+    from ddviz.methods.hamiltonian.data import PRESETS as HAMILTONIAN
     from ddviz.reference.dataset import PRESETS
 
     return "\n".join([f"  {name:<11} {p.n_train:>3} + {p.n_test:<3} {p.purpose}"
                       for name, p in PRESETS.items()]
                      + [f"  {PLANE2D:<11} {'--count':>9} 2D Kohn-Sham boxes (LDA and GGA)",
-                        f"  {QM9:<11} {'--count':>3} + 100 QM9 organic molecules (H, C, N, O, F)"])
+                        f"  {QM9:<11} {'--count':>3} + 100 QM9 organic molecules (H, C, N, O, F)"]
+                     + [f"  {name:<11} {p.purpose}" for name, p in HAMILTONIAN.items()])
 
 
 def add_arguments(parser) -> None:
     """Add the command's arguments to ``parser``."""
     import argparse
 
+    from ddviz.methods.hamiltonian.data import PRESETS as HAMILTONIAN
     from ddviz.reference.dataset import PRESETS
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = __doc__ + _table()
-    names = [*PRESETS, PLANE2D, QM9]
+    names = [*PRESETS, PLANE2D, QM9, *HAMILTONIAN]
     parser.add_argument("name", choices=names, metavar="NAME", help=f"one of: {', '.join(names)}")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="dataset folder")
     parser.add_argument("--n-train", type=int, default=None, help="training snapshots")
@@ -70,6 +75,13 @@ def run(args) -> int:
         n_test = 100 if args.n_test is None else args.n_test
         return summarise(qm9.build(args.output, count, n_test, args.seed, args.workers,
                                    progress=not args.no_progress), args.output)
+    from ddviz.methods.hamiltonian import data as hamiltonian
+
+    if args.name in hamiltonian.PRESETS:
+        manifest = hamiltonian.build(args.name, args.output, args.seed,
+                                     progress=not args.no_progress)
+        print(f"{len(manifest['samples'])} samples in {args.output}")
+        return 0
     from ddviz.reference.dataset import build
 
     report = build(args.name, args.output, args.n_train, args.n_test, args.seed, args.workers,

@@ -1,0 +1,74 @@
+"""Orbital energies (and the density) from a predicted Kohn–Sham Hamiltonian (DeepH-E3).
+
+Predicts H in the model's AO basis (def2-SVP), solves H C = S C e with PySCF's overlap S and
+prints the orbital energies (Ha), HOMO, LUMO and the gap; --json prints eigenvalues_ha (all,
+ascending), homo_ha, lumo_ha, gap_ha, nelectron, basis, seconds. -o OUT writes the density of the
+occupied orbitals on the standard grid (0.2 bohr, 4 bohr margin) as cube, CHGCAR or netCDF.
+Closed-shell structures only (an even electron count).
+"""
+
+from __future__ import annotations
+
+
+def add_arguments(p):
+    """Add the command's arguments to ``p`` (an argparse parser)."""
+    from ddviz.cli._args import add_format_argument
+    from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING
+
+    p.description = __doc__
+    p.add_argument("structure", help="structure file (xyz, cif, POSCAR, ...; the first frame)")
+    p.add_argument("--model", required=True, help="Hamiltonian model file (.safetensors)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("-o", "--output", help="write the implied density here (.cube, .nc, CHGCAR)")
+    add_format_argument(p, what="the structure file")
+    p.add_argument("--spacing", type=float, default=STANDARD_SPACING,
+                   help="grid spacing in bohr (default %(default)s)")
+    p.add_argument("--margin", type=float, default=STANDARD_MARGIN,
+                   help="margin around the atoms in bohr (default %(default)s)")
+
+
+def run(args) -> int:
+    """Predict, print and (with -o) write the density."""
+    import json
+
+    from ddviz import io
+    from ddviz.cli._checks import check_grid_size, check_output
+    from ddviz.errors import ModelFileError
+    from ddviz.methods import load_model
+    from ddviz.methods.hamiltonian.files import FORMAT
+    from ddviz.methods.hamiltonian.predict import predict
+    from ddviz.units import ang_to_bohr
+
+    atoms = io.read_structures(args.structure, format=args.format)[0]
+    grid = None
+    if args.output:
+        from ddviz.grid import Grid
+
+        check_output(args.output)
+        grid = Grid.around(ang_to_bohr(atoms.positions), args.spacing, args.margin)
+        check_grid_size(grid, args.structure)
+    model, meta = load_model(args.model)
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"not a Hamiltonian model (format {meta.get('format')!r})",
+                             path=args.model, field="format")
+    result = predict(model, atoms.numbers, ang_to_bohr(atoms.positions))
+    summary = result.summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{atoms.get_chemical_formula()}: {summary['nelectron']} electrons, basis "
+              f"{summary['basis']}, {len(result.eigenvalues)} orbitals ({summary['seconds']} s)")
+        print(f"HOMO {summary['homo_ha']:.6f} Ha  LUMO {summary['lumo_ha']:.6f} Ha  "
+              f"gap {summary['gap_ha']:.6f} Ha ({summary['gap_ha'] * 27.211386:.3f} eV)")
+        print("occupied orbital energies (Ha): "
+              + " ".join(f"{e:.5f}" for e in result.eigenvalues[:result.nocc]))
+    if grid is not None:
+        from ddviz.grid import Sample
+
+        rho = result.orbitals().evaluate_grid(grid)
+        io.write(Sample(atoms, grid, rho, {"source": "ddviz hamiltonian",
+                                           "model": str(args.model)}), args.output)
+        if not args.json:
+            print(f"density ({rho.sum() * grid.voxel_volume:.4f} electrons on the grid) -> "
+                  f"{args.output}")
+    return 0
