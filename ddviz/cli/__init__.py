@@ -28,6 +28,7 @@ COMMANDS = {
     "predict": "predict the density of a structure and write it to a file",
     "compare": "compare two density files on the same grid (no model)",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
+    "ofdft": "orbital-free DFT of a 2-electron molecule with a kinetic-energy model",
     "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
 }
 

@@ -13,6 +13,7 @@ test snapshots):
 from __future__ import annotations
 
 PLANE2D = "plane2d"  # not a preset: the 2D Kohn-Sham dataset of ddviz.toys.plane2d.data
+KINETIC = "kinetic-2e"  # not a preset: ddviz.methods.kinetic.data (two-electron KS samples)
 
 
 def _table() -> str:
@@ -20,7 +21,9 @@ def _table() -> str:
 
     return "\n".join([f"  {name:<10} {p.n_train:>3} + {p.n_test:<3} {p.purpose}"
                       for name, p in PRESETS.items()]
-                     + [f"  {PLANE2D:<10} {'--count':>9} 2D Kohn-Sham boxes (LDA and GGA)"])
+                     + [f"  {PLANE2D:<10} {'--count':>9} 2D Kohn-Sham boxes (LDA and GGA)",
+                        f"  {KINETIC:<10} {'--count':>9} H2, HeH+, H3+ (PBE, perturbed): T_s, "
+                        "dT_s/drho"])
 
 
 def add_arguments(parser) -> None:
@@ -31,13 +34,14 @@ def add_arguments(parser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = __doc__ + _table()
-    names = [*PRESETS, PLANE2D]
+    names = [*PRESETS, PLANE2D, KINETIC]
     parser.add_argument("name", choices=names, metavar="NAME", help=f"one of: {', '.join(names)}")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="dataset folder")
     parser.add_argument("--n-train", type=int, default=None, help="training snapshots")
     parser.add_argument("--n-test", type=int, default=None, help="test snapshots")
-    parser.add_argument("--count", type=int, default=3000,
-                        help=f"{PLANE2D} only: samples (default %(default)s)")
+    parser.add_argument("--count", type=int, default=None,
+                        help=f"{PLANE2D} and {KINETIC} only: samples (default: 3000, "
+                        f"{KINETIC} 600)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the geometry and the MD (plane2d: of the potentials)")
     parser.add_argument("--workers", type=int, default=2,
@@ -52,7 +56,14 @@ def run(args) -> int:
     if args.name == PLANE2D:
         from ddviz.toys.plane2d.data import build as build_plane2d
 
-        return summarise(build_plane2d(args.output, args.count, args.seed, workers=args.workers,
+        return summarise(build_plane2d(args.output, 3000 if args.count is None else args.count, args.seed,
+                                       workers=args.workers,
+                                       progress=not args.no_progress), args.output)
+    if args.name == KINETIC:
+        from ddviz.methods.kinetic.data import build as build_kinetic
+
+        return summarise(build_kinetic(args.output, 600 if args.count is None else args.count,
+                                       args.seed, workers=args.workers,
                                        progress=not args.no_progress), args.output)
     from ddviz.reference.dataset import build
 
