@@ -102,6 +102,8 @@ def test_cli_ofdft(tmp_path, ddviz_cli):
     assert len(res.stderr.strip().splitlines()) == 1
     res = ddviz_cli("ofdft", xyz, "--charge", "1")
     assert res.returncode == 2 and "model" in res.stderr
+    res = ddviz_cli("ofdft", ROOT / "models" / "ethane.safetensors", xyz, "--charge", "1")
+    assert res.returncode == 2 and "not a kinetic model file" in res.stderr
 
 
 def _inputs(path, dtype=torch.float64):

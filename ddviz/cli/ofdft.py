@@ -24,6 +24,8 @@ def add_arguments(p):
     p.add_argument("--charge", type=int, default=0, help="total charge (default %(default)s)")
     p.add_argument("--functional", choices=("model", "vw"), default="model",
                    help="kinetic functional: the model (default) or exact von Weizsaecker")
+    p.add_argument("--max-iter", type=int, default=500,
+                   help="L-BFGS iteration limit (default %(default)s)")
     p.add_argument("--compare", action="store_true",
                    help="also run the Kohn-Sham SCF and report the energy and density errors")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -46,11 +48,12 @@ def run(args):
         from ddviz.methods import load_model
 
         model, meta = load_model(args.model)
-        if getattr(model.config, "method", None) != "kinetic" and meta.get("format") != \
-                "ddviz-kinetic":
+        if meta.get("format") != "ddviz-kinetic":
             raise ModelFileError("not a kinetic model file", path=args.model, field="format")
         model = model.double()
-    result = ofdft.run(mol, model, args.functional)
+    if args.max_iter < 1:
+        raise ConfigError(f"--max-iter must be positive, got {args.max_iter}", field="max-iter")
+    result = ofdft.run(mol, model, args.functional, max_iter=args.max_iter)
     out = result.summary()
     if args.compare:
         e_ks, c_ks = ofdft.kohn_sham(mol)

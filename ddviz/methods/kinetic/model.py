@@ -50,17 +50,34 @@ class RadialBasis(nn.Module):
 
 
 class Convolution(nn.Module):
-    """A point convolution: TP(x, Y(r)) with per-edge weights from a radial network."""
+    """A depthwise point convolution, then a linear mix of channels after aggregation.
+
+    Each channel u of the source features is multiplied with the spherical harmonics Y(r) of the
+    edge ("uvu" paths: one weight per channel and path, from a radial network of |r|);
+    :meth:`mix` (an equivariant linear map) then mixes channels into ``irreps_out``, applied by
+    the caller after summing the messages (fewer rows: cheap).
+    """
 
     def __init__(self, irreps_in, irreps_sh, irreps_out, basis: int, hidden: int):
         super().__init__()
-        self.tp = o3.FullyConnectedTensorProduct(irreps_in, irreps_sh, irreps_out,
-                                                 shared_weights=False)
+        irreps_in, irreps_sh = o3.Irreps(irreps_in), o3.Irreps(irreps_sh)
+        irreps_out = o3.Irreps(irreps_out)
+        wanted = {ir for _, ir in irreps_out}
+        mid, instructions = [], []
+        for i, (mul, ir_in) in enumerate(irreps_in):
+            for j, (_, ir_sh) in enumerate(irreps_sh):
+                for ir in ir_in * ir_sh:
+                    if ir in wanted:
+                        instructions.append((i, j, len(mid), "uvu", True))
+                        mid.append((mul, ir))
+        self.tp = o3.TensorProduct(irreps_in, irreps_sh, o3.Irreps(mid), instructions,
+                                   shared_weights=False, internal_weights=False)
+        self.mix = o3.Linear(self.tp.irreps_out, irreps_out)
         self.radial = nn.Sequential(nn.Linear(basis, hidden), nn.SiLU(),
                                     nn.Linear(hidden, self.tp.weight_numel))
 
     def forward(self, x, sh, basis):
-        """(E, out) messages of source features ``x`` (E, in) along edges (sh, basis)."""
+        """(E, mid) messages of source features ``x`` (E, in) along edges (sh, basis)."""
         return self.tp(x, sh, self.radial(basis))
 
 
@@ -152,7 +169,7 @@ class KineticNet(nn.Module):
         m = self.to_atoms(h[:, : self.config.scalars].repeat_interleave(n_atoms, dim=0), sh,
                           basis)
         atoms = (m.reshape(n_grid, n_atoms, -1) * density_weights[:, None, None]).sum(0)
-        atoms = self.atom_gate(atoms)
+        atoms = self.atom_gate(self.to_atoms.mix(atoms))
         atoms = self.atom_gate2(self.species(torch.cat([self._species(Z), atoms], dim=1)))
         if n_atoms > 1:
             src, dst = torch.where(~torch.eye(n_atoms, dtype=torch.bool, device=coords.device))
@@ -160,11 +177,11 @@ class KineticNet(nn.Module):
             mab = self.between_atoms(atoms[src], o3.spherical_harmonics(
                 self.irreps_sh, rab, normalize=True, normalization="component"),
                 self.basis(rab.norm(dim=1)))
-            atoms = atoms + self.pair_gate(
+            atoms = atoms + self.pair_gate(self.between_atoms.mix(
                 torch.zeros(n_atoms, mab.shape[1], dtype=mab.dtype,
-                            device=mab.device).index_add(0, dst, mab))
+                            device=mab.device).index_add(0, dst, mab)))
         back = self.to_grid(atoms.repeat(n_grid, 1), sh, basis).reshape(n_grid, n_atoms, -1)
-        g = back.sum(1)
+        g = self.to_grid.mix(back.sum(1))
         f = self.head(self.combine(h + g, h + g))[:, 0]
         return rho * f
 

@@ -112,7 +112,7 @@ class ModelKinetic:
         rho, grad = self.density(ct)
         t = self.model.kinetic_energy(rho=rho, grad_rho=grad, **self.inputs)
         (g,) = torch.autograd.grad(t, ct)
-        return float(t), g.numpy()
+        return float(t.detach()), g.numpy()
 
 
 def core_guess(mol) -> np.ndarray:
