@@ -3,7 +3,7 @@
 An equivariant point-convolution network after Remme et al., J. Chem. Phys. 159, 144113 (2023),
 built from e3nn tensor products (Geiger and Smidt, arXiv 2207.09453):
 
-1. grid embedding: scalars (ln rho / 10, rho^(1/3), |u|^2 / 4) and the l=1 feature
+1. grid embedding: scalars (1, ln rho / 10, rho^(1/3), |u|^2 / 4) and the l=1 feature
    u = grad rho / (2 rho) at each point, mixed by a tensor product with itself and a gated
    nonlinearity (|u|^2 is the invariant of the reduced-gradient family every GGA kinetic
    functional uses; how it enters T_s is learned);
@@ -101,7 +101,7 @@ class KineticNet(nn.Module):
         self.hidden = o3.Irreps(f"{s}x0e + {v}x1o")
         gate_in = o3.Irreps(f"{s}x0e + {v}x0e + {v}x1o")
         self.irreps_sh = o3.Irreps.spherical_harmonics(config.lmax)
-        irreps_in = o3.Irreps("3x0e + 1x1o")
+        irreps_in = o3.Irreps("4x0e + 1x1o")
         self.embed = o3.FullyConnectedTensorProduct(irreps_in, irreps_in, gate_in)
         self.embed_gate = _gate(s, v)
         self.basis = RadialBasis(config.radial_basis, config.radial_min, config.radial_max)
@@ -159,7 +159,8 @@ class KineticNet(nn.Module):
         """
         rho_c = rho.clamp_min(1e-30)
         u = grad_rho / (2 * rho_c[:, None])
-        scal = torch.stack([torch.log(rho_c) / 10, rho_c ** (1 / 3), (u * u).sum(1) / 4], dim=1)
+        scal = torch.stack([torch.ones_like(rho_c), torch.log(rho_c) / 10, rho_c ** (1 / 3),
+                            (u * u).sum(1) / 4], dim=1)
         x = torch.cat([scal, o3.spherical_harmonics(1, u, normalize=False)], dim=1)
         h = self.embed_gate(self.embed(x, x))
         n_grid, n_atoms = len(points), len(coords)
