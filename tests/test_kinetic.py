@@ -59,6 +59,10 @@ def test_dataset_resumes_and_refuses_another_recipe(dataset, ddviz_cli):
     res = ddviz_cli("dataset", "kinetic-2e", "-o", dataset, "--count", "3", "--seed", "1",
                     "--no-progress")
     assert res.returncode == 0 and "0 computed, 3 already done" in res.stderr
+    res = ddviz_cli("dataset", "kinetic-2e", "-o", dataset, "--count", "4", "--seed", "1",
+                    "--workers", "1", "--no-progress")  # extended: sample i depends on i only
+    assert res.returncode == 0 and "1 computed, 3 already done" in res.stderr
+    assert len(data.samples([dataset])) == 4
     res = ddviz_cli("dataset", "kinetic-2e", "-o", dataset, "--count", "3", "--seed", "2",
                     "--no-progress")
     assert res.returncode == 2 and "another recipe" in res.stderr

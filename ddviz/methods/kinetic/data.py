@@ -29,8 +29,9 @@ written atomically, with dims ``point``, ``atom``, ``ao``, ``xyz``:
   ``mu_Ha``, ``system``, ``charge``, ``split`` and ``meta`` (JSON: recipe, SCF iterations).
 
 ``OUTDIR/manifest.json`` lists the recipe and every finished sample; a rerun with the same recipe
-resumes (finished files are skipped), another recipe in the same folder is refused. Every 5th
-sample (``i % 5 == 4``) is ``test``.
+resumes (finished files are skipped), another recipe in the same folder is refused. Sample ``i``
+depends on the seed and ``i`` only, so a larger ``count`` extends a dataset (the count is not
+part of the comparison). Every 5th sample (``i % 5 == 4``) is ``test``.
 """
 
 from __future__ import annotations
@@ -120,6 +121,12 @@ def recipe(count: int, seed: int) -> dict:
             "gaussians": {"count": [1, 3], "amplitude_Ha": [0.05, 0.4],
                           "width_bohr": [0.5, 1.5], "offset_bohr": 1.0},
             "perturbation_integrals": "on the DFT grid", "conv_tol": 1e-11}
+
+
+def same_recipe(old: dict, new: dict) -> bool:
+    """Whether two recipes give the same samples (the sample count aside)."""
+    return ({k: v for k, v in old.items() if k != "count"}
+            == {k: v for k, v in new.items() if k != "count"})
 
 
 def split_of(index: int) -> str:
@@ -364,15 +371,15 @@ def build(outdir, count: int = 600, seed: int = 0, workers: int = 2,
         old = json.loads((outdir / MANIFEST).read_text())["recipe"]
     except (OSError, ValueError, KeyError, TypeError):
         old = None
-    if old is not None and old != rec:
-        diff = sorted(k for k in set(old) | set(rec) if old.get(k) != rec.get(k))
+    if old is not None and not same_recipe(old, rec):
+        diff = sorted(k for k in set(old) | set(rec) if k != "count" and old.get(k) != rec.get(k))
         raise ConfigError(f"the folder holds a kinetic-2e dataset of another recipe (differs "
                           f"in {', '.join(diff)}); use a new folder", path=outdir / MANIFEST)
     report, entries, todo = Report(), {}, []
     for i in range(count):
         try:
             _, attrs = load(outdir / filename(i))
-            if attrs.get("meta", {}).get("recipe") != rec:
+            if not same_recipe(attrs.get("meta", {}).get("recipe") or {}, rec):
                 raise DdvizError("another recipe")
             entries[filename(i)] = _entry(filename(i), attrs)
             report.skipped.append(filename(i))
