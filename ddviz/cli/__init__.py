@@ -30,6 +30,7 @@ COMMANDS = {
     "properties": "electrons, dipole, quadrupole and Hartree energy of a density file",
     "scf-guess": "start a PySCF SCF from a model's predicted density; cycles against minao",
     "serve": "run the app in a browser (localhost only unless told otherwise)",
+    "ofdft": "orbital-free DFT of a 2-electron molecule with a kinetic-energy model",
     "chain": "1D Kohn-Sham model chains: AIMD snapshots, band gaps, screening",
     "hamiltonian": "orbital energies and density from a predicted Kohn-Sham Hamiltonian",
 }

@@ -95,9 +95,11 @@ def describe_dataset(path) -> dict:
     if isinstance(plane2d, dict) and "samples" in plane2d:  # a 2D Kohn-Sham dataset (plane2d)
         splits = Counter(str(e.get("split", "train")) for e in plane2d["samples"])
         recipe = plane2d.get("recipe") or {}
-        return {"file": str(path), "kind": "dataset", "name": "plane2d",
+        name = recipe.get("name") if recipe.get("name") == "kinetic-2e" else "plane2d"
+        return {"file": str(path), "kind": "dataset", "name": name,
                 "snapshots": dict(sorted(splits.items())), "total": sum(splits.values()),
-                "species": [], "reference": {k: recipe[k] for k in ("functionals", "n", "length")
+                "species": [], "reference": {k: recipe[k] for k in ("functionals", "n", "length",
+                                                                   "xc", "basis", "grid_level")
                                              if k in recipe} or None}
     files = snapshot_files(path)  # refuses folders with no snapshots, checks the manifest
     manifest, recipe = {}, {}

@@ -1,0 +1,68 @@
+"""Orbital-free DFT of a two-electron molecule with a learned (or the exact) kinetic functional.
+
+Minimises E[rho] = T_s[rho] + E_ext + E_H + E_xc (PBE, def2-TZVP) over rho = 2|phi|^2, phi in
+the basis normalised through S, with L-BFGS from the core Hamiltonian's lowest orbital
+(ddviz.methods.kinetic.ofdft). T_s comes from the kinetic model file (method "kinetic"), or with
+--functional vw from the von Weizsaecker functional (exact for two electrons: the Kohn-Sham
+energy). Prints the energy (Ha), its parts, iterations, converged and wall time; --json prints
+one JSON object with the keys energy_ha, kinetic_ha, external_ha, hartree_ha, xc_ha, nuclear_ha,
+iterations, converged, seconds, functional (and ks_energy_ha, error_ha, density_rel_l1 with
+--compare). Structures with other than 2 electrons are refused.
+"""
+
+from __future__ import annotations
+
+
+def add_arguments(p):
+    """Add the command's arguments to ``p`` (an argparse parser)."""
+    from ddviz.cli._args import add_format_argument
+
+    p.add_argument("model", nargs="?", default=None,
+                   help="kinetic model file (.safetensors); not needed with --functional vw")
+    p.add_argument("structure", help="structure file (xyz, cif, POSCAR, ...), first frame used")
+    add_format_argument(p, what="the structure file")
+    p.add_argument("--charge", type=int, default=0, help="total charge (default %(default)s)")
+    p.add_argument("--functional", choices=("model", "vw"), default="model",
+                   help="kinetic functional: the model (default) or exact von Weizsaecker")
+    p.add_argument("--max-iter", type=int, default=500,
+                   help="L-BFGS iteration limit (default %(default)s)")
+    p.add_argument("--compare", action="store_true",
+                   help="also run the Kohn-Sham SCF and report the energy and density errors")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args):
+    """Run OF-DFT and print the result."""
+    import json
+
+    from ddviz import io
+    from ddviz.errors import ConfigError, ModelFileError
+    from ddviz.methods.kinetic import ofdft
+
+    atoms = io.read_structures(args.structure, format=args.format)[0]
+    mol = ofdft.from_atoms(atoms, args.charge)  # refuses other than 2 electrons
+    model = None
+    if args.functional == "model":
+        if args.model is None:
+            raise ConfigError("give a kinetic model file, or --functional vw", field="model")
+        from ddviz.methods import load_model
+
+        model, meta = load_model(args.model)
+        if meta.get("format") != "ddviz-kinetic":
+            raise ModelFileError("not a kinetic model file", path=args.model, field="format")
+        model = model.double()
+    if args.max_iter < 1:
+        raise ConfigError(f"--max-iter must be positive, got {args.max_iter}", field="max-iter")
+    result = ofdft.run(mol, model, args.functional, max_iter=args.max_iter)
+    out = result.summary()
+    if args.compare:
+        e_ks, c_ks = ofdft.kohn_sham(mol)
+        out.update(ks_energy_ha=e_ks, error_ha=result.energy_ha - e_ks,
+                   density_rel_l1=ofdft.density_error(mol, result.coefficients, c_ks))
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key:<15} {value:.8f}" if isinstance(value, float) and key != "seconds"
+                  else f"{key:<15} {value:.2f}" if key == "seconds" else f"{key:<15} {value}")
+    return 0 if result.converged else 1
