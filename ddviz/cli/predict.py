@@ -34,6 +34,11 @@ def add_arguments(p):
                    help="margin around the atoms in bohr (default %(default)s)")
     add_max_points_argument(p)
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="evaluate on a Dask cluster (the scheduler at ADDRESS, default a local "
+                   "cluster of single-threaded workers) and write a zarr store (-o OUT.zarr)")
+    p.add_argument("--block-points", type=int, default=None, metavar="N",
+                   help="with --dask: grid points per task (memory per worker; default 4Mi)")
 
 
 def numbered(output, index: int):
@@ -80,6 +85,10 @@ def run(args):
     from ddviz.errors import DdvizError
     from ddviz.evaluate.evaluation import comparison_grid
 
+    if args.dask is not None:
+        from ddviz.cli._dask import run_dask
+
+        return run_dask(args)
     check_output(args.output)  # a folder, an unknown suffix, an unwritable place: refused now
     frames = io.read_structures(args.structure, format=args.format)  # each frame checked
     if args.frame is not None:
