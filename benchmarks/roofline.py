@@ -37,24 +37,35 @@ from ddviz.methods.deep_density.files import load_model
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def matmul_gflops(sizes=(256, 512, 1024), repeats: int = 7) -> float:
-    """The machine's float32 matmul rate, GFLOP/s: the best over ``sizes`` of the median rate.
+def matmul_gflops(device: str = "cpu", repeats: int = 7) -> float:
+    """The device's float32 matmul rate, GFLOP/s: the best over sizes of the median rate.
 
-    Each timing multiplies n x n matrices often enough for about 2 GFLOP (timer noise small).
+    n x n matrices, n = 256, 512, 1024 on a CPU, 4096 and 8192 on a GPU (TF32 off: true
+    float32); each timing multiplies often enough for about 2 GFLOP on a CPU (200 on a GPU).
     """
+    gpu = torch.device(device).type == "cuda"
+    if gpu:
+        torch.backends.cuda.matmul.allow_tf32 = False
     best = 0.0
-    for n in sizes:
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        calls = max(1, int(2e9 // (2 * n ** 3)))
+    for n in (4096, 8192) if gpu else (256, 512, 1024):
+        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+        calls = max(1, int((2e11 if gpu else 2e9) // (2 * n ** 3)))
         a @ b
         rates = []
         for _ in range(repeats):
+            _sync(device)
             start = time.perf_counter()
             for _ in range(calls):
                 a @ b
+            _sync(device)
             rates.append(calls * 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
         best = max(best, statistics.median(rates))
     return best
+
+
+def _sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
 
 
 def test_grid(name: str):
@@ -82,7 +93,10 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="*", default=[8],
                         help="water cluster sizes (8, 16, 32) to time per point")
     parser.add_argument("--size-points", type=int, default=200_000)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--autocast", choices=["bfloat16", "float16"], default=None,
+                        help="mixed precision; also prints its change of rel L1 against the "
+                        "reference density (every 3rd point of the test grid)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
@@ -90,8 +104,17 @@ def main(argv=None):
     flops = flops_per_pair(model.config)
     cls = Reference if args.reference else Predictor
     start = time.perf_counter()
-    predictor = cls(model, device=args.device, compile=args.compile)
+    predictor = cls(model, device=args.device, compile=args.compile, autocast=args.autocast)
     atoms, grid = test_grid("water8")
+    if args.autocast:
+        sample = load_snapshots(snapshot_files(ROOT / "assets" / "datasets" / "water8",
+                                               "test")[:1])[0]
+        coarse, ref = grid.every(3), sample.density.values[::3, ::3, ::3]
+        plain = Predictor(model, device=args.device).predict_grid(atoms, coarse)
+        mixed = predictor.predict_grid(atoms, coarse)
+        l1 = [float(np.abs(v - ref).sum() / np.abs(ref).sum()) for v in (plain, mixed)]
+        print(f"rel L1 against the reference: float32 {l1[0]:.6f}, {args.autocast} "
+              f"{l1[1]:.6f} (change {l1[1] - l1[0]:+.2e})")
     env = predictor.environment(atoms)
     predictor.predict_points(env, grid.points(0, 20_000))  # warm-up (and compile)
     setup = time.perf_counter() - start
@@ -108,11 +131,11 @@ def main(argv=None):
     model_s, mm = [], []
     out = np.empty(grid.shape, np.float32)
     for _ in range(args.repeats):
-        mm.append(matmul_gflops())
+        mm.append(matmul_gflops(args.device))
         start = time.perf_counter()
         predictor.predict_grid(env, grid, out=out)
         model_s.append(time.perf_counter() - start)
-    mm.append(matmul_gflops())
+    mm.append(matmul_gflops(args.device))
     seconds, matmul = statistics.median(model_s), statistics.median(mm)
     print("grid seconds " + " ".join(f"{s:.2f}" for s in model_s)
           + "; matmul GFLOP/s " + " ".join(f"{r:.1f}" for r in mm))
