@@ -69,7 +69,7 @@ def main(argv=None):
                     str(work / "one"), "--quiet"], check=True, env=env)
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
                     f"--nproc_per_node={args.ranks}", "-m", "ddviz", "train",
-                    str(work / "many.toml"), "--run", str(work / "many"), "--quiet"],
+                    str(work / "many.toml"), "--run-dir", str(work / "many"), "--quiet"],
                    check=True, env=env)
     one, many = steps_per_s(work / "one"), steps_per_s(work / "many")
     print(f"1 process: {one:.2f} steps/s ({4 * args.points} points/step); {args.ranks} ranks: "
