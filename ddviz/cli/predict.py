@@ -41,6 +41,11 @@ def add_arguments(p):
     add_max_points_argument(p)
     add_pbc_argument(p, "a cube structure or --like file")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="evaluate on a Dask cluster (the scheduler at ADDRESS, default a local "
+                   "cluster of single-threaded workers) and write a zarr store (-o OUT.zarr)")
+    p.add_argument("--block-points", type=int, default=None, metavar="N",
+                   help="with --dask: grid points per task (memory per worker; default 4Mi)")
 
 
 def numbered(output, index: int):
@@ -95,6 +100,10 @@ def run(args):
     from ddviz.evaluate.evaluation import comparison_grid
     from ddviz.grid import as_periodic
 
+    if args.dask is not None:
+        from ddviz.cli._dask import run_dask
+
+        return run_dask(args)
     check_output(args.output)  # a folder, an unknown suffix, an unwritable place: refused now
     if args.pbc and io.format_of(args.structure, args.format).density:  # the cell from the grid
         sample = as_periodic(io.read(args.structure, format=args.format,

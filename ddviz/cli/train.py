@@ -4,7 +4,9 @@ The config's ``method`` (default Deep Density)
 picks what is trained, by one loop for all methods (``--template`` prints a configuration with
 every field documented). Ctrl-C or SIGTERM writes a checkpoint and stops with exit code 130;
 ``ddviz train --run DIR --resume`` continues it (the run folder keeps its configuration in
-config.json: give a configuration file only to change it, e.g. more steps). Checkpoints
+config.json: give a configuration file only to change it, e.g. more steps). Under
+``torchrun --nproc_per_node=N -m ddviz train CONFIG [--run-dir DIR]`` the ranks train data-parallel
+(:mod:`ddviz.train.distributed`); rank 0 writes the run folder, which resumes with any N. Checkpoints
 written before the generic loop cannot be resumed: use ``init``.
 """
 
@@ -19,7 +21,9 @@ def add_arguments(p):
     """Add the command's arguments to ``p``."""
     p.add_argument("config", nargs="?", help="training configuration (.toml, .yaml, .json); "
                    "with --resume, default: the run folder's config.json")
-    p.add_argument("--run", help="run folder for checkpoints and history (default runs/<config name>)")
+    p.add_argument("--run", "--run-dir", dest="run",
+                   help="run folder for checkpoints and history (default runs/<config name>; "
+                   "under torchrun spell it --run-dir: torchrun takes --run for its --run-path)")
     p.add_argument("--resume", action="store_true", help="continue the run folder's checkpoint")
     p.add_argument("--output", help="also copy the final model file here (e.g. models/name.safetensors)")
     p.add_argument("--template", action="store_true", help="print a documented configuration and exit")
@@ -56,7 +60,7 @@ def run(args):
             from tqdm import tqdm
 
             self.bar = tqdm(total=trainer.config.steps, initial=trainer.step, unit="step",
-                            disable=args.quiet, dynamic_ncols=True)
+                            disable=args.quiet or not trainer.group.main, dynamic_ncols=True)
             self.post = {}
 
         def on_log(self, trainer, entry):
@@ -85,7 +89,14 @@ def run(args):
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         handlers[sig] = signal.signal(sig, stop)
-    state = trainer.fit()
+    from ddviz.train.distributed import leave
+
+    try:
+        state = trainer.fit()
+    finally:
+        leave()  # under torchrun: the process group
+    if not trainer.group.main:
+        return INTERRUPTED if signalled and state == "stopped" else 0
     best = trainer.best
     if state == "stopped":
         print(f"stopped at step {trainer.step}; checkpoint in {run_dir}; continue with "

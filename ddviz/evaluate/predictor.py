@@ -55,11 +55,18 @@ class Predictor:
     :func:`ddviz.device.pick_device`). dtype: ``torch.float32``
     (default) or ``torch.float64`` (or their names). memory_budget_bytes: target peak working
     memory per chunk; default 256 MiB on CPU, on CUDA a quarter of the free memory (at most
-    8 GiB). The model is copied only when its device or dtype must change.
+    8 GiB). The model is copied only when its device or dtype must change. compile: run the
+    networks through ``torch.compile`` (:meth:`DeepDensity.use_compiled`; about a minute to
+    compile on 2 CPU cores, then faster; falls back to eager with a warning where unavailable);
+    ``predictor.compiled`` says whether it is in use. autocast: None (default) or "bfloat16" /
+    "float16": the networks' matmuls in that precision under :func:`torch.autocast` (meant for
+    GPUs; the geometry, the ansatz and the sums stay float32). The change it makes is measured
+    by ``benchmarks/roofline.py --autocast``.
     """
 
     def __init__(self, model: DeepDensity, device=None, dtype=None,
-                 memory_budget_bytes: int | None = None):
+                 memory_budget_bytes: int | None = None, compile: bool = False,
+                 autocast: str | None = None):
         self.device = pick_device("auto" if device is None else device)
         self.dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or torch.float32)
         if self.dtype not in (torch.float32, torch.float64):
@@ -67,6 +74,13 @@ class Predictor:
         if model.device != self.device or model.dtype != self.dtype:
             model = copy.deepcopy(model).to(device=self.device, dtype=self.dtype)
         self.model = model.eval()
+        if autocast not in (None, "bfloat16", "float16"):
+            raise DdvizError(f"autocast must be bfloat16 or float16, got {autocast!r}")
+        self.autocast = autocast
+        self.compiled = False
+        if compile:
+            self.model = copy.copy(self.model)  # the caller's model keeps its kernel
+            self.compiled = self.model.use_compiled(True)
         if memory_budget_bytes is None:
             memory_budget_bytes = DEFAULT_MEMORY_BUDGET
             if self.device.type == "cuda":
@@ -161,8 +175,10 @@ class Predictor:
         return np.float32 if self.dtype == torch.float32 else np.float64
 
     def _forward(self, env: Environment, points: np.ndarray) -> torch.Tensor:
-        return self.model(env, torch.as_tensor(points, dtype=self.dtype, device=self.device),
-                          pair_batch=self.pair_batch)
+        with torch.autocast(self.device.type, dtype=getattr(torch, self.autocast or "float32"),
+                            enabled=self.autocast is not None):
+            return self.model(env, torch.as_tensor(points, dtype=self.dtype, device=self.device),
+                              pair_batch=self.pair_batch)
 
     def _run(self, env, total, get_points, flat_out, progress=None):
         cells = env.cells

@@ -43,9 +43,38 @@ _UNITS = {"grid_shape": "1", "grid_origin": LENGTH_UNIT,  # density: the Sample'
 def write(sample: Sample, path, *, name=None, values: bool | None = None) -> None:
     """Write ``sample``; ``values=False`` stores only the orbitals (default: values if stored)."""
     values = sample.has_values if values is None else values
+    ds = to_dataset(sample, name=name or path, values=values)
+    encoding = {var: {"_FillValue": None} for var in ds.data_vars}
+    if values:
+        encoding["density"].update(zlib=True, complevel=4)
+    ds.to_netcdf(path, engine="h5netcdf", format="NETCDF4", encoding=encoding)
+
+
+def to_dataset(sample: Sample, *, name=None, values: bool = True) -> xr.Dataset:
+    """The dataset :func:`write` stores (also the layout of ``ddviz predict --dask``'s zarr).
+
+    Parameters
+    ----------
+    sample : ddviz.grid.Sample
+        Its density may be a dask-backed DataArray (kept lazy).
+    name : str, optional
+        The file named in errors.
+    values : bool
+        Include the ``density`` variable.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables and attributes as the module docstring lists them.
+
+    Raises
+    ------
+    DdvizError
+        Neither values nor orbitals to store.
+    """
     if not values and sample.orbitals is None:
         raise DdvizError("a sample without orbitals must be written with its grid values",
-                         path=name or path)
+                         path=name)
     grid, atoms = sample.grid, sample.atoms
     data = {
         "grid_shape": (("axis",), np.asarray(grid.shape, dtype=np.int64)),
@@ -60,7 +89,8 @@ def write(sample: Sample, path, *, name=None, values: bool | None = None) -> Non
     attrs = {ATTR_VERSION: FORMAT_VERSION, ATTR_NDIM: sample.ndim,
              "provenance": json.dumps(sample.provenance, default=str)}
     if values:
-        data["density"] = (DIMS, np.asarray(sample.density.values))
+        density = sample.density.data
+        data["density"] = (DIMS, density if hasattr(density, "dask") else np.asarray(density))
     if sample.orbitals is not None:
         orb_vars, orb_attrs = sample.orbitals.to_vars()
         data.update(orb_vars)
@@ -68,10 +98,7 @@ def write(sample: Sample, path, *, name=None, values: bool | None = None) -> Non
     ds = xr.Dataset(data, attrs=attrs)
     for var in ds.data_vars:
         ds[var].attrs["units"] = sample.units if var == "density" else _UNITS.get(var, "1")
-    encoding = {var: {"_FillValue": None} for var in ds.data_vars}
-    if values:
-        encoding["density"].update(zlib=True, complevel=4)
-    ds.to_netcdf(path, engine="h5netcdf", format="NETCDF4", encoding=encoding)
+    return ds
 
 
 def _sniff(path) -> None:

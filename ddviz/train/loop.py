@@ -20,6 +20,7 @@ import torch
 from ddviz import __version__
 from ddviz.config import to_dict
 from ddviz.device import pick_device
+from ddviz.train import distributed
 from ddviz.train.config import TrainConfig
 from ddviz.train.method import DEFAULT_METHOD, evaluating, training_method
 from ddviz.train.run_dir import (
@@ -77,11 +78,12 @@ class Trainer:
         self.run = RunDirectory(run_dir)
         self.run_dir = self.run.path
         self.callbacks = list(callbacks)
-        self.device = pick_device(config.device)
+        self.group, self.device = distributed.join(pick_device(config.device))
         if config.threads:
             torch.set_num_threads(config.threads)
         self._stop = False
-        self.run.check_start(resume)
+        if self.group.main:  # the other ranks never write the folder
+            self.run.check_start(resume)
         self.method = training_method(getattr(config, "method", DEFAULT_METHOD))(config,
                                                                                  self.device)
         torch.manual_seed(config.seed)
@@ -100,6 +102,7 @@ class Trainer:
             self.method.start_from(self.model, config.init)
         else:
             self.method.initialise(self.model)
+        distributed.broadcast_state(self.model, self.group)
 
     # --- one step -------------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
@@ -115,6 +118,8 @@ class Trainer:
             group["lr"] = self.lr_at(self.step)
         batch = self.method.batch(self.model, self.rng)
         self.optimizer.zero_grad(set_to_none=True)
+        if self.group.distributed:
+            return self._distributed_step(batch)
         loss = self.method.loss(self.model, batch)
         value = float(loss.detach())
         if not math.isfinite(value):
@@ -123,6 +128,23 @@ class Trainer:
         self.optimizer.step()
         self.step += 1
         return value
+
+    def _distributed_step(self, batch) -> float:
+        """One rank's share of the batch; gradients, loss and stop requests summed over ranks."""
+        part, share = self.method.shard(batch, self.group.rank, self.group.world)
+        loss = self.method.loss(self.model, part)
+        (loss * (share * self.group.world)).backward()
+        params = list(self.model.parameters())
+        extra = torch.stack([loss.detach() * share,
+                             torch.tensor(float(self._stop), device=loss.device,
+                                          dtype=loss.dtype)])
+        loss_sum, stops = distributed.average_gradients(params, self.group, extra).tolist()
+        self._stop = stops > 0
+        if not math.isfinite(loss_sum):
+            return loss_sum
+        self.optimizer.step()
+        self.step += 1
+        return loss_sum
 
     def validate(self) -> dict:
         """The method's validation metrics of the current model.
@@ -147,8 +169,9 @@ class Trainer:
             The loss or the weights became non-finite (the last good checkpoint is kept).
         """
         cfg = self.config
-        self.run.path.mkdir(parents=True, exist_ok=True)
-        self.run.write_config(self.stored_config())
+        if self.group.main:
+            self.run.path.mkdir(parents=True, exist_ok=True)
+            self.run.write_config(self.stored_config())
         self._write_status("running")  # at once: the app and `read_status` see a live run
         self.model.train()
         for cb in self.callbacks:
@@ -168,7 +191,9 @@ class Trainer:
                            "lr": self.lr_at(self.step - 1), "seconds": self.elapsed})
                 running_loss = []
             validate = self.step % cfg.validate_every == 0 or self.step == cfg.steps
-            if validate and self._validation_step():
+            # rank 0 validates (and keeps the best weights); its decision holds for all
+            if validate and distributed.all_true(self.group.main and self._validation_step(),
+                                                 self.group, self.device):
                 state = "early-stopped"
                 break
             if self.step % cfg.checkpoint_every == 0 and self.step < cfg.steps:
@@ -177,7 +202,7 @@ class Trainer:
                 state = "stopped"
                 break
         self.save_checkpoint()
-        if state != "stopped":
+        if state != "stopped" and self.group.main:
             self.save_model(self.run.model)
         self._write_status(state)
         for cb in self.callbacks:
@@ -216,10 +241,13 @@ class Trainer:
     def _write_history(self) -> None:
         columns = ["step", "loss", "lr", *(f"val_{k}" for k in self.method.history_metrics),
                    "seconds"]
-        self.run.write_history(self.history, columns)
+        if self.group.main:
+            self.run.write_history(self.history, columns)
         self._write_status("running")
 
     def _write_status(self, state: str, message: str = "") -> None:
+        if not self.group.main:
+            return
         rate = self.elapsed / max(self.step, 1)
         best = self.best[self.method.score]
         self.run.write_status({
@@ -264,6 +292,8 @@ class Trainer:
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             self._fail(f"weights became non-finite (nan/inf) at step {self.step}; the last "
                        f"good checkpoint is kept")
+        if not self.group.main:
+            return
         self.run.save_checkpoint({
             "model": self.model.state_dict(), "best_state": self.best_state,
             "optimizer": self.optimizer.state_dict(), "rng": self.rng.bit_generator.state,

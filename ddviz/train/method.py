@@ -65,6 +65,30 @@ class TrainingMethod(ABC):
         resumed run is bit-identical.
         """
 
+    def shard(self, batch, rank: int, world: int):
+        """The part of a batch for one rank in data-parallel training (:mod:`ddviz.train.distributed`).
+
+        Default: every ``world``-th item of a list batch, from item ``rank``. The loop weights
+        the part's loss by ``world * share``, so for a loss that is a mean over the batch the
+        averaged gradient is the whole batch's.
+
+        Parameters
+        ----------
+        batch
+            From :meth:`batch` (the same on every rank).
+        rank, world : int
+            This process and the number of processes.
+
+        Returns
+        -------
+        part
+            The rank's batch, as :meth:`loss` takes it.
+        share : float
+            Its fraction of the batch (the fractions add up to 1 over the ranks).
+        """
+        part = batch[rank::world]
+        return part, len(part) / max(len(batch), 1)
+
     @abstractmethod
     def loss(self, model: nn.Module, batch) -> torch.Tensor:
         """The scalar loss of ``model`` on ``batch`` (differentiable)."""

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -47,11 +49,73 @@ from torch import nn
 
 from ddviz.errors import ConfigError
 from ddviz.methods.deep_density.config import ModelConfig
-from ddviz.methods.deep_density.descriptor import Descriptor, distances, switch
-from ddviz.methods.deep_density.nets import ResidualMLP, per_kind
+from ddviz.methods.deep_density.descriptor import Descriptor, contract, distances, switch
+from ddviz.methods.deep_density.nets import ACTIVATIONS, ResidualMLP, per_kind, residual_mlp
 from ddviz.neighbors import CellList, as_pbc, image_vectors
 
 INIT_RATE, INIT_LIN0, INIT_LIN1 = 2.0, 0.5, 0.5
+
+
+class KernelSpec(NamedTuple):
+    """The constants of :func:`species_pair_density` (the config's, bohr; the nets' skips)."""
+
+    rcut_smooth: float
+    rcut: float
+    softening: float
+    sel: float
+    m2: int
+    electron_kinds: tuple
+    fitting_kinds: tuple
+    activation: str
+
+
+def species_pair_density(sums, i, vec, electron, fitting, mean, inv_std, consts,
+                         spec: KernelSpec) -> torch.Tensor:
+    """rho_i of atom-electron pairs whose atoms are all of one species (a pure function).
+
+    The same formula as :meth:`DeepDensity.pair_density`, with the species' tensors passed in
+    (one graph for every species when compiled) and the distances and switch computed once for
+    the descriptor row and the ansatz.
+
+    Parameters
+    ----------
+    sums : (N, M1, 4) torch.Tensor
+        ``Environment.sums``.
+    i : (P,) torch.Tensor of int
+        Atom of each pair (all of the species).
+    vec : (P, 3) torch.Tensor, bohr
+        Electron minus atom image.
+    electron : list
+        The electron embedding net's :meth:`~ddviz.methods.deep_density.nets.ResidualMLP.weights`.
+    fitting : list
+        The species' fitting net's weights.
+    mean, inv_std : (M1 * M2,) torch.Tensor
+        The species' descriptor normalisation.
+    consts : tuple of four 0-d torch.Tensor
+        The species' ``rate``, ``offset``, ``lin0``, ``lin1``.
+    spec : KernelSpec
+        Constants.
+
+    Returns
+    -------
+    (P,) torch.Tensor, e/bohr^3
+        rho_i at the electrons.
+    """
+    act = ACTIVATIONS[spec.activation]
+    r2 = (vec * vec).sum(-1)
+    d = torch.sqrt(r2.clamp_min(1e-30))
+    dsoft = torch.sqrt(r2 + spec.softening ** 2) if spec.softening else d
+    taper = switch(d, spec.rcut_smooth, spec.rcut)
+    s = taper / dsoft
+    rows = torch.cat([s[:, None], s[:, None] * vec / dsoft[:, None]], dim=1)
+    g = residual_mlp(rows[:, :1], electron, spec.electron_kinds, act)
+    t = torch.addcmul(sums[i], g[:, :, None], rows[:, None, :], value=1.0 / spec.sel)
+    n = residual_mlp(contract(t, spec.m2), fitting, spec.fitting_kinds, act, mean, inv_std)
+    rate0, offset0, lin0, lin1 = consts
+    rate = F.softplus(rate0 + n[:, 0])
+    c0 = F.softplus(lin0 + n[:, 2])
+    c1 = F.softplus(lin1 + n[:, 3])
+    return taper * (c0 + c1 * dsoft) * torch.exp(-rate * (dsoft - offset0 - n[:, 1]))
 
 
 def _softplus_inverse(y: float) -> float:
@@ -141,6 +205,7 @@ class DeepDensity(nn.Module):
         for k, symbol in enumerate(config.species):
             table[chemical_symbols.index(symbol)] = k
         self.register_buffer("species_table", table, persistent=False)
+        self._kernel = species_pair_density
 
     @property
     def dtype(self) -> torch.dtype:
@@ -242,7 +307,8 @@ class DeepDensity(nn.Module):
         return dataclasses.replace(env, sums=sums)
 
     # --- density ------------------------------------------------------------------------------
-    def forward(self, env: Environment, points, pair_batch: int | None = None) -> torch.Tensor:
+    def forward(self, env: Environment, points, pair_batch: int | None = None,
+                grouped: bool = True) -> torch.Tensor:
         """The density at points.
 
         Parameters
@@ -254,6 +320,12 @@ class DeepDensity(nn.Module):
         pair_batch : int, optional
             Evaluate the atom-point pairs in batches of at most that many (bounded working
             memory, the same batch size whatever the structure); None: all at once.
+        grouped : bool
+            Sort the pairs by the species of their atom once, then run each species' batches
+            through :func:`species_pair_density` (no per-species gathers and scatters inside a
+            batch; the kernel :meth:`use_compiled` may compile). False: the straightforward
+            :meth:`pair_density` on batches of mixed species (the reference; both agree to
+            float rounding, the sums being taken in another order).
 
         Returns
         -------
@@ -265,10 +337,78 @@ class DeepDensity(nn.Module):
         total = max(p.shape[0], 1)  # at least one (maybe empty) batch: the result keeps its graph
         batch = pair_batch or total
         out = points.new_zeros(points.shape[0])
-        for a in range(0, total, batch):
-            b = a + batch
-            out.index_add_(0, p[a:b], self.pair_density(env, i[a:b], vec[a:b]))
+        if not grouped or p.shape[0] == 0:
+            for a in range(0, total, batch):
+                b = a + batch
+                out.index_add_(0, p[a:b], self.pair_density(env, i[a:b], vec[a:b]))
+            return out
+        kind = env.species[i]
+        order = torch.argsort(kind, stable=True)
+        p, i, vec = p[order], i[order], vec[order]
+        ends = torch.bincount(kind, minlength=len(self.config.species)).cumsum(0).tolist()
+        spec = self._kernel_spec()
+        electron = self.descriptor.electron_net.weights()
+        start = 0
+        for k, end in enumerate(ends):
+            if end == start:
+                continue
+            species = (self.fitting_nets[k].weights(), self.descriptor_mean[k],
+                       1.0 / self.descriptor_std[k],
+                       (self.rate[k], self.offset[k], self.lin0[k], self.lin1[k]))
+            for a in range(start, end, batch):
+                b = min(a + batch, end)
+                out.index_add_(0, p[a:b], self._kernel(env.sums, i[a:b], vec[a:b], electron,
+                                                       *species, spec))
+            start = end
         return out
+
+    def use_compiled(self, enabled: bool = True) -> bool:
+        """Run :func:`species_pair_density` through :func:`torch.compile` (or not).
+
+        The first batches then compile (about a minute on 2 CPU cores; cached on disk by
+        torch for later processes); worth it for grids of millions of points. Where
+        ``torch.compile`` is unavailable or fails on a trial batch (no C++ compiler, an
+        unsupported platform) a warning is given and the eager kernel stays.
+
+        Parameters
+        ----------
+        enabled : bool
+            Compile (True) or go back to the eager kernel (False).
+
+        Returns
+        -------
+        bool
+            Whether the compiled kernel is in use.
+        """
+        self._kernel = species_pair_density
+        if not enabled:
+            return False
+        try:
+            compiled = torch.compile(species_pair_density, dynamic=None)
+            env = self.prepare([chemical_symbols.index(self.config.species[0])], [[0, 0, 0]])
+            with torch.inference_mode():
+                trial = self._kernel_trial(env, compiled)
+        except Exception as exc:  # noqa: BLE001 - any failure means: stay eager
+            warnings.warn(f"torch.compile unavailable ({type(exc).__name__}: {exc}); "
+                          "evaluating without it", RuntimeWarning, stacklevel=2)
+            return False
+        self._kernel = compiled
+        return trial
+
+    def _kernel_trial(self, env: Environment, kernel) -> bool:
+        vec = torch.tensor([[0.3, 0.2, 0.1]], dtype=self.dtype, device=self.device)
+        i = torch.zeros(1, dtype=torch.long, device=self.device)
+        args = (env.sums, i, vec, self.descriptor.electron_net.weights(),
+                self.fitting_nets[0].weights(), self.descriptor_mean[0],
+                1.0 / self.descriptor_std[0], (self.rate[0], self.offset[0], self.lin0[0],
+                                               self.lin1[0]), self._kernel_spec())
+        return bool(torch.isfinite(kernel(*args)).all())
+
+    def _kernel_spec(self) -> KernelSpec:
+        c = self.config
+        return KernelSpec(c.rcut_smooth, c.rcut, c.softening, c.sel, c.m2,
+                          tuple(self.descriptor.electron_net.kinds),
+                          tuple(self.fitting_nets[0].kinds), c.activation)
 
     def point_pairs(self, env: Environment, points: torch.Tensor):
         """Point-atom pairs within rcut.

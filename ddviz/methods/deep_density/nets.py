@@ -74,19 +74,62 @@ class ResidualMLP(nn.Module):
         (P, out_features) torch.Tensor
             Output rows.
         """
+        return residual_mlp(x, self.weights(), self.kinds, self.act, shift, scale)
+
+    def weights(self) -> list:
+        """The net's tensors as :func:`residual_mlp` takes them.
+
+        Returns
+        -------
+        list of tuple
+            Per dense layer ``(weight, bias, step or None)``, then ``(head weight, head bias)``
+            or None.
+        """
         steps = iter(self.steps)
-        for n, (layer, kind) in enumerate(zip(self.layers, self.kinds)):
-            if n == 0 and scale is not None:
-                weight = layer.weight * scale
-                y = self.act(F.linear(x, weight, layer.bias - weight @ shift))
-            else:
-                y = self.act(layer(x))
-            if kind == "same":
-                y = x + next(steps) * y
-            elif kind == "double":
-                y = torch.cat([x, x], dim=-1) + next(steps) * y
-            x = y
-        return x if self.head is None else self.head(x)
+        layers = [(layer.weight, layer.bias, next(steps) if kind else None)
+                  for layer, kind in zip(self.layers, self.kinds)]
+        head = None if self.head is None else (self.head.weight, self.head.bias)
+        return [*layers, head]
+
+
+def residual_mlp(x: torch.Tensor, weights: list, kinds: list, act,
+                 shift: torch.Tensor | None = None, scale: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+    """:class:`ResidualMLP`'s forward pass as a function of its tensors.
+
+    A pure function (no module state): the per-species nets of one model share one compiled
+    graph when it is passed their tensors in turn (:func:`torch.compile`).
+
+    Parameters
+    ----------
+    x : (P, sizes[0]) torch.Tensor
+        Input rows.
+    weights : list
+        :meth:`ResidualMLP.weights`.
+    kinds : list of {"same", "double", None}
+        The skip of each dense layer (``ResidualMLP.kinds``).
+    act : callable
+        The activation.
+    shift, scale : (sizes[0],) torch.Tensor, optional
+        Input normalisation, folded into the first layer (see :meth:`ResidualMLP.forward`).
+
+    Returns
+    -------
+    (P, out_features) torch.Tensor
+        Output rows.
+    """
+    *layers, head = weights
+    for n, ((weight, bias, step), kind) in enumerate(zip(layers, kinds)):
+        if n == 0 and scale is not None:
+            weight = weight * scale
+            bias = bias - weight @ shift
+        y = act(F.linear(x, weight, bias))
+        if kind == "same":
+            y = torch.addcmul(x, step, y)
+        elif kind == "double":
+            y = torch.addcmul(torch.cat([x, x], dim=-1), step, y)
+        x = y
+    return x if head is None else F.linear(x, *head)
 
 
 def per_kind(nets: nn.ModuleList, kinds: torch.Tensor, x: torch.Tensor,

@@ -169,6 +169,33 @@ class DeepDensityTraining(TrainingMethod):
 
         return draw_by_error(sampler, cfg.points_per_snapshot, cfg.focus, rng, predict)
 
+    def shard(self, batch: list, rank: int, world: int) -> tuple[list, float]:
+        """Rank ``rank``'s slice of every snapshot's probe points (different points per rank).
+
+        The shares weight the mean losses ``l1`` and ``mse`` exactly; ``rel_l2`` is not a mean,
+        and its distributed gradient is that of the ranks' own relative errors.
+
+        Parameters
+        ----------
+        batch : list
+            From :meth:`batch`.
+        rank, world : int
+            This process and the number of processes.
+
+        Returns
+        -------
+        list
+            ``(snapshot, points, reference)`` with the rank's contiguous slice of each.
+        float
+            The slice's fraction of all the batch's points.
+        """
+        part, mine, total = [], 0, 0
+        for index, points, ref in batch:
+            a, b = len(points) * rank // world, len(points) * (rank + 1) // world
+            part.append((index, points[a:b], ref[a:b]))
+            mine, total = mine + b - a, total + len(points)
+        return part, mine / max(total, 1)
+
     def loss(self, model: DeepDensity, batch: list) -> torch.Tensor:
         """The ``config.loss`` of the model on all the batch's points together (scalar)."""
         preds = [self.forward(model, i, pts) for i, pts, _ in batch]
