@@ -132,7 +132,8 @@ def test_describe_documents_every_field():
     assert all(r["help"] for r in rows.values()) and rows["lr"]["unit"] == "1/step"
     assert rows["layers"]["type"] == "list[int]" and rows["lr"]["type"] == "float"
     train = {r["name"]: r for r in describe(TrainConfig)}
-    assert train["method"]["choices"] == ("dcign", "deep_density", "ednn")  # the registry's
+    assert train["method"]["choices"] == ("dcign", "deep_density", "ednn", "hamiltonian",
+                                          "kinetic")  # the registry's
     assert train["model.rcut"]["unit"] == "bohr" and train["focus"]["maximum"] == 1.0
     assert {r["name"] for r in describe(TrainConfig(steps=5))} == set(train)
     assert {r["name"]: r["default"] for r in describe(TrainConfig(steps=5))}["steps"] == 5
