@@ -113,6 +113,50 @@ def read(path: str | os.PathLike, fmt: str, keys: tuple[str, ...],
     return meta, tensors
 
 
+def load(path: str | os.PathLike, fmt: str, keys: tuple[str, ...], read_versions: tuple[int, ...],
+         build, device=None, max_weight: float | None = None):
+    """Read a ``fmt`` model file into the model ``build(config_dict)`` makes.
+
+    The common path of methods whose files need no conversion between versions: :func:`read`,
+    build the model from the ``config`` entry, :func:`check_weights`, load them.
+
+    Parameters
+    ----------
+    path, fmt, keys, read_versions
+        As :func:`read` (``keys`` must include ``config``).
+    build : callable
+        ``build(config: dict) -> torch.nn.Module``; may raise DdvizError, TypeError,
+        AttributeError or ValueError on a bad config.
+    device : str or torch.device, optional
+        Where to put the model (default CPU).
+    max_weight : float, optional
+        As :func:`check_weights`.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        In eval mode, on ``device``.
+    meta : dict
+        The parsed header entries.
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`read` and :func:`check_weights`, or a config ``build`` refuses.
+    """
+    from ddviz.errors import DdvizError
+
+    meta, tensors = read(path, fmt, keys, read_versions)
+    try:
+        model = build(meta["config"])
+    except (DdvizError, TypeError, AttributeError, ValueError) as exc:
+        raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
+    check_weights(model.state_dict(), tensors, path, max_weight)
+    model.load_state_dict(tensors)
+    model.eval()
+    return model.to(device or "cpu"), meta
+
+
 def check_weights(expected: dict, tensors: dict, path, max_weight: float | None = None) -> None:
     """Refuse stored tensors that do not fit the model they are meant for.
 

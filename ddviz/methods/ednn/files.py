@@ -12,7 +12,6 @@ import os
 
 import torch
 
-from ddviz.errors import DdvizError, ModelFileError
 from ddviz.methods import model_file
 from ddviz.methods.ednn.config import ModelConfig
 from ddviz.methods.ednn.model import EDNN
@@ -50,15 +49,7 @@ def read(path, fmt: str, read_versions: tuple, build, device=None):
         Not a safetensors file, another format or version, a bad config, missing or unexpected
         weights, wrong shapes, NaN/Inf values.
     """
-    meta, tensors = model_file.read(path, fmt, KEYS, read_versions)
-    try:
-        model = build(meta["config"])
-    except (DdvizError, TypeError, AttributeError) as exc:
-        raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
-    model_file.check_weights(model.state_dict(), tensors, path)
-    model.load_state_dict(tensors)
-    model.eval()
-    return model.to(device or "cpu"), meta
+    return model_file.load(path, fmt, KEYS, read_versions, build, device)
 
 
 def save_model(model: EDNN, path: str | os.PathLike, metadata: dict | None = None) -> None:

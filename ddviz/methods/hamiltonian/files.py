@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-from ddviz.errors import DdvizError, ModelFileError
 from ddviz.methods import model_file
 from ddviz.methods.hamiltonian.config import ModelConfig
 from ddviz.methods.hamiltonian.model import HamiltonianModel
@@ -49,12 +48,6 @@ def load_model(path: str | os.PathLike, device=None) -> tuple[HamiltonianModel, 
         Not a safetensors file, another format or version, a bad config, missing or unexpected
         weights, wrong shapes, NaN/Inf values.
     """
-    meta, tensors = model_file.read(path, FORMAT, KEYS, READ_VERSIONS)
-    try:
-        model = HamiltonianModel(ModelConfig.from_dict(meta["config"]))
-    except (DdvizError, TypeError, AttributeError) as exc:
-        raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
-    model_file.check_weights(model.state_dict(), tensors, path, max_weight=1e4)
-    model.load_state_dict(tensors)
-    model.eval()
-    return model.to(device or "cpu"), meta
+    return model_file.load(path, FORMAT, KEYS, READ_VERSIONS,
+                           lambda c: HamiltonianModel(ModelConfig.from_dict(c)), device,
+                           max_weight=1e4)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-from ddviz.errors import DdvizError, ModelFileError
 from ddviz.methods import model_file
 
 FORMAT = "ddviz-kinetic"
@@ -48,12 +47,5 @@ def load_model(path: str | os.PathLike, device=None):
     from ddviz.methods.kinetic.config import ModelConfig
     from ddviz.methods.kinetic.model import KineticNet
 
-    meta, tensors = model_file.read(path, FORMAT, KEYS, READ_VERSIONS)
-    try:
-        model = KineticNet(ModelConfig.from_dict(meta["config"]))
-    except (DdvizError, TypeError, AttributeError, ValueError) as exc:
-        raise ModelFileError(f"bad model config: {exc}", path=path, field="config") from None
-    model_file.check_weights(model.state_dict(), tensors, path, max_weight=1e6)
-    model.load_state_dict(tensors)
-    model.eval()
-    return model.to(device or "cpu"), meta
+    return model_file.load(path, FORMAT, KEYS, READ_VERSIONS,
+                           lambda c: KineticNet(ModelConfig.from_dict(c)), device, max_weight=1e6)
