@@ -289,8 +289,6 @@ def _write_failed(outdir: Path, failed: dict[str, dict]) -> None:
 
 def generate(frames: list[Frame], outdir, options: Options = Options()) -> Report:
     """Compute and write the snapshot of every frame not already done; see the module docstring."""
-    from tqdm import tqdm
-
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     names = [f.filename(options.fmt) for f in frames]
@@ -305,24 +303,68 @@ def generate(frames: list[Frame], outdir, options: Options = Options()) -> Repor
             continue
         report.skipped.append(name)
         entries[name] = _entry(name, frame, old.get(name) or sample.provenance, options)
-    bar = tqdm(total=len(frames), initial=len(report.skipped), unit="frame", desc="generate",
-               disable=not options.progress, dynamic_ncols=True)
+
+    def record(result):
+        _record(*result, outdir, options, report, entries, failed)
+
+    def finish():  # also when interrupted: the manifest lists exactly the files written
+        _write_failed(outdir, failed)
+        report.manifest = _write_manifest(outdir, entries, options)
+
+    run_jobs(_star_job, [(f, options) for f in todo], options.workers, record, finish,
+             progress=options.progress, desc="generate", unit="frame", done=len(report.skipped))
+    return report
+
+
+def run_jobs(job, items, workers: int, record, finish=None, *, progress: bool = True,
+             desc: str = "", unit: str = "sample", done: int = 0) -> None:
+    """Run ``job(item)`` for every item in single-threaded worker processes; keep the results.
+
+    The loop every resumable dataset builder shares. Results reach ``record(result)`` in this
+    process as they come (in any order); ``finish()`` runs at the end, also when interrupted.
+    Both run with SIGINT/SIGTERM held, so a file and its manifest entry are written whole before
+    an interrupt takes effect. One worker computes in this process.
+
+    Parameters
+    ----------
+    job : callable
+        ``job(item) -> result``; a module-level function (the workers are spawned).
+    items : iterable
+        The work still to do.
+    workers : int
+        Worker processes at most (never more than there are items).
+    record : callable
+        ``record(result)``, called in this process.
+    finish : callable, optional
+        Called once at the end.
+    progress : bool
+        Show a tqdm bar of ``done`` + len(items), starting at ``done`` (work already done).
+    desc, unit : str
+        The bar's label and unit.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On SIGINT or SIGTERM, after ``finish``.
+    """
+    from tqdm import tqdm
+
+    items = list(items)
+    bar = tqdm(total=done + len(items), initial=done, unit=unit, desc=desc,
+               disable=not progress, dynamic_ncols=True)
     interrupts = _Interrupts()
     with interrupts.installed():
         try:
-            with bar, _pool(min(options.workers, max(len(todo), 1))) as pool:
-                results = (map(_job, todo, [options] * len(todo)) if pool is None else
-                           pool.imap_unordered(_star_job, [(f, options) for f in todo]))
-                for frame, result, values, error in results:
+            with bar, _pool(min(workers, max(len(items), 1))) as pool:
+                results = map(job, items) if pool is None else pool.imap_unordered(job, items)
+                for result in results:
                     with interrupts.held():
-                        _record(frame, result, values, error, outdir, options, report, entries,
-                                failed)
+                        record(result)
                     bar.update(1)
-        finally:  # also when interrupted: the manifest lists exactly the files written
-            with interrupts.held():
-                _write_failed(outdir, failed)
-                report.manifest = _write_manifest(outdir, entries, options)
-    return report
+        finally:
+            if finish is not None:
+                with interrupts.held():
+                    finish()
 
 
 def _record(frame, result, values, error, outdir, options, report, entries, failed) -> None:

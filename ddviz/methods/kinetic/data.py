@@ -356,9 +356,7 @@ def build(outdir, count: int = 600, seed: int = 0, workers: int = 2,
     ConfigError
         A bad count, or ``outdir`` holding a dataset of another recipe.
     """
-    from tqdm import tqdm
-
-    from ddviz.reference.generate import _Interrupts, _pool
+    from ddviz.reference.generate import run_jobs
 
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise ConfigError(f"count must be a positive integer, got {count!r}", field="count")
@@ -391,29 +389,20 @@ def build(outdir, count: int = 600, seed: int = 0, workers: int = 2,
                            "failed": report.failed}
         write_text_atomic(outdir / MANIFEST, json.dumps(report.manifest, indent=1) + "\n")
 
-    bar = tqdm(total=count, initial=len(report.skipped), unit="sample", desc=NAME,
-               disable=not progress, dynamic_ncols=True)
-    interrupts = _Interrupts()
-    with interrupts.installed():
-        try:
-            with bar, _pool(min(workers, max(len(todo), 1))) as pool:
-                jobs = [(i, rec) for i in todo]
-                results = map(_job, jobs) if pool is None else pool.imap_unordered(_job, jobs)
-                for index, arrays, attrs, error in results:
-                    name = filename(index)
-                    with interrupts.held():
-                        if error is None:
-                            save(outdir / name, arrays, attrs)
-                            entries[name] = _entry(name, attrs)
-                            report.computed.append(name)
-                        else:
-                            report.failed[name] = error
-                        if len(report.computed) % 20 == 0:
-                            write_manifest()
-                    bar.update(1)
-        finally:
-            with interrupts.held():
-                write_manifest()
+    def record(result):
+        index, arrays, attrs, error = result
+        name = filename(index)
+        if error is None:
+            save(outdir / name, arrays, attrs)
+            entries[name] = _entry(name, attrs)
+            report.computed.append(name)
+        else:
+            report.failed[name] = error
+        if len(report.computed) % 20 == 0:
+            write_manifest()
+
+    run_jobs(_job, [(i, rec) for i in todo], workers, record, write_manifest, progress=progress,
+             desc=NAME, done=len(report.skipped))
     return report
 
 

@@ -200,11 +200,7 @@ def build(outdir, count: int, seed: int = 0, n: int = 48, functionals=("lda", "g
     ConfigError
         A bad count or functional, or ``outdir`` holding a dataset of another recipe.
     """
-    from tqdm import tqdm
-
-    # the pool and signal handling of the reference generator (single-threaded spawn workers;
-    # a file and its manifest entry are written before an interrupt takes effect)
-    from ddviz.reference.generate import _Interrupts, _pool
+    from ddviz.reference.generate import run_jobs
 
     if not (isinstance(count, (int, np.integer)) and count >= 1):
         raise ConfigError(f"count must be a positive integer, got {count!r}", field="count")
@@ -227,27 +223,20 @@ def build(outdir, count: int, seed: int = 0, n: int = 48, functionals=("lda", "g
         else:
             report.skipped.append(filename(i))
             entries[filename(i)] = _entry(filename(i), meta)
-    bar = tqdm(total=count, initial=len(report.skipped), unit="sample", desc="plane2d",
-               disable=not progress, dynamic_ncols=True)
-    interrupts = _Interrupts()
-    with interrupts.installed():
-        try:
-            with bar, _pool(min(workers, max(len(todo), 1))) as pool:
-                jobs = [(i, rec) for i in todo]
-                results = map(_job, jobs) if pool is None else pool.imap_unordered(_job, jobs)
-                for index, arrays, meta, error in results:
-                    name = filename(index)
-                    with interrupts.held():
-                        if error is None:
-                            save(outdir / name, arrays, meta)
-                            entries[name] = _entry(name, meta)
-                            report.computed.append(name)
-                        else:
-                            failed[name] = {"file": name, **sample_spec(index, rec),
-                                            "reason": error}
-                            report.failed[name] = error
-                    bar.update(1)
-        finally:  # also when interrupted: the manifest lists exactly the files written
-            with interrupts.held():
-                report.manifest = _write_manifest(outdir, rec, count, entries, failed)
+    def record(result):
+        index, arrays, meta, error = result
+        name = filename(index)
+        if error is None:
+            save(outdir / name, arrays, meta)
+            entries[name] = _entry(name, meta)
+            report.computed.append(name)
+        else:
+            failed[name] = {"file": name, **sample_spec(index, rec), "reason": error}
+            report.failed[name] = error
+
+    def finish():  # also when interrupted: the manifest lists exactly the files written
+        report.manifest = _write_manifest(outdir, rec, count, entries, failed)
+
+    run_jobs(_job, [(i, rec) for i in todo], workers, record, finish, progress=progress,
+             desc="plane2d", done=len(report.skipped))
     return report
