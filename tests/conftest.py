@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,6 +23,43 @@ def run_ddviz(*args, timeout=300, cwd=None, env=None) -> subprocess.CompletedPro
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "ddviz", *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, cwd=cwd, env=full_env)
+
+
+@contextlib.contextmanager
+def app_server(root, **dirs):
+    """`panel serve app.py` on a free local port, ddviz's folders from ``dirs``; yields the app URL.
+
+    ``dirs``: DDVIZ_* settings by lower-case name (data_dirs, dataset_dirs, models_dir, runs_dir,
+    cache_dir); TMPDIR is ``root/server-tmp`` (made here), the log ``root/server.log``. Waits for
+    /liveness (up to 180 s: the server pays its warm-up first), stops the server at exit.
+    """
+    from ddviz.app.server import panel_command
+
+    root = Path(root)
+    (root / "server-tmp").mkdir(exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(root / "server-tmp"),
+               **{f"DDVIZ_{k.upper()}": str(v) for k, v in dirs.items()})
+    with open(root / "server.log", "w") as log:
+        proc = subprocess.Popen(panel_command(port=port), env=env, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(url + "/liveness", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the app server did not answer /liveness within 180 s")
+        yield url + "/app"
+    finally:
+        proc.terminate()
+        proc.wait(60)  # at exit the worker finishes the evaluation it is running
 
 
 @pytest.fixture

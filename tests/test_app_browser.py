@@ -4,18 +4,13 @@ Fails on any browser console error. Screenshots go to test-results/ as artifacts
 """
 
 import io as _io
-import os
-import socket
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ddviz.app.server import panel_command
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-results"
@@ -33,33 +28,12 @@ def browser_type_launch_args():
 
 @pytest.fixture(scope="module")
 def server(app_files):
-    tmp = app_files["root"] / "server-tmp"  # the server's temporary files, checked at exit
-    tmp.mkdir()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=str(ROOT),
-               DDVIZ_DATA_DIRS=str(app_files["data"]), DDVIZ_DATASET_DIRS=str(app_files["dataset"]),
-               DDVIZ_MODELS_DIR=str(app_files["models"]), DDVIZ_RUNS_DIR=str(app_files["runs"]),
-               DDVIZ_CACHE_DIR=str(app_files["root"] / "cache"), TMPDIR=str(tmp))
-    log = open(app_files["root"] / "server.log", "w")  # noqa: SIM115  (the server writes to it)
-    proc = subprocess.Popen(panel_command(port=port), env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180  # it pays the warm-up first: slow on a loaded machine
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/liveness", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the app server did not answer /liveness within 180 s")
-    yield url + "/app"
-    proc.terminate()
-    proc.wait(60)  # at exit the worker finishes the evaluation it is running
-    left = sorted(p.name for p in tmp.glob("ddviz-*"))
+    root = app_files["root"]
+    with app_server(root, data_dirs=app_files["data"], dataset_dirs=app_files["dataset"],
+                    models_dir=app_files["models"], runs_dir=app_files["runs"],
+                    cache_dir=root / "cache") as url:
+        yield url
+    left = sorted(p.name for p in (root / "server-tmp").glob("ddviz-*"))
     assert left == [], f"the server left temporary files behind: {left}"
 
 

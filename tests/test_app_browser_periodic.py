@@ -1,23 +1,18 @@
 """The app in a real browser on a periodic cell: a CHGCAR loads, the cell and surfaces are drawn."""
 
-import os
 import shutil
-import socket
-import subprocess
 import time
-import urllib.request
 
 import ase
 import numpy as np
 import pytest
 
 from ddviz import io
-from ddviz.app.server import panel_command
 from ddviz.evaluate.predictor import Predictor
 from ddviz.grid import Grid, Sample
 from ddviz.methods.deep_density.files import load_model
 from ddviz.units import ang_to_bohr
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_server
 from tests.test_app_browser import browser_type_launch_args, pixels, save  # noqa: F401
 
 WATER_MODEL = ROOT / "models" / "water.safetensors"
@@ -27,8 +22,8 @@ WATER_MODEL = ROOT / "models" / "water.safetensors"
 def periodic_server(tmp_path_factory):
     """A server whose data folder holds one CHGCAR of a water cell and the water model."""
     root = tmp_path_factory.mktemp("periodic-app")
-    data, models, tmp = root / "data", root / "models", root / "tmp"
-    for d in (data, models, tmp):
+    data, models = root / "data", root / "models"
+    for d in (data, models):
         d.mkdir()
     atoms = ase.Atoms("OH2OH2", positions=[[0.5, 0.6, 0.4], [1.46, 0.6, 0.4], [0.26, 1.53, 0.4],
                                            [2.6, 2.5, 2.2], [3.3, 3.1, 2.4], [2.9, 1.7, 2.7]],
@@ -38,30 +33,9 @@ def periodic_server(tmp_path_factory):
     rho = Predictor(model, device="cpu").predict_grid(atoms, grid)
     io.write(Sample(atoms, grid, rho.astype(np.float64)), data / "CHGCAR")
     shutil.copy(WATER_MODEL, models / "water.safetensors")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DDVIZ_DATA_DIRS=str(data),
-               DDVIZ_DATASET_DIRS=str(data), DDVIZ_MODELS_DIR=str(models),
-               DDVIZ_RUNS_DIR=str(root / "runs"), DDVIZ_CACHE_DIR=str(root / "cache"),
-               TMPDIR=str(tmp))
-    with open(root / "server.log", "w") as log:
-        proc = subprocess.Popen(panel_command(port=port), env=env, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/liveness", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the app server did not answer /liveness within 180 s")
-    yield url + "/app"
-    proc.terminate()
-    proc.wait(60)
+    with app_server(root, data_dirs=data, dataset_dirs=data, models_dir=models,
+                    runs_dir=root / "runs", cache_dir=root / "cache") as url:
+        yield url
 
 
 def test_a_chgcar_shows_its_cell_and_surfaces(page, periodic_server):

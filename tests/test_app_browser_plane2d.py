@@ -5,18 +5,13 @@ own and no structures (the Explore tab stays idle). Fails on any browser console
 Screenshots go to test-results/ as artifacts.
 """
 
-import os
 import shutil
-import socket
-import subprocess
 import time
-import urllib.request
 
 import numpy as np
 import pytest
 
-from ddviz.app.server import panel_command
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_server
 from tests.test_app_browser import (  # noqa: F401  (the browser fixture is used by name)
     browser_type_launch_args,
     pixels,
@@ -30,34 +25,14 @@ MODELS = ("ednn-rho.safetensors", "ednn-v.safetensors", "dcign.safetensors")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("app2d")
-    models, data, tmp = root / "models", root / "data", root / "server-tmp"
-    for d in (models, data, tmp):
+    models, data = root / "models", root / "data"
+    for d in (models, data):
         d.mkdir()
     for name in MODELS:
         shutil.copy(ROOT / "models" / name, models / name)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DDVIZ_DATA_DIRS=str(data),
-               DDVIZ_MODELS_DIR=str(models), DDVIZ_RUNS_DIR=str(root / "runs"),
-               DDVIZ_CACHE_DIR=str(root / "cache"), TMPDIR=str(tmp))
-    log = open(root / "server.log", "w")  # noqa: SIM115  (the server writes to it)
-    proc = subprocess.Popen(panel_command(port=port), env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url + "/liveness", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the app server did not answer /liveness within 180 s")
-    yield {"url": url + "/app", "models": models}
-    proc.terminate()
-    proc.wait(60)
+    with app_server(root, data_dirs=data, models_dir=models, runs_dir=root / "runs",
+                    cache_dir=root / "cache") as url:
+        yield {"url": url, "models": models}
 
 
 def library_e_tot(models_dir, **spec) -> str:
