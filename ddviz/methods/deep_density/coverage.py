@@ -229,7 +229,10 @@ def from_metadata(metadata: dict, model: DeepDensity) -> Coverage | None:
     DdvizError
         A record that does not fit ``model``.
     """
-    record = (metadata.get("user") or {}).get("coverage")
+    user = metadata.get("user") or {}
+    if not isinstance(user, dict):
+        raise DdvizError(f"the training metadata is a {type(user).__name__}, not a JSON object")
+    record = user.get("coverage")
     return Coverage.from_dict(record, model) if record else None
 
 
