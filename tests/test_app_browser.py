@@ -80,6 +80,17 @@ def wait_for_change(locator, before, timeout=20.0) -> np.ndarray:
     return now
 
 
+def wait_until_gone(locator, timeout=30.0) -> int:
+    """How many elements ``locator`` still finds after waiting up to ``timeout`` s for none.
+
+    Components clear in their own callbacks, so the page reaches its state a moment apart.
+    """
+    deadline = time.time() + timeout
+    while locator.count() and time.time() < deadline:
+        time.sleep(0.25)
+    return locator.count()
+
+
 def test_explore_tab_renders_3d_slices_scatter_and_reacts_to_the_level(app_page):
     page = app_page
     page.locator("select").first.select_option("data/ethane.xyz")  # prediction alone
@@ -157,8 +168,8 @@ def test_an_error_clears_the_old_result_at_1400_px_without_sideways_scrolling(ap
     assert "ddviz-" not in said.inner_text(), said.inner_text()  # not the server's path
     assert page.locator("select").first.input_value() == "structure:my-gold.xyz"
     page.locator(".ddviz-3d").get_by_text("no result").wait_for(timeout=30_000)
-    assert page.locator(".ddviz-slices canvas").count() == 0
-    assert page.locator(".ddviz-scatter canvas").count() == 0
+    assert wait_until_gone(page.locator(".ddviz-slices canvas")) == 0
+    assert wait_until_gone(page.locator(".ddviz-scatter canvas")) == 0
     assert page.get_by_role("button", name="slices.png").is_disabled()
     save(page, "explore-error-cleared")
 
@@ -172,10 +183,7 @@ def test_without_a_reference_the_reference_toggles_and_scatter_download_are_off(
     layers = page.locator(".ddviz-layers")
     layers.get_by_text("predicted").wait_for(timeout=30_000)
     page.get_by_role("button", name="scatter.png").wait_for(timeout=30_000)
-    deadline = time.time() + 30
-    while layers.get_by_text("reference").count() and time.time() < deadline:
-        time.sleep(0.25)
-    assert layers.get_by_text("reference").count() == 0
+    assert wait_until_gone(layers.get_by_text("reference")) == 0
     assert layers.get_by_text("error").count() == 0
     assert page.get_by_role("button", name="scatter.png").is_disabled()
     assert not page.get_by_role("button", name="slices.png").is_disabled()

@@ -197,3 +197,16 @@ def test_evaluate_json_has_properties_and_the_near_nucleus_error(predicted, eval
                                atol=1e-4)
     assert result["properties"]["dipole_err_debye_max"] == pytest.approx(
         np.linalg.norm(props["dipole_debye"]["difference"]))
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_first(ddviz_cli):
+    # /proc refuses new files whatever the permissions say: the probe finds it before predicting
+    r = ddviz_cli("predict", ROOT / "models" / "ethane.safetensors", ROOT / "examples" / "ethane.xyz",
+                  "-o", "/proc/ddviz-out.cube")
+    one_line_exit_2(r, "/proc/ddviz-out.cube", "cannot write in the folder /proc")
+
+
+def test_evaluate_refuses_a_model_without_a_density_evaluation(ddviz_cli):
+    r = ddviz_cli("evaluate", ROOT / "models" / "kinetic-2e.safetensors",
+                  ROOT / "examples" / "ethane_reference.nc")
+    one_line_exit_2(r, "kinetic-2e.safetensors", "ddviz ofdft")

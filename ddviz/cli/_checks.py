@@ -7,6 +7,7 @@ that a mistake costs a second, not the prediction that precedes the write.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from ddviz.errors import DdvizError, UnsupportedError
@@ -22,8 +23,12 @@ def _writable_folder(path: Path) -> None:
         existing = existing.parent  # the output's folders are created on write
     if not existing.is_dir():
         raise DdvizError(f"cannot create {folder}: {existing} is a file, not a folder", path=path)
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise DdvizError(f"cannot write in the folder {existing} (permission denied)", path=path)
+    try:  # a real probe: permissions, read-only or special file systems (/proc), quotas
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise DdvizError(f"cannot write in the folder {existing} ({exc.strerror or exc})",
+                         path=path) from None
 
 
 def check_output(path, suffixes: tuple[str, ...] | None = None, density: bool = True) -> None:

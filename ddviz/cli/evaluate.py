@@ -96,6 +96,14 @@ def run(args):
     except DdvizError:  # unreadable: the Deep Density path below reports it as before
         method = "deep_density"
     if method != "deep_density":
+        import importlib.util
+
+        if importlib.util.find_spec(f"ddviz.methods.{method}.evaluate") is None:
+            from ddviz.errors import UnsupportedError
+
+            raise UnsupportedError(f"a {method} model is not evaluated on density files; see "
+                                   "`ddviz --help` for its own command (e.g. ddviz ofdft for "
+                                   "kinetic models)", path=args.model)
         return method_module(method, "evaluate").run(args)
     from ddviz import io
     from ddviz.cli.predict import warn_electrons

@@ -25,12 +25,22 @@ def atomic_path(path: str | os.PathLike):
     ------
     pathlib.Path
         The temporary file (``.NAME.XXXX.tmp`` in the same folder) to write to.
+
+    Raises
+    ------
+    ddviz.errors.DdvizError
+        The folder cannot be made or written.
     """
+    from ddviz.errors import DdvizError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
     try:  # created inside the try, so an interrupt right after creation still cleans up
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise DdvizError(f"cannot write here ({exc.strerror or exc})", path=path) from None
         os.close(fd)
         yield Path(tmp)
         os.chmod(tmp, file_mode())  # mkstemp (and safetensors) make 0600; give the usual mode
