@@ -210,3 +210,17 @@ def test_evaluate_refuses_a_model_without_a_density_evaluation(ddviz_cli):
     r = ddviz_cli("evaluate", ROOT / "models" / "kinetic-2e.safetensors",
                   ROOT / "examples" / "ethane_reference.nc")
     one_line_exit_2(r, "kinetic-2e.safetensors", "ddviz ofdft")
+
+
+def test_predict_names_the_structure_whose_elements_the_model_lacks(ddviz_cli, tmp_path):
+    methanol = tmp_path / "methanol.xyz"
+    methanol.write_text("6\nmethanol\nC 0 0 0\nO 1.42 0 0\nH -0.36 1.03 0\nH -0.36 -0.51 0.89\n"
+                        "H -0.36 -0.51 -0.89\nH 1.75 -0.9 0\n")
+    r = ddviz_cli("predict", ROOT / "models" / "ethane.safetensors", methanol,
+                  "-o", tmp_path / "m.cube")
+    one_line_exit_2(r, "methanol.xyz", "['O']", "ethane.safetensors")
+    assert not (tmp_path / "m.cube").exists()
+
+
+def test_info_on_a_missing_file_says_so(ddviz_cli, tmp_path):
+    one_line_exit_2(ddviz_cli("info", tmp_path / "nothing"), "nothing", "no such file")

@@ -140,6 +140,11 @@ def run(args):
     from ddviz.methods.deep_density.files import load_model
 
     model, meta = load_model(args.model)
+    for _, atoms, _ in jobs:  # every frame's elements known to the model, before predicting
+        try:
+            model.species_index(atoms.numbers)
+        except DdvizError as exc:
+            raise DdvizError(f"{exc.detail} ({args.model})", path=args.structure) from None
     for index, atoms, output in jobs:
         c = compute_comparison(atoms, model, like, args.spacing, args.margin, device=args.device)
         prov = {"predicted_by": Path(args.model).name, "structure": str(args.structure),

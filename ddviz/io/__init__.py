@@ -130,6 +130,8 @@ def format_of(path, format: str | None = None) -> Format:
     for fmt in FORMATS.values():
         if any(part in name for part in fmt.names):
             return fmt
+    if not Path(path).exists():  # nothing in the name, and no content to sniff
+        raise UnsupportedError("no such file", path=path)
     if Path(path).is_file():
         from ddviz.io.sniff import sniff
 
@@ -154,8 +156,7 @@ def read(path, *, max_points: int | None = None, format: str | None = None):
     """
     fmt = format_of(path, format)
     if not fmt.density:
-        raise UnsupportedError(f"a {fmt.name} file holds a structure, not a density "
-                               f"(use read_structure)", path=path)
+        raise UnsupportedError(f"a {fmt.name} file holds a structure, not a density", path=path)
     existing_file(path)
     limit = max_points_limit(max_points)
     with np.errstate(all="ignore"), _readable(path, fmt, limit) as readable:

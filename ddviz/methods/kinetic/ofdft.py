@@ -159,8 +159,9 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
     from ddviz.errors import ConfigError, DdvizError
 
     if mol.nelectron != 2:
-        raise DdvizError(f"this model covers 2-electron systems; the structure has "
-                         f"{mol.nelectron} electrons", field="charge")
+        raise DdvizError(f"this model covers 2-electron systems (OF-DFT here optimises "
+                         f"rho = 2|phi|^2); the structure has {mol.nelectron} electrons",
+                         field="charge")
     if functional not in ("model", "vw"):
         raise ConfigError(f"unknown functional {functional!r}; expected 'model' or 'vw'",
                           field="functional")
