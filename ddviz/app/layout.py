@@ -31,6 +31,6 @@ def create_app(settings: AppSettings | None = None, **explorer_args) -> pn.viewa
     index = len(tabs) - 1
     tabs.param.watch(lambda e: e.new == index and not plane.runner.started and plane.start(),
                      "active")
-    header = pn.pane.Markdown("## ddviz — Deep Density electron densities "
-                              "<small>(bohr, e/bohr^3)</small>")
+    header = pn.pane.Markdown("## ddviz — machine-learned electron densities "
+                              "<small>(bohr, Ha; densities in e/bohr^3, in 2D e/bohr^2)</small>")
     return pn.Column(header, tabs, sizing_mode="stretch_width")

@@ -71,8 +71,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """
     from ddviz import __version__
 
-    parser = _Parser(prog="ddviz", description="Deep Density electron densities: "
-                     "reference data, models, evaluation and visualisation.")
+    parser = _Parser(prog="ddviz", description="Machine-learned Kohn-Sham DFT (Deep Density, "
+                     "KineticNet, EDNN/DCIGN, DeepH-E3): reference data, models, evaluation and "
+                     "visualisation.")
     parser.add_argument("--version", action="version", version=f"ddviz {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
