@@ -207,3 +207,13 @@ def test_a_grid_too_large_for_the_hartree_fft_keeps_the_other_properties(monkeyp
     props = P.properties(rho, grid, Atoms("He"))  # He: 2 valence electrons, neutral
     assert props["hartree_ha"] is None and props["electrons"] == pytest.approx(2.0, abs=1e-4)
     assert props["dipole_norm_debye"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_an_all_electron_density_is_completed_by_the_bare_nuclei():
+    from ase.build import molecule
+
+    from ddviz.evaluate.properties import ALL_ELECTRON, core_charges
+
+    water = molecule("H2O")
+    assert list(core_charges(water, ALL_ELECTRON)) == [8.0, 1.0, 1.0]
+    assert list(core_charges(water)) == [6.0, 1.0, 1.0]  # GTH-PBE valence

@@ -66,8 +66,10 @@ def run(args) -> int:
         from ddviz.grid import Sample
 
         rho = result.orbitals().evaluate_grid(grid)
-        io.write(Sample(atoms, grid, rho, {"source": "ddviz hamiltonian",
-                                           "model": str(args.model)}), args.output)
+        from ddviz.evaluate.properties import ALL_ELECTRON
+
+        io.write(Sample(atoms, grid, rho, {"source": "ddviz hamiltonian", "model": str(args.model),
+                                           "pseudopotential": ALL_ELECTRON}), args.output)
         if not args.json:
             print(f"density ({rho.sum() * grid.voxel_volume:.4f} electrons on the grid) -> "
                   f"{args.output}")

@@ -314,15 +314,20 @@ def electrostatic_potential_slice(values, grid: Grid, positions_bohr, charges, a
     return cores.reshape(v_h.shape) - v_h
 
 
+ALL_ELECTRON = "all-electron"  # the "pseudopotential" of an all-electron density (e.g. DeepH-E3's)
+
+
 def core_charges(atoms, pseudo: str = "gth-pbe") -> np.ndarray:
     """The pseudopotential core charges Z_val (e) of ``atoms``.
+
+    For ``pseudo`` = :data:`ALL_ELECTRON`, the nuclear charges Z.
 
     Parameters
     ----------
     atoms : ase.Atoms
         The structure.
     pseudo : str
-        The pseudopotential family of the valence density.
+        The pseudopotential family of the valence density, or ``"all-electron"``.
 
     Returns
     -------
@@ -335,6 +340,8 @@ def core_charges(atoms, pseudo: str = "gth-pbe") -> np.ndarray:
     """
     from ddviz.reference.scf import valence_charges
 
+    if pseudo == ALL_ELECTRON:  # every electron is in the density: the cores are bare nuclei
+        return atoms.numbers.astype(float)
     charges = valence_charges(atoms.get_chemical_symbols(), pseudo)
     if charges is None:
         raise UnsupportedError(f"pseudopotential {pseudo!r} has no entry for one of "
