@@ -51,7 +51,9 @@ def _text(info: dict) -> str:
     if info["units"] is not None:
         lines.append(f"density     {info['units']} ({info['ndim']}D)")
     if info["electrons"] is not None:
-        lines.append(f"electrons   {info['electrons']:.6f}")
+        how = {"orbitals": " (occupations of the stored orbitals)",
+               "grid": " (integrated on the grid)"}.get(info.get("electrons_from"), "")
+        lines.append(f"electrons   {info['electrons']:.6f}{how}")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from ddviz.units import ang_to_bohr
 
 # ndim: 1 (a chain's line density), 3 (a density in space); units: of the density values
 KEYS = ("natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "ndim", "units",
-        "electrons", "frames")
+        "electrons", "electrons_from", "frames")
 
 
 def describe(path, max_points: int | None = None, format: str | None = None,
@@ -36,7 +36,7 @@ def describe(path, max_points: int | None = None, format: str | None = None,
     dict
         ``file``, ``format`` and :data:`KEYS`. Electrons by quadrature of the grid values, or
         from the orbitals' occupations when a netCDF file stores only orbitals (no grid is
-        evaluated); None for LOCPOT/ELFCAR, which hold no density. A structure file has no grid:
+        evaluated), which ``electrons_from`` says ("grid" or "orbitals"); None for LOCPOT/ELFCAR, which hold no density. A structure file has no grid:
         grid, spacing, ndim, units and electrons are None, and so is the cell of a structure
         without one; its atoms are the last frame's.
 
@@ -53,7 +53,7 @@ def describe(path, max_points: int | None = None, format: str | None = None,
 
             sample = as_periodic(sample, path)
         if sample.has_values:
-            info = sample.summary()
+            info = {**sample.summary(), "electrons_from": "grid"}
         else:  # orbitals only: the exact count, without evaluating the grid
             info = {"natoms": len(sample.atoms),
                     "species": sorted(set(sample.atoms.get_chemical_symbols())),
@@ -61,9 +61,9 @@ def describe(path, max_points: int | None = None, format: str | None = None,
                     "spacing_bohr": [float(h) for h in sample.grid.spacing],
                     "cell_bohr": sample.cell_bohr.tolist(), "pbc": list(sample.grid.pbc),
                     "ndim": sample.ndim, "units": sample.units,
-                    "electrons": sample.orbitals.electrons}
+                    "electrons": sample.orbitals.electrons, "electrons_from": "orbitals"}
         if sample.provenance.get("quantity", "density") != "density":
-            info["electrons"] = None  # LOCPOT, ELFCAR: not a density
+            info["electrons"] = info["electrons_from"] = None  # LOCPOT, ELFCAR: not a density
         info["frames"] = 1
     else:
         frames = io.read_structures(path, format=fmt.name)
@@ -74,4 +74,4 @@ def describe(path, max_points: int | None = None, format: str | None = None,
                 "cell_bohr": ang_to_bohr(cell).tolist() if np.any(cell) else None,
                 "pbc": [bool(p) for p in atoms.pbc], "ndim": None, "units": None,
                 "electrons": None, "frames": len(frames)}
-    return {"file": str(path), "format": fmt.name, **{k: info[k] for k in KEYS}}
+    return {"file": str(path), "format": fmt.name, **{k: info.get(k) for k in KEYS}}
