@@ -17,7 +17,7 @@ import ddviz.io as dio
 from ddviz.grid import Grid, Sample
 
 KEYS = {"natoms", "species", "grid_shape", "spacing_bohr", "cell_bohr", "pbc", "ndim", "units",
-        "electrons", "frames"}
+        "electrons", "electrons_from", "frames"}
 AS_LIMIT = 1536 << 20  # bytes; a plain `ddviz info` needs ~300-400 MB of address space
 
 
@@ -72,11 +72,12 @@ def test_info_structure_and_orbital_free_values(tmp_path, ddviz_cli):
     info = json.loads(ddviz_cli("info", tmp_path / "w.xyz", "--json").stdout)
     assert info == {"natoms": 3, "species": ["H", "O"], "grid_shape": None, "spacing_bohr": None,
                     "cell_bohr": None, "pbc": [False] * 3, "ndim": None, "units": None,
-                    "electrons": None, "frames": 1}
+                    "electrons": None, "electrons_from": None, "frames": 1}
     grid = Grid([0, 0, 0], np.eye(3) * 0.5, (4, 4, 4))
     dio.write(Sample(molecule("H2O"), grid, np.ones(grid.shape)), tmp_path / "w.nc")
     info = json.loads(ddviz_cli("info", tmp_path / "w.nc", "--json").stdout)
     assert info["grid_shape"] == [4, 4, 4] and info["electrons"] == pytest.approx(8.0)
+    assert info["electrons_from"] == "grid"
     line = Grid([0, 0, 0], np.diag([0.5, 1.0, 1.0]), (8, 1, 1), (True, False, False))
     dio.write(Sample(molecule("H2"), line, np.full(line.shape, 0.5), ndim=1), tmp_path / "c.nc")
     text = ddviz_cli("info", tmp_path / "c.nc").stdout  # a chain's line density says so
