@@ -130,7 +130,7 @@ def format_of(path, format: str | None = None) -> Format:
     for fmt in FORMATS.values():
         if any(part in name for part in fmt.names):
             return fmt
-    if not Path(path).exists():  # nothing in the name, and no content to sniff
+    if not suffix and not Path(path).exists():  # nothing in the name, and no content to sniff
         raise UnsupportedError("no such file", path=path)
     if Path(path).is_file():
         from ddviz.io.sniff import sniff
