@@ -28,6 +28,7 @@ from e3nn.nn import FullyConnectedNet, Gate
 from torch import nn
 
 from ddviz.errors import DdvizError
+from ddviz.methods.equivariant import depthwise_tensor_product
 from ddviz.methods.hamiltonian.basis import FRAME, element_shells, pyscf_order
 from ddviz.methods.hamiltonian.config import ModelConfig
 
@@ -100,18 +101,10 @@ class _RadialTP(nn.Module):
 
     def __init__(self, irreps_in, irreps_sh, irreps_out, radial_basis, radial_hidden):
         super().__init__()
-        mid, instructions = [], []
-        for i, (mul, ir_in) in enumerate(irreps_in):
-            for j, (_, ir_sh) in enumerate(irreps_sh):
-                for ir_out in ir_in * ir_sh:
-                    if ir_out in irreps_out:
-                        instructions.append((i, j, len(mid), "uvu", True))
-                        mid.append((mul, ir_out))
-        self.tp = o3.TensorProduct(irreps_in, irreps_sh, o3.Irreps(mid), instructions,
-                                   shared_weights=False, internal_weights=False)
+        self.tp = depthwise_tensor_product(irreps_in, irreps_sh, irreps_out)
         self.radial = FullyConnectedNet([radial_basis, radial_hidden, self.tp.weight_numel],
                                         torch.nn.functional.silu)
-        self.linear = o3.Linear(o3.Irreps(mid), irreps_out)
+        self.linear = o3.Linear(self.tp.irreps_out, irreps_out)
 
     def forward(self, x, sh, rbf):
         return self.linear(self.tp(x, sh, self.radial(rbf)))

@@ -31,6 +31,7 @@ from e3nn.nn import Gate
 from torch import nn
 
 from ddviz.errors import DdvizError
+from ddviz.methods.equivariant import depthwise_tensor_product
 from ddviz.methods.kinetic.config import ModelConfig
 
 
@@ -60,19 +61,8 @@ class Convolution(nn.Module):
 
     def __init__(self, irreps_in, irreps_sh, irreps_out, basis: int, hidden: int):
         super().__init__()
-        irreps_in, irreps_sh = o3.Irreps(irreps_in), o3.Irreps(irreps_sh)
-        irreps_out = o3.Irreps(irreps_out)
-        wanted = {ir for _, ir in irreps_out}
-        mid, instructions = [], []
-        for i, (mul, ir_in) in enumerate(irreps_in):
-            for j, (_, ir_sh) in enumerate(irreps_sh):
-                for ir in ir_in * ir_sh:
-                    if ir in wanted:
-                        instructions.append((i, j, len(mid), "uvu", True))
-                        mid.append((mul, ir))
-        self.tp = o3.TensorProduct(irreps_in, irreps_sh, o3.Irreps(mid), instructions,
-                                   shared_weights=False, internal_weights=False)
-        self.mix = o3.Linear(self.tp.irreps_out, irreps_out)
+        self.tp = depthwise_tensor_product(irreps_in, irreps_sh, irreps_out)
+        self.mix = o3.Linear(self.tp.irreps_out, o3.Irreps(irreps_out))
         self.radial = nn.Sequential(nn.Linear(basis, hidden), nn.SiLU(),
                                     nn.Linear(hidden, self.tp.weight_numel))
 
