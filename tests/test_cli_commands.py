@@ -224,3 +224,10 @@ def test_predict_names_the_structure_whose_elements_the_model_lacks(ddviz_cli, t
 
 def test_info_on_a_missing_file_says_so(ddviz_cli, tmp_path):
     one_line_exit_2(ddviz_cli("info", tmp_path / "nothing"), "nothing", "no such file")
+
+
+def test_predict_with_another_methods_model_names_its_command(ddviz_cli, tmp_path):
+    r = ddviz_cli("predict", ROOT / "models" / "hamiltonian-water.safetensors",
+                  ROOT / "examples" / "ethane.xyz", "-o", tmp_path / "x.cube")
+    one_line_exit_2(r, "hamiltonian-water.safetensors", "ddviz hamiltonian")
+    assert not (tmp_path / "x.cube").exists()

@@ -89,6 +89,29 @@ def _with_cell(atoms, like_atoms):
     return atoms
 
 
+# the command that serves each other method's models in place of `ddviz predict`
+_OTHER_COMMANDS = {"hamiltonian": "ddviz hamiltonian STRUCTURE --model MODEL -o OUT writes the "
+                                  "density its Hamiltonian implies",
+                   "kinetic": "ddviz ofdft MODEL STRUCTURE --charge Q optimises a 2-electron "
+                              "density with it"}
+
+
+def _check_density_model(path) -> None:
+    """Refuse, in one line, a model file of a method that does not predict densities from atoms."""
+    from ddviz.errors import DdvizError, UnsupportedError
+    from ddviz.methods import method_for_format, model_format
+
+    try:
+        method = method_for_format(model_format(path)).name
+    except DdvizError:  # unreadable: load_model reports it with its own words
+        return
+    if method != "deep_density":
+        hint = _OTHER_COMMANDS.get(method, "it works on 2D systems, in the app's 2D tab and "
+                                           "ddviz evaluate")
+        raise UnsupportedError(f"a {method} model does not predict a density from a structure; "
+                               f"{hint}", path=path)
+
+
 def run(args):
     """Predict every requested frame and write it."""
     import json
@@ -100,6 +123,7 @@ def run(args):
     from ddviz.evaluate.evaluation import comparison_grid
     from ddviz.grid import as_periodic
 
+    _check_density_model(args.model)
     if args.dask is not None:
         from ddviz.cli._dask import run_dask
 
