@@ -38,13 +38,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ddviz.errors import ConfigError, ConvergenceError, DdvizError, FileFormatError
 from ddviz.io.atomic import atomic_path, write_text_atomic
+from ddviz.reference.generate import Report
 
 BASIS = "def2-tzvp"
 XC = "PBE"
@@ -56,16 +56,6 @@ SYSTEMS = {"H2": (("H", "H"), 0, 1.40), "HeH+": (("He", "H"), 1, 1.46),
            "H3+": (("H", "H", "H"), 1, 1.65)}
 ELECTRONS = 2
 NAME = "kinetic-2e"
-
-
-@dataclass
-class Report:
-    """What a build did: files computed, skipped (already done), failed (name -> reason)."""
-
-    computed: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)
-    failed: dict = field(default_factory=dict)
-    manifest: dict = field(default_factory=dict)
 
 
 def molecule(Z, coords, charge: int = 0):

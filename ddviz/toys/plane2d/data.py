@@ -26,13 +26,13 @@ the same folder is refused.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ddviz.errors import ConfigError, ConvergenceError, DdvizError
 from ddviz.io.atomic import atomic_path, write_text_atomic
+from ddviz.reference.generate import Report
 from ddviz.toys.plane2d.potentials import KINDS, draw
 from ddviz.toys.plane2d.solver import ENERGY_KEYS, FUNCTIONALS, Box, Settings, solve
 
@@ -40,16 +40,6 @@ MANIFEST = "manifest.json"
 FAILED = "failed.json"  # the failed samples again, as ``ddviz generate`` lists them
 TEST_EVERY = 5  # potential p is in the test split when p % TEST_EVERY == TEST_EVERY - 1
 UNITS = {"length": "bohr", "energy": "Ha", "density": "electrons/bohr^2", "v_ext": "Ha"}
-
-
-@dataclass
-class Report:
-    """What a build did: sample files computed, skipped (already done), failed (name -> reason)."""
-
-    computed: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)
-    failed: dict = field(default_factory=dict)
-    manifest: dict = field(default_factory=dict)
 
 
 def split_of(potential: int) -> str:
