@@ -45,4 +45,5 @@ def test_scf_guess_from_the_shipped_model_reaches_the_same_energy(ddviz_cli):
 def test_scf_guess_refuses_an_odd_electron_count(ddviz_cli):
     proc = ddviz_cli("scf-guess", MODEL, ETHANE, "--charge", "1")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "spin" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert "13 valence electrons" in proc.stderr and "closed shells" in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr

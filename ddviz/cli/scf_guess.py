@@ -30,9 +30,16 @@ def add_arguments(p):
 def run(args):
     """Run both SCFs; print cycles, times and the energy difference."""
     from ddviz import io
-    from ddviz.reference.scf import SCFSettings, build_mol
+    from ddviz.errors import UnsupportedError
+    from ddviz.reference.scf import SCFSettings, build_mol, valence_electrons
 
     atoms = io.read_structure(args.structure, args.frame, format=args.format)
+    count = valence_electrons(atoms.get_chemical_symbols())
+    if count is not None and (count - args.charge) % 2:
+        raise UnsupportedError(
+            f"{args.structure}: {atoms.get_chemical_formula()} with charge {args.charge:+d} has "
+            f"{count - args.charge:g} valence electrons, an open shell; the density guess is for "
+            f"closed shells (an even count: change --charge)")
     settings = SCFSettings(charge=args.charge)
     build_mol(atoms, settings)  # ConfigError for an odd electron count, before the model loads
     from ddviz.evaluate.predictor import Predictor  # torch
