@@ -122,6 +122,10 @@ def test_parity_and_kinetic_slice_come_from_the_model(model, dataset):
     assert row["Ts_Ha"] == attrs["Ts_Ha"]
     assert row["Ts_ml_Ha"] == pytest.approx(float(sample.kinetic(model).detach()), rel=1e-12)
     assert row["error_mHa"] == pytest.approx(1e3 * (row["Ts_ml_Ha"] - row["Ts_Ha"]))
+    two = [row, {**row, "system": "H2", "error_mHa": -3.0}]
+    assert analysis.parity_summary(two) == pytest.approx({
+        "samples": 2, "ts_mae_mha": (abs(row["error_mHa"]) + 3) / 2,
+        "ts_mae_mha_HeH+": abs(row["error_mHa"]), "ts_mae_mha_H2": 3.0})
     sl = analysis.kinetic_density_slice(model, paths[0], points=41)
     assert sl.tau_ml.shape == sl.tau_vw.shape == sl.rho.shape == (41, 41)
     # the slice's points do not change the atoms' features: the same T_s as the parity row

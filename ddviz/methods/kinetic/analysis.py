@@ -290,6 +290,22 @@ def parity(model, paths, progress=None) -> list[dict]:
     return rows
 
 
+def parity_summary(rows: list[dict]) -> dict:
+    """Mean absolute T_s error (mHa) of :func:`parity` rows, pooled and per system.
+
+    Returns
+    -------
+    dict
+        ``samples``, ``ts_mae_mha`` and ``ts_mae_mha_<system>`` for each system present.
+    """
+    errors = np.array([abs(r["error_mHa"]) for r in rows])
+    out = {"samples": len(rows), "ts_mae_mha": float(errors.mean()) if len(rows) else float("nan")}
+    for system in dict.fromkeys(r["system"] for r in rows):
+        out[f"ts_mae_mha_{system}"] = float(np.mean([abs(r["error_mHa"]) for r in rows
+                                                     if r["system"] == system]))
+    return out
+
+
 @dataclass
 class KineticSlice:
     """Kinetic-energy densities of one sample on the plane of :func:`plane`.
@@ -379,4 +395,4 @@ def kinetic_density_slice(model, path, points: int = 61) -> KineticSlice:
 
 
 __all__ = ["MARGIN", "Frame", "KineticSlice", "Reference", "Watched", "kinetic_density_slice",
-           "line", "orbital_density", "parity", "plane", "principal_frame", "watch"]
+           "line", "orbital_density", "parity", "parity_summary", "plane", "principal_frame", "watch"]
