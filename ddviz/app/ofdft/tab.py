@@ -200,7 +200,7 @@ class OFDFTTab(pn.viewable.Viewer):
             self._layout = pn.Column(
                 pn.Row(self.controls, pn.Column(self.run_plots, self.readout,
                                                 sizing_mode="stretch_width")),
-                pn.layout.Divider(),
+                pn.pane.Markdown("---", sizing_mode="stretch_width"),  # (Divider loads CDN css)
                 pn.Row(self.parity_controls, self.parity_plots, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
         return self._layout
