@@ -26,18 +26,6 @@ def model():
     return m.double()
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """Five real samples (seed 0): sample 4 (HeH+) is the test split's one."""
-    from tests.conftest import run_ddviz
-
-    out = tmp_path_factory.mktemp("kinetic-parity") / "k2e"
-    res = run_ddviz("dataset", "kinetic-2e", "-o", out, "--count", "5", "--seed", "0",
-                    "--workers", "1", "--no-progress")
-    assert res.returncode == 0, res.stderr
-    return out
-
-
 def test_callback_streams_every_iteration_and_stop_ends_the_run():
     mol = ofdft.preset("H2")
     seen = []
@@ -108,10 +96,10 @@ def test_watch_refuses_before_any_work():
         analysis.watch(heh, functional="vw")
 
 
-def test_parity_and_kinetic_slice_come_from_the_model(model, dataset):
+def test_parity_and_kinetic_slice_come_from_the_model(model, kinetic_dataset):
     from ddviz.methods.kinetic.training import Sample
 
-    paths = data.samples([dataset], "test")
+    paths = data.samples([kinetic_dataset], "test")
     assert [p.name for p in paths] == ["kinetic_00004.nc"]
     calls = []
     (row,) = analysis.parity(model, paths, progress=lambda d, t: calls.append((d, t)))

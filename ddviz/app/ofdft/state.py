@@ -102,7 +102,8 @@ class OFDFTState(param.Parameterized):
         files = [r["file"] for r in rows]
         self.param.sample.objects = files
         self.param.update(rows=rows, summary=summary, parity_busy=False, parity_progress=100,
-                          parity_message=f"{len(rows)} test samples, T_s MAE "
+                          parity_message=f"{len(rows)} test sample"
+                          f"{'s' if len(rows) != 1 else ''}, T_s MAE "
                           f"{summary['ts_mae_mha']:.2f} mHa",
                           sample=files[0] if files else None)
 

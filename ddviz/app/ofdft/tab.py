@@ -52,7 +52,9 @@ class OFDFTTab(pn.viewable.Viewer):
         self.state.param.update(params)
         # the plots join the page with the first data (an empty HoloViews pane makes the page
         # import HoloViews)
-        self.run_plots = pn.Row(sizing_mode="stretch_width")
+        self.run_plots = pn.Column(sizing_mode="stretch_width")
+        self._pipes: dict = {}  # pane -> the Pipe its plot is redrawn through
+        self._rows = (pn.Row(self.profile, self.readout), pn.Row(self.trace, self.gap))
         self.parity_plots = pn.Row(sizing_mode="stretch_width")
         self.state.param.watch(self._draw_run, ["reference", "energies", "density", "watched"])
         self.state.param.watch(self._draw_parity, ["rows", "sample"])
@@ -61,8 +63,13 @@ class OFDFTTab(pn.viewable.Viewer):
     # ------------------------------------------------------------------ panes
     @cached_property
     def trace(self) -> pn.pane.HoloViews:
-        """Energy per iteration (Ha) and |E − E_KS| (mHa)."""
+        """Energy per iteration (Ha)."""
         return pn.pane.HoloViews(None, css_classes=["ddviz-ofdft-trace"], sizing_mode="fixed")
+
+    @cached_property
+    def gap(self) -> pn.pane.HoloViews:
+        """|E − E_KS| per iteration (mHa)."""
+        return pn.pane.HoloViews(None, css_classes=["ddviz-ofdft-gap"], sizing_mode="fixed")
 
     @cached_property
     def profile(self) -> pn.pane.HoloViews:
@@ -80,29 +87,37 @@ class OFDFTTab(pn.viewable.Viewer):
         return pn.pane.HoloViews(None, css_classes=["ddviz-ofdft-parity"], sizing_mode="fixed")
 
     @cached_property
-    def slices(self) -> pn.pane.HoloViews:
-        """The chosen sample's kinetic-energy densities."""
-        return pn.pane.HoloViews(None, css_classes=["ddviz-ofdft-slices"], sizing_mode="fixed")
+    def slices(self) -> pn.Row:
+        """The chosen sample's kinetic-energy densities: the model's, von Weizsäcker's.
+
+        One pane each, their axes linked by Panel (``linked_axes``).
+        """
+        return pn.Row(*(pn.pane.HoloViews(None, linked_axes=True, sizing_mode="fixed")
+                        for _ in range(2)), css_classes=["ddviz-ofdft-slices"])
 
     def _draw_run(self, *_) -> None:
+        """Show the run's newest state; frames go into the plots' pipes (redrawn in place)."""
         from ddviz.viz import kinetic as plots
 
         s = self.state
-        if s.reference is None and not s.energies:
-            self.run_plots[:] = []
-            self.readout.object = ""
-            return
-        ks = s.reference.energy_ha if s.reference is not None else None
-        if s.energies:
-            self.trace.object = plots.energy_trace(s.energies, ks)
-        if s.reference is not None:
-            self.profile.object = plots.density_profile(s.reference, s.density,
-                                                        s.iteration or None)
         self.readout.object = readout(s.watched) if s.watched is not None else ""
-        panes = [p for p, ok in ((self.trace, bool(s.energies)),
-                                 (self.profile, s.reference is not None)) if ok]
-        if list(self.run_plots.objects) != panes:
-            self.run_plots[:] = panes
+        if s.reference is None:  # a run begins (or failed before its reference)
+            self.run_plots[:] = []
+            return
+        ks = s.reference.energy_ha
+        streams = {self.trace: (plots.energy_plot, (s.energies, ks)),
+                   self.gap: (plots.energy_gap_plot, (s.energies, ks)),
+                   self.profile: (plots.density_profile,
+                                  (s.reference, s.density, s.iteration or None))}
+        if not self._pipes:
+            for pane, (plot, data) in streams.items():
+                pane.object, self._pipes[pane] = plots.streamed(plot, *data)
+        else:
+            for pane, (_, data) in streams.items():
+                self._pipes[pane].send(data)
+        rows = [self._rows[0]] + ([self._rows[1]] if s.energies else [])
+        if list(self.run_plots.objects) != rows:
+            self.run_plots[:] = rows
 
     def _draw_parity(self, *_) -> None:
         from ddviz.viz import kinetic as plots
@@ -123,7 +138,8 @@ class OFDFTTab(pn.viewable.Viewer):
             if self.slices in self.parity_plots.objects:
                 self.parity_plots.remove(self.slices)
             return
-        self.slices.object = plots.kinetic_density_images(sl)
+        for pane, image in zip(self.slices, plots.kinetic_density_images(sl)):
+            pane.object = image
         if self.slices not in self.parity_plots.objects:
             self.parity_plots.append(self.slices)
 
@@ -198,8 +214,7 @@ class OFDFTTab(pn.viewable.Viewer):
         # built once: each pane must sit in one place only, however often Panel asks
         if getattr(self, "_layout", None) is None:
             self._layout = pn.Column(
-                pn.Row(self.controls, pn.Column(self.run_plots, self.readout,
-                                                sizing_mode="stretch_width")),
+                pn.Row(self.controls, self.run_plots, sizing_mode="stretch_width"),
                 pn.pane.Markdown("---", sizing_mode="stretch_width"),  # (Divider loads CDN css)
                 pn.Row(self.parity_controls, self.parity_plots, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width")
