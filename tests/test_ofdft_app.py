@@ -103,3 +103,17 @@ def test_the_tab_shows_parity_and_a_kinetic_slice(folders, kinetic_dataset):
     sl = s.kinetic_slice
     assert sl.system == "HeH+" and sl.Ts_ml_Ha == pytest.approx(rows[0]["Ts_ml_Ha"], rel=1e-10)
     assert list(tab.parity_plots) == [tab.parity, tab.slices]
+
+
+def test_the_tab_is_made_without_the_numerical_libraries():
+    """Made (and its page built) with the app's page: no torch, PySCF, SciPy or HoloViews yet."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import panel as pn; from ddviz.app.ofdft.tab import OFDFTTab; "
+            "pn.panel(OFDFTTab()).get_root(); print(sorted(m for m in ('torch', 'pyscf', "
+            "'holoviews', 'scipy', 'xarray', 'ddviz.methods.kinetic.analysis') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -54,7 +54,7 @@ class OFDFTTab(pn.viewable.Viewer):
         # import HoloViews)
         self.run_plots = pn.Column(sizing_mode="stretch_width")
         self._pipes: dict = {}  # pane -> the Pipe its plot is redrawn through
-        self._rows = (pn.Row(self.profile, self.readout), pn.Row(self.trace, self.gap))
+        self._rows = None  # (density line + readout, energy traces), made with the first run
         self.parity_plots = pn.Row(sizing_mode="stretch_width")
         self.state.param.watch(self._draw_run, ["reference", "energies", "density", "watched"])
         self.state.param.watch(self._draw_parity, ["rows", "sample"])
@@ -109,6 +109,8 @@ class OFDFTTab(pn.viewable.Viewer):
                    self.gap: (plots.energy_gap_plot, (s.energies, ks)),
                    self.profile: (plots.density_profile,
                                   (s.reference, s.density, s.iteration or None))}
+        if self._rows is None:  # HoloViews panes import HoloViews: made only when needed
+            self._rows = (pn.Row(self.profile, self.readout), pn.Row(self.trace, self.gap))
         if not self._pipes:
             for pane, (plot, data) in streams.items():
                 pane.object, self._pipes[pane] = plots.streamed(plot, *data)
