@@ -120,6 +120,17 @@ def app_settings(app_files):
                        cache_dir=app_files["root"] / "cache")
 
 
+@pytest.fixture(scope="session")
+def kinetic_dataset(tmp_path_factory):
+    """Five real kinetic-2e samples (seed 0) built through the CLI; sample 4 (HeH+) is the
+    test split's one."""
+    out = tmp_path_factory.mktemp("kinetic-2e") / "k2e"
+    res = run_ddviz("dataset", "kinetic-2e", "-o", out, "--count", "5", "--seed", "0",
+                    "--workers", "1", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    return out
+
+
 @pytest.fixture(scope="module")
 def water_comparison():
     """A synthetic comparison on water's standard-like grid (0.3 bohr, 3 bohr margin): reference

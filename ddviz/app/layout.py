@@ -1,10 +1,11 @@
-"""The whole app: Explore, Train and 2D tabs sharing one settings object."""
+"""The whole app: Explore, Train, 2D and OF-DFT tabs sharing one settings object."""
 
 from __future__ import annotations
 
 import panel as pn
 
 from ddviz.app.explorer import Explorer
+from ddviz.app.ofdft.tab import OFDFTTab
 from ddviz.app.plane2d.tab import Plane2DTab
 from ddviz.app.settings import AppSettings
 from ddviz.app.training import TrainingPanel
@@ -31,6 +32,8 @@ def create_app(settings: AppSettings | None = None, **explorer_args) -> pn.viewa
     index = len(tabs) - 1
     tabs.param.watch(lambda e: e.new == index and not plane.runner.started and plane.start(),
                      "active")
+    # the OF-DFT tab lists its files when made and computes only when asked (Run, Evaluate)
+    tabs.append(("OF-DFT", OFDFTTab(settings=settings)))
     header = pn.pane.Markdown("## ddviz — machine-learned electron densities "
                               "<small>(bohr, Ha; densities in e/bohr^3, in 2D e/bohr^2)</small>")
     return pn.Column(header, tabs, sizing_mode="stretch_width")

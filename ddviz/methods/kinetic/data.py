@@ -39,12 +39,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ddviz.errors import ConfigError, ConvergenceError, DdvizError, FileFormatError
 from ddviz.io.atomic import atomic_path, write_text_atomic
-from ddviz.reference.generate import Report
+
+if TYPE_CHECKING:  # imported where used: listing datasets (the app's page) stays light
+    from ddviz.reference.generate import Report
 
 BASIS = "def2-tzvp"
 XC = "PBE"
@@ -346,7 +349,7 @@ def build(outdir, count: int = 600, seed: int = 0, workers: int = 2,
     ConfigError
         A bad count, or ``outdir`` holding a dataset of another recipe.
     """
-    from ddviz.reference.generate import run_jobs
+    from ddviz.reference.generate import Report, run_jobs
 
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise ConfigError(f"count must be a positive integer, got {count!r}", field="count")
@@ -394,6 +397,33 @@ def build(outdir, count: int = 600, seed: int = 0, workers: int = 2,
     run_jobs(_job, [(i, rec) for i in todo], workers, record, write_manifest, progress=progress,
              desc=NAME, done=len(report.skipped))
     return report
+
+
+def find_datasets(roots) -> list[Path]:
+    """The ``kinetic-2e`` dataset folders under ``roots`` (a manifest naming this recipe).
+
+    Parameters
+    ----------
+    roots : iterable of path
+        Folders searched recursively; missing ones are skipped.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sorted; unreadable manifests and other datasets are left out.
+    """
+    found = set()
+    for root in map(Path, roots):
+        if not root.is_dir():
+            continue
+        for manifest in root.rglob(MANIFEST):
+            try:
+                name = json.loads(manifest.read_text()).get("recipe", {}).get("name")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if name == NAME:
+                found.add(manifest.parent)
+    return sorted(found)
 
 
 def samples(folders, split: str | None = None) -> list[Path]:

@@ -49,6 +49,8 @@ class Result:
         The energy after each iteration (Ha).
     functional : str
         "vw" or "model".
+    stopped : bool
+        Whether the run was stopped on request (``stop`` of :func:`run`) before converging.
     """
 
     energy_ha: float
@@ -59,6 +61,7 @@ class Result:
     coefficients: np.ndarray
     history: list = field(default_factory=list)
     functional: str = "model"
+    stopped: bool = False
 
     def summary(self) -> dict:
         """The JSON-serialisable keys the CLI prints."""
@@ -123,8 +126,29 @@ def core_guess(mol) -> np.ndarray:
     return vecs[:, 0]
 
 
+def check(mol, model=None, functional: str = "model") -> None:
+    """Refuse what :func:`run` cannot do, before any work.
+
+    Raises
+    ------
+    DdvizError
+        Not two electrons, an unknown functional, or no model for ``functional="model"``.
+    """
+    from ddviz.errors import ConfigError, DdvizError
+
+    if mol.nelectron != 2:
+        raise DdvizError(f"this model covers 2-electron systems (OF-DFT here optimises "
+                         f"rho = 2|phi|^2); the structure has {mol.nelectron} electrons",
+                         field="charge")
+    if functional not in ("model", "vw"):
+        raise ConfigError(f"unknown functional {functional!r}; expected 'model' or 'vw'",
+                          field="functional")
+    if functional == "model" and model is None:
+        raise ConfigError("functional 'model' needs a model", field="model")
+
+
 def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
-        gtol: float = 1e-7, max_iter: int = 1000, callback=None) -> Result:
+        gtol: float = 1e-7, max_iter: int = 1000, callback=None, stop=None) -> Result:
     """Minimise the orbital-free energy of two-electron molecule ``mol``.
 
     Parameters
@@ -142,7 +166,13 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
     max_iter : int
         Iteration limit.
     callback : callable, optional
-        ``callback(iteration, energy_ha, coefficients)`` after each iteration (for streaming).
+        ``callback(iteration, energy_ha, coefficients)`` after each L-BFGS iteration (1, 2, ...;
+        the energy in Ha; the orbital coefficients (nao,) normalised through S), in the calling
+        thread: for streaming the run to a plot. The run waits for it.
+    stop : object with ``is_set()``, optional
+        E.g. a :class:`threading.Event`, set from another thread: checked after each iteration;
+        once set, the run ends there and returns the last iterate with ``stopped=True`` and
+        ``converged=False`` (a line search under way finishes first).
 
     Returns
     -------
@@ -156,17 +186,7 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
     from pyscf import dft
     from scipy.optimize import minimize
 
-    from ddviz.errors import ConfigError, DdvizError
-
-    if mol.nelectron != 2:
-        raise DdvizError(f"this model covers 2-electron systems (OF-DFT here optimises "
-                         f"rho = 2|phi|^2); the structure has {mol.nelectron} electrons",
-                         field="charge")
-    if functional not in ("model", "vw"):
-        raise ConfigError(f"unknown functional {functional!r}; expected 'model' or 'vw'",
-                          field="functional")
-    if functional == "model" and model is None:
-        raise ConfigError("functional 'model' needs a model", field="model")
+    check(mol, model, functional)
     t0 = time.perf_counter()
     ks = dft.RKS(mol)
     ks.xc, ks.grids.level = XC, level
@@ -195,21 +215,26 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
             dc = dc + grad
         return sum(parts.values()), dc
 
-    history = []
+    history, halted = [], []
 
     def step(c):
         history.append(energy(c)[0])
         if callback is not None:
             callback(len(history), history[-1], c / np.sqrt(c @ S @ c))
+        if stop is not None and stop.is_set():
+            halted.append(len(history))
+            raise StopIteration  # scipy ends the minimisation at this iterate
 
     c0 = core_guess(mol)
     res = minimize(energy, c0, jac=True, method="L-BFGS-B", callback=step,
                    options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-14, "maxcor": 30})
     c = res.x / np.sqrt(res.x @ S @ res.x)
     e, _ = energy(c)
+    stopped = bool(halted)
     return Result(energy_ha=float(e), parts=dict(parts), iterations=int(res.nit),
-                  converged=bool(res.success), seconds=time.perf_counter() - t0,
-                  coefficients=c, history=history, functional=functional)
+                  converged=bool(res.success) and not stopped,
+                  seconds=time.perf_counter() - t0, coefficients=c, history=history,
+                  functional=functional, stopped=stopped)
 
 
 def kohn_sham(mol, level: int = GRID_LEVEL) -> tuple[float, np.ndarray]:
@@ -238,6 +263,34 @@ def density_error(mol, c, c_ref, level: int = GRID_LEVEL) -> float:
     return float((weights * np.abs(rho - ref)).sum() / (weights * ref).sum())
 
 
+def preset(name: str):
+    """A def2-TZVP molecule of system ``name`` ("H2", "HeH+", "H3+") at its equilibrium geometry.
+
+    The bond lengths of :data:`~ddviz.methods.kinetic.data.SYSTEMS` (bohr); H3+ an equilateral
+    triangle. The molecule lies in the xy plane, centred at the origin.
+
+    Raises
+    ------
+    ConfigError
+        An unknown name (the message lists the presets).
+    """
+    from pyscf.data.elements import charge as nuclear_charge
+
+    from ddviz.errors import ConfigError
+    from ddviz.methods.kinetic.data import SYSTEMS
+
+    if name not in SYSTEMS:
+        raise ConfigError(f"unknown system {name!r}; presets: {', '.join(SYSTEMS)}",
+                          field="system")
+    symbols, charge, r0 = SYSTEMS[name]
+    if len(symbols) == 2:
+        xyz = np.array([[-r0 / 2, 0.0, 0.0], [r0 / 2, 0.0, 0.0]])
+    else:
+        angles = np.deg2rad([90.0, 210.0, 330.0])
+        xyz = r0 / np.sqrt(3) * np.column_stack([np.cos(angles), np.sin(angles), 0 * angles])
+    return molecule([nuclear_charge(s) for s in symbols], xyz, charge)
+
+
 def from_atoms(atoms, charge: int):
     """A def2-TZVP molecule of an ``ase.Atoms`` (Å) with total ``charge``.
 
@@ -251,5 +304,5 @@ def from_atoms(atoms, charge: int):
     return molecule(atoms.numbers, atoms.positions * BOHR_PER_ANGSTROM, charge)
 
 
-__all__ = ["PARTS", "ModelKinetic", "Result", "core_guess", "density_error", "from_atoms",
-           "kohn_sham", "run"]
+__all__ = ["PARTS", "ModelKinetic", "Result", "check", "core_guess", "density_error", "from_atoms",
+           "kohn_sham", "preset", "run"]

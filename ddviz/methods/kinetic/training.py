@@ -47,6 +47,7 @@ class Sample:
         arrays, attrs = data.load(path)
         keep = arrays["rho"] >= min_density
         self.path, self.system = str(path), attrs["system"]
+        self.index = int(attrs.get("index", -1))
         self.Ts = float(attrs["Ts_Ha"])
         self.mol = data.molecule(arrays["Z"], arrays["coords"], int(attrs["charge"]))
         self.points_np = arrays["points"][keep]
