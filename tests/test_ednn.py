@@ -221,6 +221,9 @@ def test_cli_train_and_evaluate(dataset, tmp_path, ddviz_cli):
         r = ddviz_cli("train", tmp_path / f"{name}.toml", "--run", tmp_path / name, "--quiet",
                       "--output", tmp_path / f"{name}.safetensors")
         assert r.returncode == 0, r.stderr
+        # the summary prints the method's own score: EDNN's is not a relative error in %
+        assert ("(MAE / spread)" in r.stdout) == (method == "ednn") and (
+            "%" in r.stdout) == (method == "dcign"), r.stdout
         r = ddviz_cli("evaluate", tmp_path / f"{name}.safetensors", dataset, "--json")
         assert r.returncode == 0, r.stderr
         pooled = json.loads(r.stdout)["pooled"]

@@ -70,7 +70,7 @@ def run(args):
 
         def on_validation(self, trainer, entry):
             key = f"val_{trainer.method.score}"
-            self.post[key] = f"{entry[key]:.2%}"
+            self.post[key] = trainer.method.score_format.format(entry[key])
             self.bar.set_postfix(self.post)
 
         def on_end(self, trainer, state):
@@ -112,5 +112,5 @@ def run(args):
     where = args.output or run_dir / MODEL
     score = trainer.method.score
     print(f"{state} at step {trainer.step} in {trainer.elapsed:.0f} s; best validation "
-          f"{score} {best[score]:.3%} at step {best['step']}; model: {where}")
+          f"{score} {trainer.method.score_format.format(best[score])} at step {best['step']}; model: {where}")
     return 0

@@ -40,6 +40,8 @@ class TrainingMethod(ABC):
 
     #: the validation metric the loop minimises (best weights, early stopping)
     score: str = "rel_l1"
+    #: how progress lines and summaries print the score (``str.format``, with its unit)
+    score_format: str = "{:.3%}"
     #: validation metrics the history records, as ``val_<name>``
     history_metrics: tuple[str, ...] = ("rel_l1", "rel_l2")
 

@@ -97,6 +97,7 @@ class EDNNTraining(ImageTraining):
     """EDNN's half of a training run (see :class:`~ddviz.train.method.TrainingMethod`)."""
 
     score = "std_mae"
+    score_format = "{:.4f} (MAE / spread)"
     history_metrics = ("std_mae", "mae_E_tot")
 
     def arrays(self, images: Images):

@@ -68,6 +68,7 @@ class HamiltonianTraining(TrainingMethod):
     """
 
     score = "mae_mev"
+    score_format = "{:.2f} meV"
     history_metrics = ("mae_mev", "rmse_mev")
 
     def __init__(self, config, device: torch.device):

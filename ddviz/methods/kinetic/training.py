@@ -97,6 +97,7 @@ class KineticTraining(TrainingMethod):
     """
 
     score = "score"
+    score_format = "{:.3f} (T_s MAE in mHa + 10 x dT_s/drho rel L2)"
     history_metrics = ("score", "ts_mae_mha", "dts_rel_l2")
 
     def __init__(self, config, device: torch.device):
