@@ -83,7 +83,7 @@ class HamiltonianPanel(pn.viewable.Viewer):
     @cached_property
     def button(self) -> pn.widgets.Button:
         """Computes the reference Kohn–Sham matrix with PySCF (structures without one)."""
-        button = pn.widgets.Button(name="Compute the PySCF reference (all electrons)", width=300,
+        button = pn.widgets.Button(label="Compute the PySCF reference (all electrons)", width=300,
                                    css_classes=["ddviz-pyscf-reference"],
                                    disabled=self.state.param.busy)
         button.on_click(lambda *_: self._compute_reference())
