@@ -59,7 +59,8 @@ def level_diagram(levels, unit: str = "eV") -> hv.Overlay:
     pad = 0.05 * (max(energies) - min(energies) or 1.0)
     return styled(overlay, title=f"orbital energies ({unit}): predicted | reference",
                   xlim=(0, 2), ylim=(min(energies) - pad, max(energies) + pad),
-                  xticks=[(0.5, "predicted"), (1.5, "reference")], xlabel="", ylabel=label)
+                  xticks=[(0.5, "predicted"), (1.5, "reference")], xlabel="",
+                  ylabel=label).opts(legend_position="bottom_right", backend="bokeh")
 
 
 def _lines(el, colour: str, width: float):
