@@ -79,19 +79,20 @@ class InputsPanel(pn.viewable.Viewer):
             chosen["model"] = models[0]
         p.update(chosen)
 
-    def offer_companions(self, symbols) -> None:
-        """Offer, for a Hamiltonian model's comparison, the listed Deep Density models.
+    def companions(self, symbols) -> list[str]:
+        """The listed Deep Density models whose species cover ``symbols`` (chemical symbols)."""
+        need = set(symbols)
+        return [n for n in self._density_models if need <= model_species(self.resolve("model", n))]
 
-        Those whose species cover ``symbols`` (the structure's elements); a chosen one that does
-        not is replaced by the reference.
+    def offer(self, companions: list[str]) -> None:
+        """Offer ``companions`` (and the reference) to compare a Hamiltonian model's density with.
+
+        A chosen model not among them is replaced by the reference.
         """
         from ddviz.app.explore.state import REFERENCE
 
-        need = set(symbols)
-        covering = [n for n in self._density_models
-                    if need <= model_species(self.resolve("model", n))]
-        self.state.param.compare_with.objects = [REFERENCE, *covering]
-        if self.state.compare_with not in covering:
+        self.state.param.compare_with.objects = [REFERENCE, *companions]
+        if self.state.compare_with not in companions:
             self.state.compare_with = REFERENCE
 
     def give(self, kind: str, value) -> None:

@@ -73,21 +73,26 @@ class Runner:
         inputs = self.job.load(resolve("structure"), resolve("model"), resolve("reference"),
                                pbc=self.state.periodic)
         self.inputs_loaded = inputs
-        if inputs.hamiltonian:
-            from ddviz.app.explore.state import REFERENCE
-
-            self._compared_with = REFERENCE  # a reset to the reference below starts nothing
-            self.inputs.offer_companions(inputs.atoms.get_chemical_symbols())
         return inputs
 
     def _hamiltonian(self, inputs: Inputs):
-        """The HamiltonianView of ``inputs`` against the chosen reference or Deep Density model."""
+        """``(HamiltonianView, companions)`` of ``inputs``.
+
+        The view against the chosen reference or Deep Density model (the reference where the
+        chosen model does not cover the structure); the companions: the Deep Density models that
+        do, offered with the result (:meth:`_show_hamiltonian`).
+        """
         from ddviz.app.explore.state import REFERENCE
 
-        with_ = self.state.compare_with
-        self._compared_with = with_
+        covering = self.inputs.companions(inputs.atoms.get_chemical_symbols())
+        with_ = self.state.compare_with if self.state.compare_with in covering else REFERENCE
+        self._compared_with = with_  # offering the companions later starts nothing again
         companion = None if with_ == REFERENCE else self.inputs.resolve("model", with_)
-        return self.job.compute_hamiltonian(inputs, companion, self._report)
+        return self.job.compute_hamiltonian(inputs, companion, self._report), covering
+
+    def _show_hamiltonian(self, view, companions: list[str]) -> None:
+        self.inputs.offer(companions)
+        self.state.show(view.comparison, hamiltonian=view)
 
     def _scf_progress(self, cycle: int, energy: float) -> None:
         if self._loaded is None or self._loaded.is_set():
@@ -139,8 +144,8 @@ class Runner:
         try:
             inputs = self._load()
             if inputs.hamiltonian:
-                view = self._hamiltonian(inputs)
-                self.state.show(view.comparison, hamiltonian=view)
+                view, companions = self._hamiltonian(inputs)
+                self._show_hamiltonian(view, companions)
                 return view.comparison
             comparison = self.job.compute(inputs, progress=self._report)
         except DdvizError as exc:
@@ -169,12 +174,12 @@ class Runner:
             inputs = await work(self._load)
             trace.mark("inputs loaded")
             if inputs.hamiltonian:
-                view = await work(self._hamiltonian, inputs)
+                view, companions = await work(self._hamiltonian, inputs)
                 await warm["drawing"]
                 if self._loaded is not None:
                     await self._loaded.wait()
                 if generation == self._generation:
-                    self.state.show(view.comparison, hamiltonian=view)
+                    self._show_hamiltonian(view, companions)
                 return
             comparison = None
             for step in await work(self.job.steps, inputs):
