@@ -76,6 +76,10 @@ def test_a_sample_with_the_hamiltonian_model_shows_levels_blocks_and_the_implied
     button.click()
     message.get_by_text("H MAE").wait_for(timeout=60_000)
     assert page.locator(".ddviz-pyscf-reference").is_hidden()
-    page.locator(".ddviz-levels canvas").first.wait_for(timeout=30_000)
+    for hook in (".ddviz-levels", ".ddviz-block-errors"):
+        page.locator(f"{hook} canvas").first.wait_for(timeout=30_000)
+    page.locator(".ddviz-layers").get_by_text("reference").wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
     save(page, "explore-hamiltonian-pyscf")
+    assert pixels(page.locator(".ddviz-block-errors")).std() > 10, "the heat map is blank"
     assert errors == [], "\n".join(errors)

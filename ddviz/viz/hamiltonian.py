@@ -60,7 +60,7 @@ def level_diagram(levels, unit: str = "eV") -> hv.Overlay:
     return styled(overlay, title=f"orbital energies ({unit}): predicted | reference",
                   xlim=(0, 2), ylim=(min(energies) - pad, max(energies) + pad),
                   xticks=[(0.5, "predicted"), (1.5, "reference")], xlabel="",
-                  ylabel=label).opts(legend_position="bottom_right", backend="bokeh")
+                  ylabel=label).opts(legend_position="right", backend="bokeh")
 
 
 def _lines(el, colour: str, width: float):

@@ -62,17 +62,17 @@ class HamiltonianPanel(pn.viewable.Viewer):
     @cached_property
     def levels(self) -> pn.pane.HoloViews:
         """The level diagram (predicted | reference)."""
-        return pn.pane.HoloViews(None, height=380, width=380, css_classes=["ddviz-levels"])
+        return pn.pane.HoloViews(None, height=380, width=400, css_classes=["ddviz-levels"])
 
     @cached_property
     def blocks(self) -> pn.pane.HoloViews:
         """The atom-pair block-error heat map."""
-        return pn.pane.HoloViews(None, height=380, width=440, css_classes=["ddviz-block-errors"])
+        return pn.pane.HoloViews(None, height=380, width=370, css_classes=["ddviz-block-errors"])
 
     @cached_property
     def numbers(self) -> pn.pane.Markdown:
         """HOMO, LUMO, gap and errors, as a table."""
-        return pn.pane.Markdown("", width=300, css_classes=["ddviz-hamiltonian-numbers"])
+        return pn.pane.Markdown("", width=270, css_classes=["ddviz-hamiltonian-numbers"])
 
     @cached_property
     def note(self) -> pn.pane.Markdown:
@@ -83,7 +83,7 @@ class HamiltonianPanel(pn.viewable.Viewer):
     @cached_property
     def button(self) -> pn.widgets.Button:
         """Computes the reference Kohn–Sham matrix with PySCF (structures without one)."""
-        button = pn.widgets.Button(label="Compute the PySCF reference (all electrons)", width=300,
+        button = pn.widgets.Button(label="Compute the PySCF reference (all electrons)", width=270,
                                    css_classes=["ddviz-pyscf-reference"],
                                    disabled=self.state.param.busy)
         button.on_click(lambda *_: self._compute_reference())
@@ -124,11 +124,11 @@ class HamiltonianPanel(pn.viewable.Viewer):
         w, p = pn.widgets, self.state.param
         choices = pn.Column(
             w.Select.from_param(p.compare_with, name="Compare the implied density with",
-                                width=300, css_classes=["ddviz-compare-with"]),
+                                width=270, css_classes=["ddviz-compare-with"]),
             w.RadioButtonGroup.from_param(p.level_unit, css_classes=["ddviz-level-unit"]),
-            self.numbers, self.button, width=320)
+            self.numbers, self.button, width=290)
         return pn.Column(pn.pane.Markdown("### Hamiltonian (DeepH-E3)"), self.note,
-                         pn.Row(choices, self.levels, self.blocks, sizing_mode="stretch_width"),
+                         pn.Row(choices, self.levels, self.blocks),  # fits 1400 px
                          visible=False, sizing_mode="stretch_width",
                          css_classes=["ddviz-hamiltonian"])
 
