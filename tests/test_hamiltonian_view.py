@@ -155,3 +155,23 @@ def test_plots(sample, model):
         level_diagram(window, "kcal")
     with pytest.raises(ValueError):
         block_error_map(view.block_error, ["O", "H"])
+
+
+def test_view_against_a_valence_density_file(sample, model):
+    """A GTH valence reference (PySCF, its own grid): the implied valence density is compared."""
+    from ddviz.evaluate.hamiltonian import compute, sample_atoms
+    from ddviz.grid import Grid, Sample
+    from ddviz.reference.scf import SCFSettings
+    from ddviz.reference.scf import compute as scf
+
+    atoms = sample_atoms(sample)
+    grid = Grid.around(sample.positions_bohr, 0.3, 3.0)  # not the standard grid
+    ref = Sample(atoms, grid, orbitals=scf(atoms, SCFSettings(threads=1)).orbitals)
+    view = compute(atoms, model, density=ref)
+    c = view.comparison
+    assert view.valence == "gth-pbe" and "valence" in view.against
+    assert c.grid.is_close(grid) and c.pseudo == "gth-pbe"
+    assert np.allclose(c.reference, ref.orbitals.evaluate_grid(grid))
+    expected = view.prediction.orbitals("gth-pbe").evaluate_grid(grid)
+    assert np.allclose(c.predicted, expected)
+    assert c.metrics()["rel_l1"] < 0.5 and view.levels is None
