@@ -5,6 +5,10 @@ model's cutoff), occupied orbital-energy MAE and HOMO-LUMO gap error of H C = S 
 relative L1 of the implied density on the standard grid (0.2 bohr, 4 bohr margin; ``grid_step``
 thins it), seconds per prediction against the stored SCF time, and the equivariance error
 max |H(R x) - D H(x) D^T| over one random rotation per sample.
+
+For one structure (what the app shows): :func:`block_errors`, the mean |error| of each atom-pair
+block of H, and :func:`orbital_levels`, the predicted beside the reference orbital energies
+(:class:`OrbitalLevels`, with the window of levels around the gap a level diagram draws).
 """
 
 from __future__ import annotations
