@@ -1,7 +1,9 @@
 """The Explore tab: a structure, a model and optionally a reference density, compared.
 
 Compared in 3D, on the worst-error slice (or any plane) and in a predicted-vs-reference
-scatter plot.
+scatter plot. A Hamiltonian model (DeepH-E3) is compared through the density its predicted
+Kohn–Sham matrix implies, with its orbital levels and block errors beside
+(:mod:`ddviz.app.explore.hamiltonian`).
 
 Usable in a served app and in Jupyter: ``Explorer(structure=..., model=..., reference=...)``
 takes paths or objects (ASE atoms / Sample / loaded model). Every number shown comes from
@@ -25,6 +27,7 @@ import panel as pn
 
 from ddviz.app import tempfiles
 from ddviz.app.explore.exports import ExportsPanel
+from ddviz.app.explore.hamiltonian import HamiltonianPanel
 from ddviz.app.explore.inputs import InputsPanel
 from ddviz.app.explore.plots import PlotsPanel
 from ddviz.app.explore.runner import Runner, served
@@ -74,6 +77,7 @@ class Explorer(pn.viewable.Viewer):
         self.plots = PlotsPanel(self.state)
         self.exports = ExportsPanel(self.state, self.view, self.slices, self.folder)
         self.runner = Runner(self.state, self.inputs, self.job)
+        self.hamiltonian = HamiltonianPanel(self.state, self.runner.compute_reference)
         if served():
             pn.state.on_session_destroyed(lambda session_context: self.close())
         self.runner.start()
@@ -82,6 +86,11 @@ class Explorer(pn.viewable.Viewer):
     def comparison(self) -> Comparison | None:
         """The current comparison (None before the first result)."""
         return self.state.comparison
+
+    @property
+    def hamiltonian_view(self):
+        """A Hamiltonian model's current result (a ``HamiltonianView``), else None."""
+        return self.state.hamiltonian
 
     @property
     def scene(self):
@@ -139,7 +148,8 @@ class Explorer(pn.viewable.Viewer):
                     pn.Row(self.view.view, pn.Column(self.view.controls, self.plots.density_box,
                                                      width=340),
                            sizing_mode="stretch_width"),
-                    self.slices, self.plots.row, self.exports, sizing_mode="stretch_width",
+                    self.slices, self.hamiltonian, self.plots.row, self.exports,
+                    sizing_mode="stretch_width",
                     styles={"min-width": "0"}),
                 sizing_mode="stretch_width")
         return self._layout

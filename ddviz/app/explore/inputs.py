@@ -63,8 +63,11 @@ class InputsPanel(pn.viewable.Viewer):
             k for k in given if k.startswith("structure:")]
         references = [NONE] + list(s.files(DENSITY_SUFFIXES, names=VASP_NAMES)) + [
             k for k in given if k.startswith("reference:")]
-        models = [name for name, path in s.files((".safetensors",), [s.models_dir]).items()
-                  if _explorable(path)] + [k for k in given if k.startswith("model:")]
+        methods = {name: model_method(path)
+                   for name, path in s.files((".safetensors",), [s.models_dir]).items()}
+        models = [n for n, m in methods.items() if m in EXPLORABLE] + [
+            k for k in given if k.startswith("model:")]
+        self._density_models = [n for n, m in methods.items() if m == "deep_density"]
         p = self.state.param
         p.structure.objects, p.reference.objects, p.model.objects = structures, references, models
         chosen = {}
@@ -75,6 +78,22 @@ class InputsPanel(pn.viewable.Viewer):
         if self.state.model is None and models:
             chosen["model"] = models[0]
         p.update(chosen)
+
+    def companions(self, symbols) -> list[str]:
+        """The listed Deep Density models whose species cover ``symbols`` (chemical symbols)."""
+        need = set(symbols)
+        return [n for n in self._density_models if need <= model_species(self.resolve("model", n))]
+
+    def offer(self, companions: list[str]) -> None:
+        """Offer ``companions`` (and the reference) to compare a Hamiltonian model's density with.
+
+        A chosen model not among them is replaced by the reference.
+        """
+        from ddviz.app.explore.state import REFERENCE
+
+        self.state.param.compare_with.objects = [REFERENCE, *companions]
+        if self.state.compare_with not in companions:
+            self.state.compare_with = REFERENCE
 
     def give(self, kind: str, value) -> None:
         """Choose a listed file by its name, or a path or object given directly (notebook, upload.
@@ -174,12 +193,29 @@ class InputsPanel(pn.viewable.Viewer):
             self.progress, message, self.alert, width=WIDTH)
 
 
-def _explorable(path) -> bool:
-    """True for a model file this tab can show: a density model (Deep Density), by its header."""
+EXPLORABLE = ("deep_density", "hamiltonian")  # methods whose models this tab shows
+
+
+def model_method(path) -> str | None:
+    """The method of a model file (by its header), None for a file no method reads."""
     from ddviz.errors import DdvizError
     from ddviz.methods import method_for_format, model_format
 
     try:
-        return method_for_format(model_format(path)).name == "deep_density"
+        return method_for_format(model_format(path)).name
     except DdvizError:
-        return False
+        return None
+
+
+def model_species(path) -> set[str]:
+    """The chemical symbols a model file's header lists (empty when it lists none)."""
+    import json
+
+    from ddviz.errors import DdvizError
+    from ddviz.methods import header_metadata
+
+    try:
+        species = header_metadata(path).get("species") or "[]"
+        return set(json.loads(species) if isinstance(species, str) else species)
+    except (DdvizError, ValueError):
+        return set()

@@ -46,8 +46,15 @@ class Runner:
         self.state, self.inputs, self.job = state, inputs, job
         self._generation = 0  # bumped per evaluation: results of superseded ones are dropped
         self._loaded: asyncio.Event | None = None  # served: set once the page is built
+        self._compared_with = None  # the compare_with of the last Hamiltonian result
+        self.inputs_loaded: Inputs | None = None  # of the last evaluation
         state.param.watch(lambda *events: self.start(), ["structure", "model", "reference",
                                                           "periodic"])
+        state.param.watch(self._compare_with, "compare_with")
+
+    def _compare_with(self, *_) -> None:
+        if self.state.hamiltonian is not None and self.state.compare_with != self._compared_with:
+            self.start()
 
     def start(self) -> None:
         """Evaluate the current inputs: in the background when served, else now."""
@@ -63,8 +70,65 @@ class Runner:
 
     def _load(self) -> Inputs:
         resolve = self.inputs.resolve
-        return self.job.load(resolve("structure"), resolve("model"), resolve("reference"),
-                             pbc=self.state.periodic)
+        inputs = self.job.load(resolve("structure"), resolve("model"), resolve("reference"),
+                               pbc=self.state.periodic)
+        self.inputs_loaded = inputs
+        return inputs
+
+    def _hamiltonian(self, inputs: Inputs):
+        """``(HamiltonianView, companions)`` of ``inputs``.
+
+        The view against the chosen reference or Deep Density model (the reference where the
+        chosen model does not cover the structure); the companions: the Deep Density models that
+        do, offered with the result (:meth:`_show_hamiltonian`).
+        """
+        from ddviz.app.explore.state import REFERENCE
+
+        covering = self.inputs.companions(inputs.atoms.get_chemical_symbols())
+        with_ = self.state.compare_with if self.state.compare_with in covering else REFERENCE
+        self._compared_with = with_  # offering the companions later starts nothing again
+        companion = None if with_ == REFERENCE else self.inputs.resolve("model", with_)
+        return self.job.compute_hamiltonian(inputs, companion, self._report), covering
+
+    def _show_hamiltonian(self, view, companions: list[str]) -> None:
+        self.inputs.offer(companions)
+        self.state.show(view.comparison, hamiltonian=view)
+
+    def _scf_progress(self, cycle: int, energy: float) -> None:
+        if self._loaded is None or self._loaded.is_set():
+            self.state.param.update(progress=min(95, 2 * cycle),
+                                    message=f"PySCF reference: SCF cycle {cycle}, "
+                                    f"E = {energy:.6f} Ha")
+
+    def compute_reference(self) -> None:
+        """Compute the reference Kohn–Sham matrix of the current structure with PySCF, then show.
+
+        For a Hamiltonian model and a structure without one (see
+        :meth:`~ddviz.evaluate.job.ComparisonJob.pyscf_reference`); progress: the SCF cycles. In a
+        served app in the background, else now. Errors become the state's error.
+        """
+        if served():
+            pn.state.execute(self._reference_async)
+            return
+        try:
+            self.state.begin()
+            self.job.pyscf_reference(self._load(), self._scf_progress)
+        except DdvizError as exc:
+            self.state.fail(exc, clear=False)
+            return
+        self.evaluate()
+
+    async def _reference_async(self) -> None:
+        self.state.param.update(busy=True, progress=0, error="",
+                                message="PySCF reference: starting the SCF...")
+        try:
+            inputs = await asyncio.wrap_future(_EXECUTOR.submit(self._load))
+            await asyncio.wrap_future(_EXECUTOR.submit(self.job.pyscf_reference, inputs,
+                                                       self._scf_progress))
+        except Exception as exc:  # noqa: BLE001  (keep the session usable)
+            self.state.fail(exc, clear=False)
+            return
+        await self.run_async()
 
     def _report(self, done: int, total: int) -> None:
         if self._loaded is None or self._loaded.is_set():
@@ -78,7 +142,12 @@ class Runner:
         self._generation += 1
         self.state.begin()
         try:
-            comparison = self.job.compute(self._load(), progress=self._report)
+            inputs = self._load()
+            if inputs.hamiltonian:
+                view, companions = self._hamiltonian(inputs)
+                self._show_hamiltonian(view, companions)
+                return view.comparison
+            comparison = self.job.compute(inputs, progress=self._report)
         except DdvizError as exc:
             self.state.fail(exc)
             return None
@@ -104,6 +173,14 @@ class Runner:
             await warm["computing"]
             inputs = await work(self._load)
             trace.mark("inputs loaded")
+            if inputs.hamiltonian:
+                view, companions = await work(self._hamiltonian, inputs)
+                await warm["drawing"]
+                if self._loaded is not None:
+                    await self._loaded.wait()
+                if generation == self._generation:
+                    self._show_hamiltonian(view, companions)
+                return
             comparison = None
             for step in await work(self.job.steps, inputs):
                 comparison = await work(self.job.compute, inputs, step, comparison, self._report)

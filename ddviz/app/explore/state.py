@@ -19,6 +19,7 @@ NONE = "(the structure file's own, if it has one)"
 PLANES = {"worst": "grid plane through the largest error", "a": "grid axis a",
           "b": "grid axis b", "c": "grid axis c", "hkl": "Miller indices (periodic cells)",
           "atoms": "through three atoms"}
+REFERENCE = "the reference"  # compare_with: a Hamiltonian model's density against its reference
 STALE = "The previous result was cleared: nothing shown belongs to these inputs."
 
 
@@ -88,6 +89,13 @@ class ExploreState(param.Parameterized):
     message = param.String(default="", doc="one line on the result or what is being done")
     error = param.String(default="", doc="why the last evaluation failed (empty: it did not)")
     comparison = param.Parameter(default=None, doc="the current Comparison")
+    hamiltonian = param.Parameter(default=None, doc="the current HamiltonianView (a Hamiltonian "
+                                  "model's prediction), None for a density model")
+    compare_with = param.Selector(default=REFERENCE, objects=[REFERENCE],
+                                  doc="what a Hamiltonian model's implied density is compared "
+                                  "with: the reference, or a Deep Density model's prediction")
+    level_unit = param.Selector(default="eV", objects=["eV", "Ha"],
+                                doc="energy unit of the orbital level diagram")
     quick_scatter = param.Boolean(default=False, doc="the scatter plot shown is binned with "
                                   "NumPy (datashader's kernels are still compiling)")
 
@@ -120,17 +128,23 @@ class ExploreState(param.Parameterized):
         values = {"busy": False, "progress": 0, "message": "", "error": text}
         if clear and self.comparison is not None:
             values.update(comparison=None, has_reference=False, error=f"{text}\n\n*{STALE}*")
+        if clear:
+            values["hamiltonian"] = None
         self.param.update(values)
 
-    def show(self, comparison: Comparison, quick_scatter: bool = False) -> None:
+    def show(self, comparison: Comparison, quick_scatter: bool = False,
+             hamiltonian=None) -> None:
         """Make ``comparison`` the current result, in one batch with what goes with it.
 
         Levels that show something, the slice through the largest error, progress and message (a
-        preview keeps the progress going: the full grid follows).
+        preview keeps the progress going: the full grid follows). ``hamiltonian``: the
+        :class:`~ddviz.evaluate.hamiltonian.HamiltonianView` the comparison belongs to (a
+        Hamiltonian model's), whose summary is then the message.
         """
         more = comparison.step > 1
+        text = summary(comparison) if hamiltonian is None else hamiltonian.summary()
         values = {"comparison": comparison, "busy": more, "progress": 0 if more else 100,
-                  "message": summary(comparison), "error": "",
+                  "message": text, "error": "", "hamiltonian": hamiltonian,
                   "has_reference": comparison.reference is not None,
                   "quick_scatter": quick_scatter and comparison.reference is not None}
         if comparison.ndim == 3:

@@ -70,7 +70,8 @@ def build_mol(numbers, positions_bohr, basis: str = "def2-svp"):
                           field="basis") from None
 
 
-def reference(numbers, positions_bohr, settings: HamiltonianSCF = HamiltonianSCF()) -> dict:
+def reference(numbers, positions_bohr, settings: HamiltonianSCF = HamiltonianSCF(),
+              progress=None) -> dict:
     """One converged RKS calculation: the Kohn–Sham and overlap matrices and what follows.
 
     Parameters
@@ -80,6 +81,8 @@ def reference(numbers, positions_bohr, settings: HamiltonianSCF = HamiltonianSCF
     positions_bohr : array_like, shape (N, 3)
         Positions (bohr).
     settings : HamiltonianSCF
+    progress : callable, optional
+        Called after every SCF cycle as ``progress(cycle, energy)`` (cycle from 1, energy in Ha).
 
     Returns
     -------
@@ -103,6 +106,8 @@ def reference(numbers, positions_bohr, settings: HamiltonianSCF = HamiltonianSCF
         mf.xc, mf.grids.level, mf.conv_tol = settings.xc, settings.grids_level, settings.conv_tol
         mf.damp = damp
         mf.level_shift = 0.3 if damp else 0.0
+        if progress is not None:
+            mf.callback = lambda env: progress(int(env["cycle"]) + 1, float(env["e_tot"]))
         energy = mf.kernel()
         if mf.converged:
             break

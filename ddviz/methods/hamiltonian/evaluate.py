@@ -5,16 +5,22 @@ model's cutoff), occupied orbital-energy MAE and HOMO-LUMO gap error of H C = S 
 relative L1 of the implied density on the standard grid (0.2 bohr, 4 bohr margin; ``grid_step``
 thins it), seconds per prediction against the stored SCF time, and the equivariance error
 max |H(R x) - D H(x) D^T| over one random rotation per sample.
+
+For one structure (what the app shows): :func:`block_errors`, the mean |error| of each atom-pair
+block of H, and :func:`orbital_levels`, the predicted beside the reference orbital energies
+(:class:`OrbitalLevels`, with the window of levels around the gap a level diagram draws).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ddviz.grid import Grid
 from ddviz.methods.hamiltonian.data import load_samples, random_rotation
-from ddviz.methods.hamiltonian.predict import HamiltonianPrediction, predict, solve
+from ddviz.methods.hamiltonian.predict import HamiltonianPrediction, from_fock, predict
 
 MEV = 27211.386245988  # meV per Ha
 
@@ -55,14 +61,13 @@ def evaluate(model, samples, grid_step: int = 1, rng=None) -> dict:
         rows["h_all"].append(np.abs(err).ravel())
         rows["h_cut"].append(np.abs(err[cutoff_mask(s, model.config.cutoff)]))
         n = pred.nocc
-        e_ref, c_ref = solve(s.fock, s.overlap)
+        ref = from_fock(s.numbers, s.positions_bohr, s.fock, s.overlap, pred.basis)
+        e_ref = ref.eigenvalues
         rows["occ"].append(np.abs(pred.eigenvalues[:n] - e_ref[:n]))
         rows["gap"].append(abs((pred.lumo - pred.homo) - (e_ref[n] - e_ref[n - 1])))
         grid = Grid.around(s.positions_bohr)
         if grid_step > 1:
             grid = grid.every(grid_step)
-        ref = HamiltonianPrediction(s.numbers, s.positions_bohr, s.fock, s.overlap, e_ref, c_ref,
-                                    pred.nelectron, pred.basis, 0.0)
         rho_ref = ref.orbitals().evaluate_grid(grid)
         rho = pred.orbitals().evaluate_grid(grid)
         rows["rel_l1"].append(np.abs(rho - rho_ref).sum() / np.abs(rho_ref).sum())
@@ -92,6 +97,110 @@ def equivariance_error(model, sample, rng) -> float:
     return float(np.abs(d @ h @ d.T - h_rot).max())
 
 
+def block_errors(predicted: np.ndarray, reference: np.ndarray, layout) -> np.ndarray:
+    """Mean |H_pred - H_ref| of each atom-pair block (Ha): the error map of a Hamiltonian.
+
+    Parameters
+    ----------
+    predicted, reference : numpy.ndarray, shape (nao, nao)
+        Kohn–Sham matrices (Ha) in the AO order of ``layout``.
+    layout : ddviz.methods.hamiltonian.basis.AOLayout
+        The atoms' shells: block (I, J) holds the rows of atom I's and the columns of atom J's
+        orbitals.
+
+    Returns
+    -------
+    numpy.ndarray, shape (natoms, natoms)
+        Element (I, J): the mean absolute error of block (I, J) (Ha); on the diagonal the
+        on-site blocks. Symmetric for symmetric matrices. ``* MEV`` gives meV.
+
+    Raises
+    ------
+    ddviz.errors.DdvizError
+        The matrices do not have the layout's (nao, nao) shape.
+    """
+    from ddviz.errors import DdvizError
+
+    predicted, reference = np.asarray(predicted, float), np.asarray(reference, float)
+    nao = layout.nao
+    if predicted.shape != (nao, nao) or reference.shape != (nao, nao):
+        raise DdvizError(f"matrices {predicted.shape} and {reference.shape} do not fit the "
+                         f"{nao} orbitals of the layout")
+    err = np.abs(predicted - reference)
+    n = len(layout.offsets) - 1
+    out = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = layout.block(err, i, j).mean()
+    return out
+
+
+@dataclass(frozen=True)
+class OrbitalLevels:
+    """Predicted beside reference orbital energies (Ha, ascending) of one structure.
+
+    Attributes
+    ----------
+    predicted, reference : numpy.ndarray, shape (nao,)
+        Eigenvalues of H C = S C e with the predicted and the reference Kohn–Sham matrix (Ha).
+    nocc : int
+        Doubly occupied orbitals (the same count for both: the same electrons).
+    """
+
+    predicted: np.ndarray
+    reference: np.ndarray
+    nocc: int
+
+    @property
+    def occupied_mae(self) -> float:
+        """Mean |e_pred - e_ref| over the occupied orbitals (Ha)."""
+        n = self.nocc
+        return float(np.abs(self.predicted[:n] - self.reference[:n]).mean())
+
+    def gap(self, which: str) -> float | None:
+        """HOMO-LUMO gap (Ha) of ``which`` ('predicted' or 'reference'); None without a LUMO."""
+        e = getattr(self, which)
+        return float(e[self.nocc] - e[self.nocc - 1]) if self.nocc < len(e) else None
+
+    def window(self, below: int = 5, above: int = 5) -> list[tuple[int, str, float, float]]:
+        """The levels around the gap: (index, 'occupied'/'virtual', predicted, reference) in Ha.
+
+        The ``below`` highest occupied and ``above`` lowest virtual orbitals (fewer where the
+        basis has fewer), in ascending order; what a level diagram shows.
+        """
+        lo, hi = max(self.nocc - below, 0), min(self.nocc + above, len(self.predicted))
+        return [(k, "occupied" if k < self.nocc else "virtual", float(self.predicted[k]),
+                 float(self.reference[k])) for k in range(lo, hi)]
+
+
+def orbital_levels(predicted: HamiltonianPrediction,
+                   reference: HamiltonianPrediction) -> OrbitalLevels:
+    """The orbital energies of a prediction beside those of its reference.
+
+    Parameters
+    ----------
+    predicted, reference : HamiltonianPrediction
+        Of the same structure (:func:`~ddviz.methods.hamiltonian.predict.predict` and
+        :func:`~ddviz.methods.hamiltonian.predict.from_fock`).
+
+    Returns
+    -------
+    OrbitalLevels
+
+    Raises
+    ------
+    ddviz.errors.DdvizError
+        The two have different numbers of orbitals or electrons.
+    """
+    from ddviz.errors import DdvizError
+
+    if (len(predicted.eigenvalues) != len(reference.eigenvalues)
+            or predicted.nelectron != reference.nelectron):
+        raise DdvizError(f"the prediction ({len(predicted.eigenvalues)} orbitals, "
+                         f"{predicted.nelectron} electrons) and the reference "
+                         f"({len(reference.eigenvalues)}, {reference.nelectron}) differ")
+    return OrbitalLevels(np.asarray(predicted.eigenvalues, float),
+                         np.asarray(reference.eigenvalues, float), predicted.nocc)
 
 
 def report(model, result: dict, split: str, grid_step: int) -> str:

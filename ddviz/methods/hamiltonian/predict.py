@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ddviz.errors import UnsupportedError
 from ddviz.methods.hamiltonian.data import build_mol
 from ddviz.orbitals import OrbitalDensity
 
@@ -60,10 +61,31 @@ class HamiltonianPrediction:
         """Lowest unoccupied orbital energy (Ha), None if the basis has none."""
         return float(self.eigenvalues[self.nocc]) if self.nocc < len(self.eigenvalues) else None
 
-    def orbitals(self) -> OrbitalDensity:
-        """The occupied orbitals (occupation 2 each) as an :class:`OrbitalDensity`."""
+    def orbitals(self, valence: str | None = None) -> OrbitalDensity:
+        """The occupied orbitals (occupation 2 each) as an :class:`OrbitalDensity`.
+
+        Parameters
+        ----------
+        valence : str, optional
+            A pseudopotential family (e.g. ``"gth-pbe"``): leave out the lowest
+            :func:`core_orbitals` (the cores that family replaces), so that the density is
+            comparable with a valence density of that family (Deep Density's, a GTH reference).
+            The all-electron valence orbitals keep their oscillations near the nuclei, so the
+            two still differ inside the cores. None: every occupied orbital.
+
+        Returns
+        -------
+        OrbitalDensity
+
+        Raises
+        ------
+        ddviz.errors.UnsupportedError
+            ``valence`` has no entry for one of the elements.
+        """
+        first = 0 if valence is None else core_orbitals(self.numbers, valence)
         return OrbitalDensity(self.numbers, self.positions_bohr, self.basis, "",
-                              self.coefficients[:, :self.nocc], np.full(self.nocc, 2.0))
+                              self.coefficients[:, first:self.nocc],
+                              np.full(self.nocc - first, 2.0))
 
     def summary(self) -> dict:
         """The JSON summary of ``ddviz hamiltonian --json`` (energies in Ha)."""
@@ -73,6 +95,63 @@ class HamiltonianPrediction:
                 "gap_ha": None if lumo is None else lumo - self.homo,
                 "nelectron": self.nelectron, "basis": self.basis,
                 "seconds": round(self.seconds, 4)}
+
+
+def core_orbitals(numbers, pseudo: str = "gth-pbe") -> int:
+    """Doubly occupied orbitals a pseudopotential family replaces: sum of (Z - Z_val) / 2.
+
+    Parameters
+    ----------
+    numbers : array_like of int, shape (N,)
+        Atomic numbers.
+    pseudo : str
+        The family (:func:`ddviz.reference.scf.valence_charges`; ``gth-pbe``: H 0, C 1, O 1).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ddviz.errors.UnsupportedError
+        The family has no entry for one of the elements.
+    """
+    from ase.data import chemical_symbols
+
+    from ddviz.reference.scf import valence_charges
+
+    numbers = np.asarray(numbers, dtype=int).reshape(-1)
+    zval = valence_charges([chemical_symbols[z] for z in numbers], pseudo)
+    if zval is None:
+        raise UnsupportedError(f"pseudopotential {pseudo!r} has no entry for one of "
+                               f"{sorted({chemical_symbols[z] for z in numbers})}")
+    return int(round(float((numbers - zval).sum()) / 2))
+
+
+def from_fock(numbers, positions_bohr, fock, overlap, basis: str) -> HamiltonianPrediction:
+    """A reference Kohn–Sham matrix F (Ha) as a :class:`HamiltonianPrediction` (``seconds`` 0).
+
+    Its orbitals and orbital energies are those of F C = S C e, so a reference and a prediction
+    are handled alike (levels, implied density).
+
+    Parameters
+    ----------
+    numbers : array_like of int, shape (N,)
+    positions_bohr : array_like, shape (N, 3)
+    fock, overlap : numpy.ndarray, shape (nao, nao)
+        In the AO basis ``basis`` (PySCF order), Ha and dimensionless.
+    basis : str
+
+    Returns
+    -------
+    HamiltonianPrediction
+    """
+    numbers = np.asarray(numbers, dtype=int).reshape(-1)
+    positions = np.asarray(positions_bohr, dtype=float).reshape(-1, 3)
+    e, c = solve(fock, overlap)
+    return HamiltonianPrediction(numbers, positions, np.asarray(fock, dtype=float),
+                                 np.asarray(overlap, dtype=float), e, c, int(numbers.sum()),
+                                 basis, 0.0)
 
 
 def solve(hamiltonian: np.ndarray, overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
