@@ -216,8 +216,8 @@ def curve_metrics(model, files: list[Path]) -> dict:
 class TestCurve(Callback):
     """A training callback: rel L1 on the test split, transfer cells (and training snapshots).
 
-    At every validation it appends ``{"step", "seconds", "loss", "val_rel_l1", "<set>_rel_l1"}``
-    for each set (``test``, ``transfer``, ``train``) to
+    At every validation it appends ``{"step", "seconds", "loss", "val_rel_l1", "<set>_rel_l1",
+    "<set>_rel_l2"}`` for each set (``test``, ``transfer``, ``train``) to
     ``RUN/curve.json`` (entries past the resumed step are dropped on resume).
     """
 
@@ -235,9 +235,12 @@ class TestCurve(Callback):
         """Evaluate the current model on the test and transfer sets; write the curve."""
         from ddviz.train.method import evaluating
 
+        metrics = {}
         with evaluating(trainer.model):
-            metrics = {f"{name}_rel_l1": curve_metrics(trainer.model, files)["rel_l1"]
-                       for name, files in self.sets.items()}
+            for name, files in self.sets.items():
+                found = curve_metrics(trainer.model, files)
+                metrics.update({f"{name}_rel_l1": found["rel_l1"],
+                                f"{name}_rel_l2": found["rel_l2"]})
         losses = [e["loss"] for e in trainer.history if "loss" in e and e["step"] <= entry["step"]]
         self.entries.append({"step": entry["step"], "seconds": entry["seconds"],
                              "loss": losses[-1] if losses else None,
