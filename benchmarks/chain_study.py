@@ -313,32 +313,35 @@ def stage_table(out: Path, config: dict) -> str:
 
 
 def plot_curves(out: Path, config: dict, path: Path) -> None:
-    """rel L1 (validation, test, transfer) against step, the stages one after the other."""
+    """rel L1 (train, validation, test, transfer) against training time, stage after stage.
+
+    The x axis is the cumulative training time (s, one thread): the stages are compared at
+    equal cost (an L-BFGS iteration evaluates the whole fixed batch, a few times).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(CHARACTERS), figsize=(5 * len(CHARACTERS), 4), sharey=True)
+    sets = {"train": "C2", "val": "C1", "test": "C0", "transfer": "C3"}
     for ax, character in zip(axes, CHARACTERS):
-        offset = 0
-        for stage, run in stage_runs(out, character, config):
+        offset = 0.0
+        for number, (stage, run) in enumerate(stage_runs(out, character, config)):
             curve = json.loads((run / "curve.json").read_text())
-            x = [offset + e["step"] for e in curve]
-            for key, style in (("train", "-."), ("val", ":"), ("test", "-"), ("transfer", "--")):
-                if f"{key}_rel_l1" not in curve[0]:
-                    continue
-                ax.semilogy(x, [e[f"{key}_rel_l1"] for e in curve], style,
-                            color="C0" if stage.get("optimizer", "adam") == "adam" else "C3",
-                            label=f"{stage['name']} {key}")
-            offset = x[-1] if x else offset
+            x = [offset + e["seconds"] for e in curve]
+            for key, color in sets.items():
+                if f"{key}_rel_l1" in curve[0]:
+                    ax.semilogy(x, [e[f"{key}_rel_l1"] for e in curve], ("-", "--", ":")[number % 3],
+                                color=color, marker=".", label=f"{stage['name']} {key}")
+            offset += json.loads((run / "status.json").read_text())["seconds"]
             ax.axvline(offset, color="0.8", lw=0.5)
         ax.axhline(1e-5, color="k", lw=0.5)
         ax.axhline(1e-4, color="k", lw=0.5, ls="--")
         ax.set_title(character)
-        ax.set_xlabel("step (Adam), then iteration (L-BFGS)")
+        ax.set_xlabel("training time (s, one thread)")
     axes[0].set_ylabel("relative L1 (full 1D grids)")
-    axes[-1].legend(fontsize=7)
+    axes[-1].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
