@@ -297,6 +297,33 @@ def reference_precision(out: Path) -> dict:
     return found
 
 
+def float32_floor(out: Path, config: dict) -> dict:
+    """rel L1 between float32 and float64 evaluations of each final model on its test split.
+
+    The precision float32 arithmetic alone costs (weights rounded to float32 included): what a
+    float32 model could at best reach. ``{character: rel L1}``.
+    """
+    import numpy as np
+
+    from ddviz.evaluate.predictor import Predictor
+    from ddviz.io import read
+    from ddviz.methods.deep_density.files import load_model
+
+    found = {}
+    for character in CHARACTERS:
+        model, _ = load_model(final_model(out, character, config))
+        high = Predictor(model, device="cpu", dtype="float64")
+        low = Predictor(model, device="cpu", dtype="float32")
+        diff = total = 0.0
+        for path in test_sets(out, character)["test"]:
+            sample = read(path)
+            diff += float(np.abs(high.predict_grid(sample.atoms, sample.grid)
+                                 - low.predict_grid(sample.atoms, sample.grid)).sum())
+            total += float(np.abs(sample.density.values).sum())
+        found[character] = diff / total
+    return found
+
+
 def stage_table(out: Path, config: dict) -> str:
     """Markdown table of a staged study: per character and stage, steps, seconds, end errors."""
     rows = ["| character | stage | steps | seconds | validation rel L1 | test rel L1 | "
@@ -391,6 +418,7 @@ def main(argv=None) -> int:
     results = evaluate_all(out, config, args.jobs)
     times["evaluate"] = time.perf_counter() - t
     precision = reference_precision(out)
+    floor32 = float32_floor(out, config)
     times["total"] = sum(times.values())
     text = table(results) + "\n\nWall time (s): " + ", ".join(
         f"{k} {v:.0f}" for k, v in times.items()) + " (training per model, s: " + ", ".join(
@@ -398,13 +426,15 @@ def main(argv=None) -> int:
     text += ("\nReference precision (rel L1 of the stored density against one re-solved with the "
              "SCF tolerance 1e-12 instead of 1e-10; far test snapshot / last transfer cell): "
              + ", ".join(f"{c} {v['test']:.1e} / {v['transfer']:.1e}"
-                         for c, v in precision.items()) + "\n")
+                         for c, v in precision.items()) + "\n"
+             + "float32 evaluation of the final weights vs float64 (8-atom test, rel L1): "
+             + ", ".join(f"{c} {v:.1e}" for c, v in floor32.items()) + "\n")
     if "stages" in config:
         text += "\n" + stage_table(out, config) + "\n\nCurves: " + str(out / "curves.png") + "\n"
         plot_curves(out, config, out / "curves.png")
     write_text_atomic(out / "results.json", json.dumps(
         {"results": results, "seconds": times, "train_seconds": train_seconds,
-         "reference_precision": precision}, indent=1))
+         "reference_precision": precision, "float32_vs_float64": floor32}, indent=1))
     write_text_atomic(out / "results.md", text)
     print(text)
     return 0
