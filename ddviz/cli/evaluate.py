@@ -31,7 +31,8 @@ def add_arguments(p):
     add_pbc_argument(p, "the reference files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--float64", action="store_true", help="evaluate in double precision")
+    p.add_argument("--float64", action="store_true",
+                   help="evaluate in double precision (default: the model's own dtype)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-properties", action="store_true",
                    help="skip the properties (dipole, quadrupole, Hartree energy)")

@@ -52,8 +52,9 @@ class Predictor:
     """Evaluates ``model`` in bounded memory.
 
     device: torch device or name ("auto", "cpu", "cuda"; default "auto", see
-    :func:`ddviz.device.pick_device`). dtype: ``torch.float32``
-    (default) or ``torch.float64`` (or their names). memory_budget_bytes: target peak working
+    :func:`ddviz.device.pick_device`). dtype: ``torch.float32`` or ``torch.float64`` (or their
+    names); default the model's own (``ModelConfig.dtype``: a float64-trained model predicts in
+    float64, older files are float32). memory_budget_bytes: target peak working
     memory per chunk; default 256 MiB on CPU, on CUDA a quarter of the free memory (at most
     8 GiB). The model is copied only when its device or dtype must change. compile: run the
     networks through ``torch.compile`` (:meth:`DeepDensity.use_compiled`; about a minute to
@@ -68,7 +69,7 @@ class Predictor:
                  memory_budget_bytes: int | None = None, compile: bool = False,
                  autocast: str | None = None):
         self.device = pick_device("auto" if device is None else device)
-        self.dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or torch.float32)
+        self.dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or model.dtype)
         if self.dtype not in (torch.float32, torch.float64):
             raise DdvizError(f"prediction dtype must be float32 or float64, got {dtype}")
         if model.device != self.device or model.dtype != self.dtype:

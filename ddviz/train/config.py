@@ -67,6 +67,15 @@ class TrainConfig(Config):
     loss: Literal["l1", "mse", "rel_l2"] = option(
         "l1", "Loss on the probe points: mean absolute error (l1; with uniform points the "
         "relative L1 metric up to a constant), mean squared error or relative L2.")
+    optimizer: Literal["adam", "lbfgs"] = option(
+        "adam", "'adam': a new random batch each step, learning rate lr decaying to lr_final. "
+        "'lbfgs': L-BFGS with a strong-Wolfe line search on one fixed batch (the method's "
+        "fixed_batch: for Deep Density every grid point of each training snapshot when "
+        "points_per_snapshot covers its grid, else points_per_snapshot points drawn once), one "
+        "iteration per step, step length 1 (lr and lr_final unused); for a finishing stage "
+        "started from an Adam model with 'init'.")
+    lbfgs_history: int = option(100, "Curvature pairs L-BFGS keeps (optimizer = 'lbfgs').",
+                                ge=1)
     lr: float = option(3e-3, "Initial Adam learning rate.", ge=0.0)
     lr_final: float = option(3e-5, "Learning rate at the last step (exponential decay).",
                              ge=0.0)
@@ -77,8 +86,10 @@ class TrainConfig(Config):
                            "(0 = never stop early).", ge=0)
     seed: int = option(0, "Seed for initial weights and probe points.")
     init: str = option("", "Model file (.safetensors) whose weights and descriptor statistics "
-                       "start the run (fine-tuning, a second learning-rate cycle); its model "
-                       "configuration must equal this run's. Empty: fresh weights.")
+                       "start the run (fine-tuning, a second learning-rate cycle, an L-BFGS "
+                       "finish); its model configuration must equal this run's except for "
+                       "dtype (the weights are cast: a float32 model can be refined in "
+                       "float64). Empty: fresh weights.")
     threads: int = option(0, "CPU threads torch may use (0 = torch's default: all cores).", ge=0)
     device: Literal["auto", "cpu", "cuda"] = option(
         "auto", "'auto' (CUDA when available), 'cpu' or 'cuda'.")

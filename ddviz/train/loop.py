@@ -1,7 +1,8 @@
 """The one training loop, for every method: ``Trainer(config, run_dir).fit()``.
 
-The loop holds what all methods share: the learning-rate schedule (exponential decay), Adam
-steps, the validation cadence, best weights and early stopping, checkpoints (atomic, bit-exact
+The loop holds what all methods share: the optimiser (Adam with an exponentially decaying
+learning rate on random batches, or L-BFGS with a strong-Wolfe line search on the method's fixed
+batch, for a deterministic finishing stage), the validation cadence, best weights and early stopping, checkpoints (atomic, bit-exact
 resume), history and status files, stop requests and callbacks. Everything about the learned map
 (data, model, batches, loss, metrics, model file) is the method's
 (:class:`~ddviz.train.method.TrainingMethod`), looked up by the config's ``method``.
@@ -88,7 +89,9 @@ class Trainer:
                                                                                  self.device)
         torch.manual_seed(config.seed)
         self.model = self.method.build_model()
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.optimizer = self._make_optimizer()
+        self._fixed_batch = None  # L-BFGS: the method's fixed batch, made on the first step
+        self.loss_scale = None  # L-BFGS: 1 / the loss at its first step (checkpointed)
         self.rng = np.random.default_rng(config.seed)
         self.step = 0
         self.elapsed = 0.0
@@ -104,16 +107,45 @@ class Trainer:
             self.method.initialise(self.model)
         distributed.broadcast_state(self.model, self.group)
 
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        """Adam, or L-BFGS (one iteration per :meth:`train_step`, strong-Wolfe line search)."""
+        cfg, params = self.config, self.model.parameters()
+        if getattr(cfg, "optimizer", "adam") != "lbfgs":
+            return torch.optim.Adam(params, lr=cfg.lr)
+        if self.group.distributed:
+            raise TrainingError("optimizer 'lbfgs' runs in one process (no data-parallel "
+                                "training)", field="optimizer")
+        # no tolerances: the loop's step count decides when to stop, not the gradient's size;
+        # max_eval: one evaluation at the start of the step + up to 25 in the line search
+        return torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=26,
+                                 history_size=cfg.lbfgs_history, tolerance_grad=0.0,
+                                 tolerance_change=0.0, line_search_fn="strong_wolfe")
+
+    @property
+    def lbfgs(self) -> bool:
+        """True when the run optimises with L-BFGS (``optimizer = "lbfgs"``)."""
+        return isinstance(self.optimizer, torch.optim.LBFGS)
+
     # --- one step -------------------------------------------------------------------------------
     def lr_at(self, step: int) -> float:
-        """Exponential decay from ``lr`` at step 0 to ``lr_final`` at the last step."""
+        """Exponential decay from ``lr`` at step 0 to ``lr_final`` at the last step.
+
+        L-BFGS: 1, its initial step length (the line search scales it).
+        """
         cfg = self.config
+        if self.lbfgs:
+            return 1.0
         if cfg.lr == 0 or cfg.lr_final == 0:
             return cfg.lr
         return cfg.lr * (cfg.lr_final / cfg.lr) ** (step / max(cfg.steps - 1, 1))
 
     def train_step(self) -> float:
-        """One optimisation step; returns the loss (not finite: no step was taken)."""
+        """One optimisation step; returns the loss (not finite: no step was taken).
+
+        L-BFGS: one iteration on the fixed batch; the loss is the one before the iteration.
+        """
+        if self.lbfgs:
+            return self._lbfgs_step()
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr_at(self.step)
         batch = self.method.batch(self.model, self.rng)
@@ -128,6 +160,35 @@ class Trainer:
         self.optimizer.step()
         self.step += 1
         return value
+
+    def _lbfgs_step(self) -> float:
+        """One L-BFGS iteration on the fixed batch; the loss before it (unscaled).
+
+        The objective is the loss divided by its value at the stage's first step: torch's
+        L-BFGS drops curvature pairs with y.s below 1e-10 in absolute terms, which a loss that
+        is itself ~1e-10 (a converged mean squared error) would never pass.
+        """
+        if self._fixed_batch is None:
+            self._fixed_batch = self.method.fixed_batch(self.model)
+        if self.loss_scale is None:
+            with torch.no_grad():
+                first = float(self.method.loss(self.model, self._fixed_batch))
+            self.loss_scale = 1.0 / first if math.isfinite(first) and first > 0 else 1.0
+        values = []
+
+        def closure():
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.method.loss(self.model, self._fixed_batch)
+            values.append(float(loss.detach()))
+            if math.isfinite(values[-1]):
+                (loss * self.loss_scale).backward()
+            return loss.detach() * self.loss_scale
+
+        self.optimizer.step(closure)
+        if not all(math.isfinite(v) for v in values):
+            return math.nan
+        self.step += 1
+        return values[0]
 
     def _distributed_step(self, batch) -> float:
         """One rank's share of the batch; gradients, loss and stop requests summed over ranks."""
@@ -299,13 +360,14 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(), "rng": self.rng.bit_generator.state,
             "step": self.step, "elapsed": self.elapsed, "best": self.best,
             "bad_validations": self.bad_validations, "history": self.history,
-            "config": to_dict(self.config)})
+            "config": to_dict(self.config), "loss_scale": self.loss_scale})
 
     def _load_checkpoint(self) -> None:
         saved = self.run.load_checkpoint()
         mine = to_dict(self.config)
-        for field in ("method", "model"):
-            if saved["config"].get(field) != mine.get(field):
+        defaults = {"optimizer": "adam"}  # checkpoints from before the field was added
+        for field in ("method", "model", "optimizer"):
+            if saved["config"].get(field, defaults.get(field)) != mine.get(field):
                 raise TrainingError(f"the checkpoint's {field} configuration differs from this "
                                     f"configuration's", path=self.run.checkpoint, field=field)
         self.model.load_state_dict(saved["model"])
@@ -317,3 +379,4 @@ class Trainer:
         self.step, self.elapsed = saved["step"], saved["elapsed"]
         self.best, self.bad_validations = saved["best"], saved["bad_validations"]
         self.history = saved["history"]
+        self.loss_scale = saved.get("loss_scale")

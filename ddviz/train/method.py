@@ -91,6 +91,20 @@ class TrainingMethod(ABC):
         part = batch[rank::world]
         return part, len(part) / max(len(batch), 1)
 
+    def fixed_batch(self, model: nn.Module):
+        """One deterministic batch for full-batch optimisers (``optimizer = "lbfgs"``).
+
+        Called once per run (and again on resume: it must give the same batch), so that
+        L-BFGS minimises one fixed, deterministic objective. Default: no such batch.
+
+        Raises
+        ------
+        TrainingError
+            The method has none (``field="optimizer"``).
+        """
+        raise TrainingError(f"{type(self).__name__} has no fixed batch: optimizer 'lbfgs' is "
+                            f"not available for this method", field="optimizer")
+
     @abstractmethod
     def loss(self, model: nn.Module, batch) -> torch.Tensor:
         """The scalar loss of ``model`` on ``batch`` (differentiable)."""
@@ -118,16 +132,23 @@ class TrainingMethod(ABC):
     def start_from(self, model: nn.Module, path) -> None:
         """Load a model file's weights into ``model`` (the config's ``init``).
 
+        The configurations may differ in ``dtype`` alone: the weights are cast to the run's
+        (a float32 model refined in float64).
+
         Raises
         ------
         TrainingError
-            If the file's model config differs from the run's.
+            If the file's model config differs from the run's in anything but ``dtype``.
         """
         loaded = self.load_model(path)
-        if to_dict(loaded.config) != to_dict(self.config.model):
-            raise TrainingError("the init model's configuration differs from this run's model "
-                                "configuration", path=path, field="init")
-        model.load_state_dict(loaded.state_dict())
+        theirs, mine = to_dict(loaded.config), to_dict(self.config.model)
+        theirs.pop("dtype", None)
+        mine.pop("dtype", None)
+        if theirs != mine:
+            differ = sorted(k for k in {*theirs, *mine} if theirs.get(k) != mine.get(k))
+            raise TrainingError(f"the init model's configuration differs from this run's model "
+                                f"configuration in {differ}", path=path, field="init")
+        model.load_state_dict(loaded.state_dict())  # copy_ casts to the run's dtype
 
 
 def training_method(name: str) -> type[TrainingMethod]:

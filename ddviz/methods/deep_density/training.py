@@ -169,6 +169,36 @@ class DeepDensityTraining(TrainingMethod):
 
         return draw_by_error(sampler, cfg.points_per_snapshot, cfg.focus, rng, predict)
 
+    def fixed_batch(self, model: DeepDensity) -> list:
+        """Every training snapshot's probe points, the same on every call (for L-BFGS).
+
+        A snapshot whose grid values are the reference and whose grid has no more than
+        ``points_per_snapshot`` points contributes all its grid points (a 1D chain: the whole
+        objective); any other snapshot ``points_per_snapshot`` points drawn as :meth:`batch`
+        draws them, from a generator seeded by ``seed`` alone (not the run's stream).
+
+        Parameters
+        ----------
+        model : DeepDensity
+            Unused (the batch does not depend on the model).
+
+        Returns
+        -------
+        list of (int, (n, 3) float array, (n,) float array)
+            ``(snapshot index, points in bohr, reference density in e/bohr^3)`` for every
+            training snapshot.
+        """
+        rng = np.random.default_rng([self.config.seed, 2])
+        n, batch = self.config.points_per_snapshot, []
+        for index, sampler in enumerate(self.samplers):
+            sample = sampler.sample
+            if sampler.on_grid and sample.grid.size <= n:
+                batch.append((index, sample.grid.points(),
+                              np.asarray(sample.density.values).reshape(-1)))
+            else:
+                batch.append((index, *sampler.draw(n, rng)))
+        return batch
+
     def shard(self, batch: list, rank: int, world: int) -> tuple[list, float]:
         """Rank ``rank``'s slice of every snapshot's probe points (different points per rank).
 
