@@ -46,7 +46,7 @@ def test_round_trip(saved, tmp_path):
     assert meta["user"] == {"trained_on": "water", "validation": {"rel_l2": 0.05}}
     assert meta["units"] == {"length": "bohr", "density": "e/bohr^3"}
     assert meta["species"] == ["H", "O"] and meta["cutoffs"]["rcut"] == model.config.rcut
-    assert meta["format_version"] == 2 and loaded.config == model.config
+    assert meta["format_version"] == 3 and loaded.config == model.config
     pos = np.array([[0.0, 0.0, 0.0], [1.8, 0.0, 0.0]])
     points = torch.tensor(np.random.default_rng(0).uniform(-2, 4, (50, 3)), dtype=torch.float32)
     with torch.no_grad():
