@@ -86,7 +86,7 @@ def test_core_factor_learns_a_dipped_radial_profile():
         pred = _fit(model, env, pts, ref)
         errors[core] = float((pred - ref)[near].abs().sum() / ref[near].abs().sum())
     assert errors[True] < 0.3 * errors[False], errors
-    assert float(model.core_depth[1].clamp(0, 1)) > 0.5  # the oxygen's dip was learned
+    assert float(model.core_depth[1].detach().clamp(0, 1)) > 0.5  # the oxygen's dip was learned
 
 
 def _rewrite(path, edit):
@@ -189,3 +189,40 @@ def test_near_nucleus_probes_sample_the_nuclear_region():
     assert (nearest[:n - 1000] < 0.2).mean() < 0.1 * within
     with pytest.raises(DdvizError, match="nuclear"):
         ProbeSampler(sample, nuclear=1.5)
+
+
+def test_shipped_water_model_is_accurate_near_the_nuclei():
+    """The issue's criterion on a water8 test snapshot (exact reference from its orbitals):
+    rel L1 on random points within 0.2 bohr of the nuclei is within 3x the rel L1 on random
+    grid points of the whole grid; and at the oxygen cores the prediction dips with the
+    reference."""
+    from pathlib import Path
+
+    from ddviz import io
+    from ddviz.evaluate.predictor import structure_from_atoms
+
+    root = Path(__file__).resolve().parents[1]
+    model, _ = load_model(root / "models" / "water.safetensors")
+    assert model.config.core_dip
+    sample = io.read(root / "assets" / "datasets" / "water8" / "water8_0040.nc")
+    env = model.prepare(*structure_from_atoms(sample.atoms))
+    rng = np.random.default_rng(0)
+    grid_pts = sample.grid.points(0, sample.grid.size)[rng.choice(sample.grid.size, 20000,
+                                                                  replace=False)]
+    pos = sample.positions_bohr
+    u = rng.standard_normal((len(pos) * 50, 3))
+    u *= (0.2 * rng.random(len(u)) ** (1 / 3) / np.linalg.norm(u, axis=1))[:, None]
+    near = np.repeat(pos, 50, axis=0) + u  # uniform in the 0.2-bohr balls
+
+    def rel_l1(points):
+        with torch.no_grad():
+            pred = model(env, points).numpy().astype(float)
+        ref = sample.values_at(points)
+        return np.abs(pred - ref).sum() / np.abs(ref).sum()
+
+    whole, close = rel_l1(grid_pts), rel_l1(near)
+    assert close <= 3 * whole, (close, whole)
+    oxygen = pos[np.array(sample.atoms.get_atomic_numbers()) == 8]
+    with torch.no_grad():
+        at_core = model(env, oxygen).numpy()
+    assert at_core.max() < 0.5 * sample.values_at(oxygen + [0.3, 0.0, 0.0]).min()

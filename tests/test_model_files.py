@@ -85,7 +85,7 @@ def _set(key, value):
     (_set("rate", torch.zeros(3)), None, r"rate has shape \(3,\), expected \(2,\)"),
     (_set("offset", torch.tensor([0.0, float("nan")])), None, "offset has non-finite"),
     (_set("lin0", torch.tensor([0.0, float("inf")])), None, "lin0 has non-finite"),
-    (None, _set("format_version", "3"), "unknown format version 3"),
+    (None, _set("format_version", "4"), "unknown format version 4"),
     (None, _set("format_version", "true"), "unknown format version True"),
     (None, _set("format", "something-else"), "not a ddviz model file"),
     (None, _set("config", None), r"\[config\]: missing metadata"),
