@@ -2,6 +2,7 @@
 speed-up over PySCF. Prints figures; it asserts nothing.
 
     python benchmarks/bench_models.py [--threads 2] [--max-files N] [--pyscf-live-all]
+        [--near-bohr 0.5 0.2] [--models water ...] [--model-dir DIR] [--accuracy-only]
 
 (with ddviz installed, ``pip install -e .``, or ``PYTHONPATH=.`` from the repository root).
 
@@ -12,7 +13,8 @@ Sections (all on this machine, in this run):
    of ``assets/datasets/<dataset>``; the dataset is the model's training data): pooled relative
    L1 and L2 over the full standard grids (0.2 bohr, 4 bohr margin), and the relative L1 over the
    grid points within 0.5 bohr of a nucleus ("L1 nuc", rel_l1_near_nuclei) with its ratio to the
-   whole-grid figure (target: no more than 3).
+   whole-grid figure (target: no more than 3), and the same for each further radius of
+   ``--near-bohr`` (default also 0.2 bohr, the issue's radius: "L1 <0.2", "x all").
 3. Water transfer: the water model on 8-, 16- and 32-molecule clusters, with the ratio to the
    8-molecule figure (target: 32 no more than 20 % above 8).
 4. Throughput and scaling on those clusters' full grids: points/s, atom-point pairs/s (pairs
@@ -73,12 +75,17 @@ def test_files(dataset: str, limit: int | None) -> list[Path]:
     return files[:limit] if limit else files
 
 
-def evaluate(predictor, files) -> tuple[dict, list[dict]]:
-    """Pooled metrics and per-file timings: prediction and reference grid evaluation (s)."""
+def evaluate(predictor, files, near: tuple = ()) -> tuple[dict, list[dict]]:
+    """Pooled metrics and per-file timings: prediction and reference grid evaluation (s).
+
+    The metrics also hold ``near_<R>``, the relative L1 within ``R`` bohr of a nucleus, for each
+    radius ``R`` of ``near``.
+    """
     from ddviz import io
     from ddviz.evaluate.metrics import error_sums, pooled
 
     sums, rows = [], []
+    extra = {r: [] for r in near}
     for f in files:
         sample = io.read(f)
         t0 = time.perf_counter()
@@ -89,10 +96,15 @@ def evaluate(predictor, files) -> tuple[dict, list[dict]]:
         pred = predictor.predict_grid(env, sample.grid)
         t_pred = time.perf_counter() - t0
         sums.append(error_sums(pred, ref, sample.grid, sample.positions_bohr))
+        for r in near:
+            extra[r].append(error_sums(pred, ref, sample.grid, sample.positions_bohr, r))
         rows.append({"file": f, "sample": sample, "points": sample.grid.size,
                      "pairs": _pairs(predictor, env, sample.grid), "t_pred": t_pred,
                      "t_ref_grid": t_ref, "natoms": len(sample.atoms)})
-    return pooled(sums), rows
+    metrics = pooled(sums)
+    for r, part in extra.items():
+        metrics[f"near_{r:g}"] = pooled(part)["rel_l1_near_nuclei"]
+    return metrics, rows
 
 
 ROUNDS, SUBSET = 7, 240_000
@@ -135,6 +147,16 @@ def _pairs(predictor, env, grid, chunk: int = 200_000) -> int:
     return total
 
 
+def _radius_columns(metrics: dict, radii) -> str:
+    """The near-nucleus rel L1 within each radius and its ratio to the whole-grid figure."""
+    out = ""
+    for r in radii:
+        near = metrics[f"near_{r:g}"]
+        out += (f" {near:8.3%} {near / metrics['rel_l1']:6.2f}" if near is not None
+                else f" {'-':>8s} {'-':>6s}")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -142,7 +164,16 @@ def main(argv=None) -> int:
                         help="test snapshots per dataset (default: all)")
     parser.add_argument("--pyscf-live-all", action="store_true",
                         help="run the 32-water SCF live too (about 20 min on 2 cores)")
+    parser.add_argument("--near-bohr", type=float, nargs="+", default=[0.5, 0.2],
+                        help="radii (bohr) of near-nucleus rel L1 columns (default 0.5 0.2)")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
+                        help="models to evaluate (default: all)")
+    parser.add_argument("--model-dir", type=Path, default=ROOT / "models",
+                        help="folder of the model files (default: models/)")
+    parser.add_argument("--accuracy-only", action="store_true",
+                        help="stop after test accuracy and water transfer")
     args = parser.parse_args(argv)
+    radii = [r for r in args.near_bohr if r != 0.5]
     torch.set_num_threads(args.threads)
     from ddviz.evaluate.predictor import Predictor
     from ddviz.methods.deep_density.files import load_model
@@ -151,22 +182,26 @@ def main(argv=None) -> int:
     print(f"# {torch.get_num_threads()} threads; float32 matmul 2048^2: {gflops:.0f} GFLOP/s\n")
 
     print("## Test-set accuracy (pooled over full grids)")
+    radius_heads = "".join(f" {f'L1 <{r:g}':>8s} {'x all':>6s}" for r in radii)
     print(f"{'model':10s} {'dataset':10s} {'files':>5s} {'rel L1':>8s} {'rel L2':>8s} "
-          f"{'L1 nuc':>8s} {'nuc/all':>7s} {'params':>7s} {'steps':>6s} {'train min':>9s}")
+          f"{'L1 nuc':>8s} {'nuc/all':>7s}{radius_heads} {'params':>7s} {'steps':>6s} "
+          f"{'train min':>9s}")
     water_rows = {}
     predictors = {}
-    for name, dataset in MODELS.items():
-        path = ROOT / "models" / f"{name}.safetensors"
+    for name in args.models:
+        dataset = MODELS[name]
+        path = args.model_dir / f"{name}.safetensors"
         if not path.exists():
             print(f"{name:10s} (no model file {path.name})")
             continue
         model, meta = load_model(path)
         training = meta["user"].get("training", {})
         predictors[name] = Predictor(model)
-        metrics, rows = evaluate(predictors[name], test_files(dataset, args.max_files))
+        metrics, rows = evaluate(predictors[name], test_files(dataset, args.max_files), radii)
         near = metrics["rel_l1_near_nuclei"]
         print(f"{name:10s} {dataset:10s} {len(rows):5d} {metrics['rel_l1']:8.3%} "
-              f"{metrics['rel_l2']:8.3%} {near:8.3%} {near / metrics['rel_l1']:7.2f} "
+              f"{metrics['rel_l2']:8.3%} {near:8.3%} {near / metrics['rel_l1']:7.2f}"
+              f"{_radius_columns(metrics, radii)} "
               f"{sum(p.numel() for p in model.parameters()):7d} "
               f"{training.get('steps', 0):6d} {training.get('seconds', 0) / 60:9.1f}")
         if name == "water":
@@ -176,14 +211,18 @@ def main(argv=None) -> int:
 
     print("\n## Water transfer (model trained on 8-molecule clusters)")
     for dataset in WATER[1:]:
-        water_rows[dataset] = evaluate(predictors["water"], test_files(dataset, args.max_files))
+        water_rows[dataset] = evaluate(predictors["water"], test_files(dataset, args.max_files),
+                                       radii)
     base = water_rows["water8"][0]["rel_l1"]
-    print(f"{'cluster':10s} {'files':>5s} {'rel L1':>8s} {'rel L2':>8s} {'L1 nuc':>8s} "
-          f"{'L1 / L1(8)':>10s}")
+    print(f"{'cluster':10s} {'files':>5s} {'rel L1':>8s} {'rel L2':>8s} {'L1 nuc':>8s}"
+          f"{radius_heads} {'L1 / L1(8)':>10s}")
     for dataset in WATER:
         m, rows = water_rows[dataset]
         print(f"{dataset:10s} {len(rows):5d} {m['rel_l1']:8.3%} {m['rel_l2']:8.3%} "
-              f"{m['rel_l1_near_nuclei']:8.3%} {m['rel_l1'] / base:10.2f}")
+              f"{m['rel_l1_near_nuclei']:8.3%}{_radius_columns(m, radii)} "
+              f"{m['rel_l1'] / base:10.2f}")
+    if args.accuracy_only:
+        return 0
 
     print("\n## Throughput and scaling (full standard grids, float32)")
     fpp = flops_per_pair(predictors["water"].model.config)

@@ -46,7 +46,7 @@ def test_round_trip(saved, tmp_path):
     assert meta["user"] == {"trained_on": "water", "validation": {"rel_l2": 0.05}}
     assert meta["units"] == {"length": "bohr", "density": "e/bohr^3"}
     assert meta["species"] == ["H", "O"] and meta["cutoffs"]["rcut"] == model.config.rcut
-    assert meta["format_version"] == 2 and loaded.config == model.config
+    assert meta["format_version"] == 3 and loaded.config == model.config
     pos = np.array([[0.0, 0.0, 0.0], [1.8, 0.0, 0.0]])
     points = torch.tensor(np.random.default_rng(0).uniform(-2, 4, (50, 3)), dtype=torch.float32)
     with torch.no_grad():
@@ -85,7 +85,7 @@ def _set(key, value):
     (_set("rate", torch.zeros(3)), None, r"rate has shape \(3,\), expected \(2,\)"),
     (_set("offset", torch.tensor([0.0, float("nan")])), None, "offset has non-finite"),
     (_set("lin0", torch.tensor([0.0, float("inf")])), None, "lin0 has non-finite"),
-    (None, _set("format_version", "3"), "unknown format version 3"),
+    (None, _set("format_version", "4"), "unknown format version 4"),
     (None, _set("format_version", "true"), "unknown format version True"),
     (None, _set("format", "something-else"), "not a ddviz model file"),
     (None, _set("config", None), r"\[config\]: missing metadata"),

@@ -64,6 +64,11 @@ class TrainConfig(Config):
         "the atoms), 'error' (where the model is worst among twice as many candidates).")
     focus: float = option(0.5, "Share of points drawn near atoms ('density') or by error "
                           "('error').", ge=0.0, le=1.0)
+    nuclear: float = option(0.0, "Share of probe points drawn around the nuclei, Gaussians of "
+                            "width nuclear_sigma (any sampling mode): the region where a "
+                            "pseudopotential valence density dips. 0: none.", ge=0.0, le=1.0)
+    nuclear_sigma: float = option(0.25, "Width of the near-nucleus probe Gaussians (nuclear).",
+                                  unit="bohr", gt=0.0)
     loss: Literal["l1", "mse", "rel_l2"] = option(
         "l1", "Loss on the probe points: mean absolute error (l1; with uniform points the "
         "relative L1 metric up to a constant), mean squared error or relative L2.")

@@ -24,7 +24,11 @@ class ProbeSampler:
 
     Points are uniform in the snapshot's grid box, or with ``mode="density"`` a fraction
     ``focus`` of them is drawn as Gaussians of width ``sigma`` (bohr) around the atoms, where the
-    density is large (for points where the model is worst see :func:`draw_by_error`). With
+    density is large (for points where the model is worst see :func:`draw_by_error`). A further
+    share ``nuclear`` (any mode) is drawn as Gaussians of width ``nuclear_sigma`` (bohr) around
+    the atoms, each atom alike: the nuclear region, where a pseudopotential valence density dips
+    and which the other points rarely visit (0, the default, draws none and leaves the random
+    stream as it was). With
     orbitals the values are exact at any point; a snapshot with
     grid values only moves each point to its nearest grid point (wrapped on periodic axes,
     clamped on open ones) and takes the stored value there, so the values stay exact.
@@ -34,10 +38,17 @@ class ProbeSampler:
     mode: str = "uniform"
     focus: float = 0.5
     sigma: float = 1.0
+    nuclear: float = 0.0
+    nuclear_sigma: float = 0.25
 
     def __post_init__(self):
         if self.mode not in SAMPLING_MODES:
             raise DdvizError(f"sampling mode must be one of {SAMPLING_MODES}, got {self.mode!r}")
+        if not 0.0 <= self.nuclear <= 1.0:
+            raise DdvizError(f"nuclear (share of probe points near nuclei) must be in [0, 1], "
+                             f"got {self.nuclear}")
+        if not self.nuclear_sigma > 0.0:
+            raise DdvizError(f"nuclear_sigma must be positive (bohr), got {self.nuclear_sigma}")
         grid = self.sample.grid
         # the box the reference grid spans (end points included for cubegen-style grids)
         self._origin = grid.origin
@@ -50,14 +61,26 @@ class ProbeSampler:
         return self.sample.orbitals is None
 
     def draw_points(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, 3) bohr random probe points (anywhere in or near the grid box)."""
+        """(n, 3) bohr random probe points (anywhere in or near the grid box).
+
+        The last ``round(nuclear n)`` of them are the near-nucleus points.
+        """
+        n_nuclear = round(self.nuclear * n)
+        if n_nuclear:
+            return np.concatenate([self._draw_mode(n - n_nuclear, rng),
+                                   self._around_atoms(n_nuclear, self.nuclear_sigma, rng)])
+        return self._draw_mode(n, rng)
+
+    def _draw_mode(self, n: int, rng: np.random.Generator) -> np.ndarray:
         n_focus = round(self.focus * n) if self.mode == "density" else 0
         uniform = self._origin + rng.random((n - n_focus, 3)) @ self._span
         if not n_focus:
             return uniform
-        centres = self._atoms[rng.integers(0, len(self._atoms), n_focus)]
-        near = centres + self.sigma * rng.standard_normal((n_focus, 3))
-        return np.concatenate([uniform, near])
+        return np.concatenate([uniform, self._around_atoms(n_focus, self.sigma, rng)])
+
+    def _around_atoms(self, n: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
+        centres = self._atoms[rng.integers(0, len(self._atoms), n)]
+        return centres + sigma * rng.standard_normal((n, 3))
 
     def nearest_grid_index(self, points) -> np.ndarray:
         """Index of the grid point nearest to each point.

@@ -49,6 +49,13 @@ class ModelConfig(Config):
     softening: float = option(0.5, "Electron-nucleus softening length: the electron's distance "
                               "enters as sqrt(d^2 + softening^2), so the field is smooth at "
                               "nuclei.", unit="bohr", gt=0.0)
+    # no deepmd-kit counterpart: a pseudopotential valence density dips at the nucleus
+    core_dip: bool = option(False, "Multiply each atom's density by a learned per-species core "
+                            "factor 1 - a exp(-(d/w)^2) (a in [0, 1], starts at 0; w starts at "
+                            "core_width), so it can dip or vanish at a pseudopotential core. "
+                            "False: the plain ansatz (model files without it predict as before).")
+    core_width: float = option(0.25, "Initial width w of the core factor (core_dip).",
+                               unit="bohr", gt=0.0)
     # deepmd-kit's ``sel`` differs: there a list of maximum neighbour counts per type, and the sums
     # are divided by ``nnei = sum(sel)``; here ``sel`` is that divisor alone (no cap on neighbours)
     sel: float = option(16.0, "Normalisation constant, a typical neighbour count: environment "

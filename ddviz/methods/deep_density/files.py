@@ -8,9 +8,11 @@ provenance, validation metrics, and ``coverage``, the range of the training atom
 :mod:`ddviz.methods.deep_density.coverage`). :func:`load_model` returns all of these, parsed, and
 sets the model's ``coverage`` attribute (None for a file without the record).
 
-Versions: 2 (written today) and 1 (read and converted on load: it predates the descriptor
-normalisation buffers, which a version-1 model is given as the identity, mean 0 and std 1, so
-it predicts exactly what it did).
+Versions: 3 (written today: the config has ``core_dip`` and ``core_width``, and the weights
+``core_depth``, ``core_width`` when ``core_dip``), 2 (read as is: its config lacks the core
+options, whose defaults are the plain ansatz it was trained with) and 1 (read and converted on
+load: it predates the descriptor normalisation buffers, which a version-1 model is given as the
+identity, mean 0 and std 1, so it predicts exactly what it did).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from ddviz.methods.deep_density.model import DeepDensity
 from ddviz.units import DENSITY_UNIT, LENGTH_UNIT
 
 FORMAT = "ddviz-deep-density"
-FORMAT_VERSION = 2  # 2: descriptor normalisation buffers
-READ_VERSIONS = (1, 2)  # older versions are converted on load (:func:`_convert`)
+FORMAT_VERSION = 3  # 3: the core factor option (core_dip); 2: descriptor normalisation buffers
+READ_VERSIONS = (1, 2, 3)  # older versions are converted on load (:func:`_convert`)
 MAX_WEIGHT = 1e4  # larger weights or statistics: a damaged file (trained ones are below ~10)
 
 
@@ -44,7 +46,8 @@ def save_model(model: DeepDensity, path: str | os.PathLike,
         "cutoffs": {"rcut": cfg.rcut, "rcut_smooth": cfg.rcut_smooth, "softening": cfg.softening},
         "architecture": {
             "model": "DeepDensity", "descriptor": "se_a with the electron as a neighbour",
-            "ansatz": "u(d) (c0 + c1 d~) exp(-rate (d~ - offset))",
+            "ansatz": "u(d) (c0 + c1 d~) exp(-rate (d~ - offset))"
+                      + (" (1 - a exp(-(d/w)^2))" if cfg.core_dip else ""),
             "fitting_input": "(D - descriptor_mean) / descriptor_std per species",
             "parameters": sum(p.numel() for p in model.parameters())},
         "units": {"length": LENGTH_UNIT, "density": DENSITY_UNIT}}, metadata)
@@ -95,7 +98,7 @@ def _check_size(config: ModelConfig, tensors: dict, path) -> None:
 
 
 def _convert(version: int, tensors: dict, model: DeepDensity) -> dict:
-    """The weights of a version-``version`` file in today's layout (version 2)."""
+    """The weights of a version-``version`` file in today's layout (version 3)."""
     if version < 2:  # no descriptor normalisation yet: the identity keeps the model's function
         state = model.state_dict()
         tensors = {"descriptor_mean": torch.zeros_like(state["descriptor_mean"]),

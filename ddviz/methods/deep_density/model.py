@@ -8,7 +8,11 @@ on periodic axes are just more atoms) and ``d~ = sqrt(d^2 + softening^2)``::
     offset = offset_a + n_1                             # bohr
     c0     = softplus(lin0_a   + n_2)                   # e/bohr^3
     c1     = softplus(lin1_a   + n_3)                   # e/bohr^4
-    rho_i(r) = u(d) * (c0 + c1 d~) * exp(-rate * (d~ - offset))
+    rho_i(r) = u(d) * (c0 + c1 d~) * exp(-rate * (d~ - offset)) * k(d)
+
+with the core factor ``k(d) = 1 - a_a exp(-(d / w_a)^2)`` when ``config.core_dip`` (``a_a`` in
+[0, 1] and ``w_a > 0`` per species, learned; ``k = 1`` otherwise, the ansatz of model files
+without the option).
 
 ``D_i(r)`` is the se_a descriptor of atom i's environment with the electron as an extra neighbour
 (:mod:`ddviz.methods.deep_density.descriptor`); ``mean_a``, ``std_a`` (buffers, saved with the weights) normalise
@@ -21,7 +25,12 @@ fresh model is the plain per-species ansatz (initialised to rate 2/bohr, c0 = c1
 0.28 e/bohr^3 at the nucleus and 3.3 electrons per atom with the default cutoffs). ``u`` is the
 descriptor's C2 switch (1 below rcut_smooth, 0 at rcut): the taper that makes the summed field C2
 with no seam at rcut. The softened d~ makes rho_i smooth (no cusp) at the nucleus, like a
-pseudopotential valence density.
+pseudopotential valence density, but it also keeps rho_i flat within ~0.3 bohr of the nucleus,
+where the GTH valence density of oxygen falls to ~0 (0.002 e/bohr^3 at the nucleus against 0.98
+at 0.4 bohr in water): the core factor ``k``, a function of d^2 (smooth) that can reach 0 at d = 0
+(``a = 1``; then rho_i ~ d^2 there, as the reference), represents that dip. It starts at
+``a = 0`` (``k = 1``), so a model with it fine-tuned from one without starts from the same
+function. ``a`` is the parameter ``core_depth`` clamped to [0, 1]; ``w = softplus(core_width)``.
 The per-species constants ``rate``, ``offset``, ``lin0``, ``lin1`` are separate parameters, (S,).
 
 Reference: the ansatz and the atom-centred sum are from Zepeda-Núñez, Chen, Zhang, Jia, Zhang and
@@ -67,6 +76,27 @@ class KernelSpec(NamedTuple):
     electron_kinds: tuple
     fitting_kinds: tuple
     activation: str
+    core: bool = False
+
+
+def core_factor(r2: torch.Tensor, depth: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
+    """The core factor ``1 - a exp(-d^2 / w^2)`` of the ansatz (``config.core_dip``).
+
+    Parameters
+    ----------
+    r2 : (P,) torch.Tensor, bohr^2
+        Squared electron-nucleus distances d^2.
+    depth : torch.Tensor
+        Raw depth (``DeepDensity.core_depth``); ``a`` is it clamped to [0, 1].
+    width : torch.Tensor
+        Raw width (``DeepDensity.core_width``); ``w = softplus(width)``, bohr.
+
+    Returns
+    -------
+    (P,) torch.Tensor
+        The factor, in [0, 1]: 1 far from the nucleus, ``1 - a`` at it.
+    """
+    return 1.0 - depth.clamp(0.0, 1.0) * torch.exp(-r2 / F.softplus(width) ** 2)
 
 
 def species_pair_density(sums, i, vec, electron, fitting, mean, inv_std, consts,
@@ -91,8 +121,9 @@ def species_pair_density(sums, i, vec, electron, fitting, mean, inv_std, consts,
         The species' fitting net's weights.
     mean, inv_std : (M1 * M2,) torch.Tensor
         The species' descriptor normalisation.
-    consts : tuple of four 0-d torch.Tensor
-        The species' ``rate``, ``offset``, ``lin0``, ``lin1``.
+    consts : tuple of four (six with ``spec.core``) 0-d torch.Tensor
+        The species' ``rate``, ``offset``, ``lin0``, ``lin1`` (and ``core_depth``,
+        ``core_width``).
     spec : KernelSpec
         Constants.
 
@@ -111,11 +142,12 @@ def species_pair_density(sums, i, vec, electron, fitting, mean, inv_std, consts,
     g = residual_mlp(rows[:, :1], electron, spec.electron_kinds, act)
     t = torch.addcmul(sums[i], g[:, :, None], rows[:, None, :], value=1.0 / spec.sel)
     n = residual_mlp(contract(t, spec.m2), fitting, spec.fitting_kinds, act, mean, inv_std)
-    rate0, offset0, lin0, lin1 = consts
+    rate0, offset0, lin0, lin1 = consts[:4]
     rate = F.softplus(rate0 + n[:, 0])
     c0 = F.softplus(lin0 + n[:, 2])
     c1 = F.softplus(lin1 + n[:, 3])
-    return taper * (c0 + c1 * dsoft) * torch.exp(-rate * (dsoft - offset0 - n[:, 1]))
+    rho = taper * (c0 + c1 * dsoft) * torch.exp(-rate * (dsoft - offset0 - n[:, 1]))
+    return rho * core_factor(r2, *consts[4:]) if spec.core else rho
 
 
 def _softplus_inverse(y: float) -> float:
@@ -196,6 +228,9 @@ class DeepDensity(nn.Module):
         self.offset = const(0.0)
         self.lin0 = const(_softplus_inverse(INIT_LIN0))
         self.lin1 = const(_softplus_inverse(INIT_LIN1))
+        if config.core_dip:  # a = 0: the factor is 1, the plain ansatz
+            self.core_depth = const(0.0)
+            self.core_width = const(_softplus_inverse(config.core_width))
         # per-species mean and std of the descriptor entries (set from data by
         # :meth:`set_descriptor_statistics`); the fitting nets see (D - mean) / std
         width = self.descriptor.width
@@ -353,8 +388,7 @@ class DeepDensity(nn.Module):
             if end == start:
                 continue
             species = (self.fitting_nets[k].weights(), self.descriptor_mean[k],
-                       1.0 / self.descriptor_std[k],
-                       (self.rate[k], self.offset[k], self.lin0[k], self.lin1[k]))
+                       1.0 / self.descriptor_std[k], self._species_constants(k))
             for a in range(start, end, batch):
                 b = min(a + batch, end)
                 out.index_add_(0, p[a:b], self._kernel(env.sums, i[a:b], vec[a:b], electron,
@@ -400,15 +434,21 @@ class DeepDensity(nn.Module):
         i = torch.zeros(1, dtype=torch.long, device=self.device)
         args = (env.sums, i, vec, self.descriptor.electron_net.weights(),
                 self.fitting_nets[0].weights(), self.descriptor_mean[0],
-                1.0 / self.descriptor_std[0], (self.rate[0], self.offset[0], self.lin0[0],
-                                               self.lin1[0]), self._kernel_spec())
+                1.0 / self.descriptor_std[0], self._species_constants(0), self._kernel_spec())
         return bool(torch.isfinite(kernel(*args)).all())
 
     def _kernel_spec(self) -> KernelSpec:
         c = self.config
         return KernelSpec(c.rcut_smooth, c.rcut, c.softening, c.sel, c.m2,
                           tuple(self.descriptor.electron_net.kinds),
-                          tuple(self.fitting_nets[0].kinds), c.activation)
+                          tuple(self.fitting_nets[0].kinds), c.activation, c.core_dip)
+
+    def _species_constants(self, k: int) -> tuple:
+        """Species ``k``'s constants, in the order of :func:`species_pair_density`'s consts."""
+        consts = (self.rate[k], self.offset[k], self.lin0[k], self.lin1[k])
+        if self.config.core_dip:
+            consts += (self.core_depth[k], self.core_width[k])
+        return consts
 
     def point_pairs(self, env: Environment, points: torch.Tensor):
         """Point-atom pairs within rcut.
@@ -457,7 +497,11 @@ class DeepDensity(nn.Module):
         c0 = F.softplus(self.lin0[kind] + n[:, 2])
         c1 = F.softplus(self.lin1[kind] + n[:, 3])
         taper = switch(d, c.rcut_smooth, c.rcut)
-        return taper * (c0 + c1 * dsoft) * torch.exp(-rate * (dsoft - offset))
+        rho = taper * (c0 + c1 * dsoft) * torch.exp(-rate * (dsoft - offset))
+        if c.core_dip:
+            rho = rho * core_factor((vec * vec).sum(-1), self.core_depth[kind],
+                                    self.core_width[kind])
+        return rho
 
     @torch.no_grad()
     def set_descriptor_statistics(self, samples) -> None:

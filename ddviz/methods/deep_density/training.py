@@ -70,7 +70,9 @@ class DeepDensityTraining(TrainingMethod):
                                 f"{held} for validation", field="validation_snapshots")
         self.train_samples, self.val_samples = samples[:-held], samples[-held:]
         mode = "density" if config.sampling == "density" else "uniform"
-        self.samplers = [ProbeSampler(s, mode, config.focus) for s in self.train_samples]
+        self.samplers = [ProbeSampler(s, mode, config.focus, nuclear=config.nuclear,
+                                      nuclear_sigma=config.nuclear_sigma)
+                         for s in self.train_samples]
         species = sorted({sym for s in samples for sym in s.atoms.get_chemical_symbols()})
         if not config.model.species:
             config.model.species = species
@@ -267,6 +269,35 @@ class DeepDensityTraining(TrainingMethod):
         record = Coverage.fit(model, (self.environment(model, i)
                                       for i in range(len(self.train_samples))))
         save_model(model, path, {**metadata, "coverage": record.to_dict()})
+
+    def start_from(self, model: DeepDensity, path) -> None:
+        """Load a model file's weights into ``model`` (the config's ``init``).
+
+        The file's model configuration must equal the run's, except that a run with
+        ``core_dip`` may start from a file without it: the core factor then starts at ``a = 0``
+        (factor 1), so the run starts from exactly the file's function (fine-tuning an older
+        model to the dip at pseudopotential cores).
+
+        Raises
+        ------
+        TrainingError
+            If the configurations differ otherwise, or the file has the core factor and the run
+            not.
+        """
+        loaded = self.load_model(path)
+        core = ("core_dip", "core_width")
+        mine, theirs = self.config.model.to_dict(), loaded.config.to_dict()
+        if ({k: v for k, v in mine.items() if k not in core}
+                != {k: v for k, v in theirs.items() if k not in core}
+                or (loaded.config.core_dip and not self.config.model.core_dip)):
+            raise TrainingError("the init model's configuration differs from this run's model "
+                                "configuration", path=path, field="init")
+        missing, _ = model.load_state_dict(loaded.state_dict(), strict=False)
+        if loaded.config.core_dip == self.config.model.core_dip:
+            model.load_state_dict(loaded.state_dict())  # strict: every weight from the file
+        elif set(missing) != {"core_depth", "core_width"}:
+            raise TrainingError(f"the init model lacks the weights {sorted(missing)}", path=path,
+                                field="init")
 
     def load_model(self, path) -> DeepDensity:
         """Read a model file onto the run's device (:func:`~.files.load_model`)."""
