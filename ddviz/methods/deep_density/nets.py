@@ -129,7 +129,12 @@ def residual_mlp(x: torch.Tensor, weights: list, kinds: list, act,
         elif kind == "double":
             y = torch.addcmul(torch.cat([x, x], dim=-1), step, y)
         x = y
-    return x if head is None else F.linear(x, *head)
+    if head is None:
+        return x
+    # the head's few outputs feed exponentials (the ansatz's rate and offset): under a float16
+    # autocast they are computed in the weights' precision, which keeps its rel L1 to 1e-5
+    with torch.autocast(x.device.type, enabled=False):
+        return F.linear(x.to(head[0].dtype), *head)
 
 
 def per_kind(nets: nn.ModuleList, kinds: torch.Tensor, x: torch.Tensor,
