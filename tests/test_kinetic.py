@@ -92,6 +92,20 @@ def test_ofdft_von_weizsaecker_reproduces_kohn_sham():
                                c_ks, level=0) > 0.05  # the start is indeed poor
 
 
+def test_ofdft_converged_means_stationary_even_after_a_stalled_line_search():
+    # HeH+ at 0.772 A: the shipped model's T_s explodes at L-BFGS's first unit trial step, the
+    # line search cannot progress and scipy stops at the guess (it once reported this as
+    # converged); the run restarts from a steepest-descent step and reaches a stationary point
+    model, _ = load_model(SHIPPED)
+    mol = data.molecule([2, 1], [[0, 0, 0], [0, 0, 0.772 / 0.529177]], 1)
+    res = ofdft.run(mol, model.double(), max_iter=200)
+    assert res.converged and res.iterations > 5 and res.gradient_max <= 1e-4
+    assert len(res.history) == res.iterations and res.energy_ha < res.history[0]
+    # a cap that ends the run early is not convergence, and says so
+    short = ofdft.run(mol, model.double(), max_iter=3)
+    assert not short.converged and short.gradient_max > 1e-4
+
+
 def test_cli_ofdft(tmp_path, ddviz_cli):
     xyz = tmp_path / "heh.xyz"
     xyz.write_text("2\nHeH+\nHe 0 0 0\nH 0 0 0.78\n")

@@ -40,7 +40,9 @@ class Result:
     iterations : int
         L-BFGS iterations.
     converged : bool
-        Whether L-BFGS met its tolerances.
+        Whether the final orbital is a stationary point: the largest component of the energy's
+        gradient there within ``gradient_tol`` of :func:`run` (not merely that L-BFGS stopped:
+        a line search that cannot progress also stops it).
     seconds : float
         Wall time.
     coefficients : numpy.ndarray (nao,)
@@ -51,6 +53,9 @@ class Result:
         "vw" or "model".
     stopped : bool
         Whether the run was stopped on request (``stop`` of :func:`run`) before converging.
+    gradient_max : float
+        The largest component of the energy's gradient with respect to the orbital
+        coefficients at the final orbital (Ha).
     """
 
     energy_ha: float
@@ -62,12 +67,13 @@ class Result:
     history: list = field(default_factory=list)
     functional: str = "model"
     stopped: bool = False
+    gradient_max: float = float("nan")
 
     def summary(self) -> dict:
         """The JSON-serialisable keys the CLI prints."""
         return {"energy_ha": self.energy_ha, **self.parts, "iterations": self.iterations,
-                "converged": self.converged, "seconds": self.seconds,
-                "functional": self.functional}
+                "converged": self.converged, "gradient_max_ha": self.gradient_max,
+                "seconds": self.seconds, "functional": self.functional}
 
 
 class ModelKinetic:
@@ -147,8 +153,13 @@ def check(mol, model=None, functional: str = "model") -> None:
         raise ConfigError("functional 'model' needs a model", field="model")
 
 
+#: how often :func:`run` restarts L-BFGS after a stall away from a stationary point
+RESTARTS = 5
+
+
 def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
-        gtol: float = 1e-7, max_iter: int = 1000, callback=None, stop=None) -> Result:
+        gtol: float = 1e-7, max_iter: int = 1000, callback=None, stop=None,
+        gradient_tol: float = 1e-4) -> Result:
     """Minimise the orbital-free energy of two-electron molecule ``mol``.
 
     Parameters
@@ -165,6 +176,9 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
         L-BFGS tolerance on the largest gradient component (Ha).
     max_iter : int
         Iteration limit.
+    gradient_tol : float
+        The run counts as converged when the largest gradient component at its final orbital is
+        at most this (Ha); L-BFGS itself stops earlier when a line search cannot progress.
     callback : callable, optional
         ``callback(iteration, energy_ha, coefficients)`` after each L-BFGS iteration (1, 2, ...;
         the energy in Ha; the orbital coefficients (nao,) normalised through S), in the calling
@@ -225,16 +239,37 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
             halted.append(len(history))
             raise StopIteration  # scipy ends the minimisation at this iterate
 
-    c0 = core_guess(mol)
-    res = minimize(energy, c0, jac=True, method="L-BFGS-B", callback=step,
-                   options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-14, "maxcor": 30})
-    c = res.x / np.sqrt(res.x @ S @ res.x)
-    e, _ = energy(c)
-    stopped = bool(halted)
-    return Result(energy_ha=float(e), parts=dict(parts), iterations=int(res.nit),
-                  converged=bool(res.success) and not stopped,
+    c, iterations = core_guess(mol), 0
+    for _ in range(RESTARTS + 1):
+        res = minimize(energy, c, jac=True, method="L-BFGS-B", callback=step,
+                       options={"maxiter": max_iter - iterations, "gtol": gtol, "ftol": 1e-14,
+                                "maxcor": 30})
+        c, iterations = res.x, iterations + int(res.nit)
+        if halted or iterations >= max_iter:
+            break
+        e, gradient = energy(c)
+        if np.abs(gradient).max() <= gradient_tol:
+            break
+        # L-BFGS stalled away from a stationary point (its trial steps left the region where
+        # a learned T_s is sane): one backtracking steepest-descent step, then L-BFGS afresh
+        t = 0.1 / np.abs(gradient).max()
+        while t > 1e-12 and energy(c - t * gradient)[0] >= e:
+            t /= 4
+        if t <= 1e-12:
+            break
+        c = c - t * gradient
+        iterations += 1
+        try:
+            step(c)
+        except StopIteration:
+            break
+    c = c / np.sqrt(c @ S @ c)
+    e, gradient = energy(c)
+    stopped, largest = bool(halted), float(np.abs(gradient).max())
+    return Result(energy_ha=float(e), parts=dict(parts), iterations=iterations,
+                  converged=largest <= gradient_tol and not stopped,
                   seconds=time.perf_counter() - t0, coefficients=c, history=history,
-                  functional=functional, stopped=stopped)
+                  functional=functional, stopped=stopped, gradient_max=largest)
 
 
 def kohn_sham(mol, level: int = GRID_LEVEL) -> tuple[float, np.ndarray]:
