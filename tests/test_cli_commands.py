@@ -231,3 +231,24 @@ def test_predict_with_another_methods_model_names_its_command(ddviz_cli, tmp_pat
                   ROOT / "examples" / "ethane.xyz", "-o", tmp_path / "x.cube")
     one_line_exit_2(r, "hamiltonian-water.safetensors", "ddviz hamiltonian")
     assert not (tmp_path / "x.cube").exists()
+
+
+@pytest.mark.parametrize("command", [("ofdft", "--functional", "vw"),
+                                     ("hamiltonian", "--model", "MODELS/hamiltonian-water"),
+                                     ("scf-guess", "MODELS/water")])
+def test_molecule_commands_refuse_a_periodic_cell(command, tmp_path, ddviz_cli):
+    from ase import Atoms
+    from ase.io import write
+
+    path = tmp_path / "cell.extxyz"
+    write(path, Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]], cell=[3, 3, 3], pbc=True))
+    models = ROOT / "models"
+    args = [a.replace("MODELS/", f"{models}/") + (".safetensors" if "MODELS" in a else "")
+            for a in command]
+    if args[0] == "scf-guess":
+        args.append(str(path))
+    else:
+        args.insert(1, str(path))
+    res = ddviz_cli(*args)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"{path}: a periodic cell" in res.stderr and len(res.stderr.strip().splitlines()) == 1

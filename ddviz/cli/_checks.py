@@ -159,3 +159,29 @@ def check_port(address: str, port: int) -> None:
             reason = ("is in use: stop what listens there or choose another --port"
                       if exc.errno == errno.EADDRINUSE else exc.strerror)
             raise DdvizError(f"{address}:{port} {reason}", field="--port") from None
+
+
+def check_molecule(atoms, path, command: str) -> None:
+    """Refuse a periodic structure for a command that treats isolated molecules only.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure read from ``path``.
+    path : str or Path
+        Its file, named in the message.
+    command : str
+        The command, named in the message.
+
+    Raises
+    ------
+    ddviz.errors.UnsupportedError
+        Any periodic axis.
+    """
+    from ddviz.errors import UnsupportedError
+
+    if any(atoms.pbc):
+        axes = "".join(a for a, p in zip("xyz", atoms.pbc) if p)
+        raise UnsupportedError(
+            f"{path}: a periodic cell (periodic along {axes}); ddviz {command} treats isolated "
+            f"molecules only (write the structure without a cell, or with pbc F F F)")

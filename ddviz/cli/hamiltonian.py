@@ -40,6 +40,9 @@ def run(args) -> int:
     from ddviz.units import ang_to_bohr
 
     atoms = io.read_structures(args.structure, format=args.format)[0]
+    from ddviz.cli._checks import check_molecule
+
+    check_molecule(atoms, args.structure, "hamiltonian")
     grid = None
     if args.output:
         from ddviz.grid import Grid

@@ -40,6 +40,9 @@ def run(args):
     from ddviz.methods.kinetic import ofdft
 
     atoms = io.read_structures(args.structure, format=args.format)[0]
+    from ddviz.cli._checks import check_molecule
+
+    check_molecule(atoms, args.structure, "ofdft")
     mol = ofdft.from_atoms(atoms, args.charge)  # refuses other than 2 electrons
     model = None
     if args.functional == "model":

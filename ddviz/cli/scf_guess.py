@@ -30,10 +30,12 @@ def add_arguments(p):
 def run(args):
     """Run both SCFs; print cycles, times and the energy difference."""
     from ddviz import io
+    from ddviz.cli._checks import check_molecule
     from ddviz.errors import UnsupportedError
     from ddviz.reference.scf import SCFSettings, build_mol, valence_electrons
 
     atoms = io.read_structure(args.structure, args.frame, format=args.format)
+    check_molecule(atoms, args.structure, "scf-guess")
     count = valence_electrons(atoms.get_chemical_symbols())
     if count is not None and (count - args.charge) % 2:
         raise UnsupportedError(
