@@ -43,3 +43,41 @@ def shipped_dir(name: str) -> Path:
     if root is not None and (root / name).is_dir():
         return root / name
     return PACKAGE / "_shipped" / name
+
+
+def find(path, model: bool = False) -> str:
+    """The file a command-line path names, falling back to the shipped copy.
+
+    A path that exists is returned as given. Otherwise ``models/NAME`` and ``examples/NAME``
+    (relative, as the README writes them) name the shipped file when there is one, so the
+    README's commands work from any folder with an installed ddviz; with ``model``, a bare
+    name (``water`` or ``water.safetensors``) names a shipped model too.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        As the user typed it.
+    model : bool
+        Whether the path names a model file (bare names allowed; a bare ``NAME.safetensors``
+        always is).
+
+    Returns
+    -------
+    str
+        The path to use: the shipped file's, or ``path`` unchanged (whose error, if it does not
+        exist, is then the reader's "no such file").
+    """
+    given = Path(path)
+    if given.exists() or given.is_absolute():
+        return str(path)
+    parts = given.parts
+    candidates = []
+    if len(parts) == 2 and parts[0] in NAMES:
+        candidates.append(shipped_dir(parts[0]) / parts[1])
+    elif len(parts) == 1 and (model or given.suffix == ".safetensors"):
+        candidates += [shipped_dir("models") / given.name,
+                       shipped_dir("models") / f"{given.name}.safetensors"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
+    return str(path)

@@ -92,3 +92,29 @@ def test_installed_ddviz_serves_the_app_with_the_shipped_examples(installed, tmp
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_installed_cli_finds_the_shipped_models_and_examples(installed, tmp_path):
+    """The README's ``models/...`` and ``examples/...`` paths work from any folder."""
+    def ddviz(*args):
+        return subprocess.run([sys.executable, "-m", "ddviz", *args], cwd=tmp_path,
+                              env=installed_env(installed), capture_output=True, text=True,
+                              timeout=300)
+
+    shipped = installed / "ddviz/_shipped"
+    for args, where in ((("info", "models/ethane.safetensors"), "models/ethane.safetensors"),
+                        (("info", "ethane.safetensors"), "models/ethane.safetensors"),
+                        (("info", "examples/water8.xyz"), "examples/water8.xyz")):
+        res = ddviz(*args)
+        assert res.returncode == 0, res.stderr
+        assert str(shipped / where) in res.stdout
+    res = ddviz("predict", "ethane", "examples/ethane.xyz", "-o", "e.cube")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "e.cube").is_file()  # the output stays where the user is
+    (tmp_path / "models").mkdir()  # a file of the user's own wins, and a missing one is named
+    (tmp_path / "models/ethane.safetensors").write_bytes(
+        (shipped / "models/water.safetensors").read_bytes())
+    res = ddviz("info", "models/ethane.safetensors")
+    assert res.returncode == 0 and "species     H O" in res.stdout, res.stdout
+    res = ddviz("info", "models/nope.safetensors")
+    assert res.returncode == 2 and "models/nope.safetensors: no such" in res.stderr

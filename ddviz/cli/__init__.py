@@ -89,6 +89,22 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: the arguments that name input files; ``models/...`` and ``examples/...`` in them may name the
+#: shipped copies (:func:`ddviz.shipped.find`)
+INPUT_FILES = ("model", "structure", "structures", "path", "file", "references", "a", "b")
+
+
+def _shipped_paths(args) -> None:
+    from ddviz.shipped import find
+
+    for name in INPUT_FILES:
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            setattr(args, name, find(value, model=name == "model"))
+        elif isinstance(value, list):
+            setattr(args, name, [find(v) if isinstance(v, str) else v for v in value])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``ddviz ARGV``; returns the exit code (0 done, 1 partly failed, 2 error, 130 stopped).
 
@@ -103,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
+    _shipped_paths(args)
     try:
         code = int(args._run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
