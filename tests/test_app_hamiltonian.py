@@ -87,11 +87,15 @@ def test_a_sample_with_the_hamiltonian_model(explorer):
 def test_a_pyscf_reference_on_request(explorer):
     ex = explorer
     ex.state.param.update(structure="data/water1.xyz", model=HAM, compare_with="the reference")
-    assert ex.hamiltonian_view.levels is None and ex.hamiltonian.button.visible
-    assert ex.hamiltonian.levels.object is None and "no reference" in ex.state.message
+    levels = ex.hamiltonian_view.levels  # the prediction's levels alone, drawn
+    assert levels.reference is None and ex.hamiltonian.button.visible
+    assert not ex.hamiltonian.button.disabled and ex.hamiltonian.blocks.object is None
+    diagram = ex.hamiltonian.levels.object
+    assert diagram is not None and "reference" not in diagram.opts.get().kwargs["title"]
+    assert "no reference" in ex.state.message
     ex.runner.compute_reference()
     view = ex.hamiltonian_view
-    assert view.levels is not None and not ex.hamiltonian.button.visible
+    assert view.levels.reference is not None and not ex.hamiltonian.button.visible
     sample = HamiltonianSample.read(SAMPLE)  # the same water, grid level 3: F agrees closely
     assert np.abs(view.reference.hamiltonian - sample.fock).max() < 1e-4
     assert view.h_mae * MEV == pytest.approx(

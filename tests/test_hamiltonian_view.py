@@ -129,7 +129,10 @@ def test_view_against_deep_density_is_valence(sample, model):
     assert electrons == pytest.approx(8.0, abs=0.1)
     assert view.comparison.metrics()["rel_l1"] < 0.5  # the same molecule's valence density
     no_ref = compute(atoms, model)
-    assert no_ref.comparison.reference is None and no_ref.levels is None
+    assert no_ref.comparison.reference is None and no_ref.levels.reference is None
+    assert np.isnan(no_ref.levels.occupied_mae) and no_ref.levels.gap("reference") is None
+    assert [r for *_, r in no_ref.levels.window(3, 2)] == [None] * 5
+    assert np.array_equal(no_ref.levels.predicted, no_ref.prediction.eigenvalues)
     with pytest.raises(DdvizError, match="not of these atoms"):
         compute(atoms, model, fock={"fock": sample.fock[:5, :5], "overlap": sample.overlap})
 
@@ -174,4 +177,4 @@ def test_view_against_a_valence_density_file(sample, model):
     assert np.allclose(c.reference, ref.orbitals.evaluate_grid(grid))
     expected = view.prediction.orbitals("gth-pbe").evaluate_grid(grid)
     assert np.allclose(c.predicted, expected)
-    assert c.metrics()["rel_l1"] < 0.5 and view.levels is None
+    assert c.metrics()["rel_l1"] < 0.5 and view.levels.reference is None

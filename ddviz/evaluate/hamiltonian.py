@@ -46,7 +46,7 @@ class HamiltonianView:
         Predicted H (Ha), its orbital energies and orbitals.
     reference : HamiltonianPrediction or None
         The reference F and its orbitals (a dataset sample or a PySCF calculation).
-    levels : OrbitalLevels or None
+    levels : OrbitalLevels
         Predicted and reference orbital energies (with a reference F).
     block_error : numpy.ndarray or None, shape (natoms, natoms)
         Mean |H_pred - F| per atom-pair block (Ha; with a reference F).
@@ -59,7 +59,7 @@ class HamiltonianView:
     comparison: Comparison
     prediction: HamiltonianPrediction
     reference: HamiltonianPrediction | None
-    levels: OrbitalLevels | None
+    levels: OrbitalLevels
     block_error: np.ndarray | None
     against: str
     valence: str | None = None
@@ -134,7 +134,7 @@ def compute(atoms, model, fock=None, density=None, deep_density=None, cache=None
 
     positions = ang_to_bohr(atoms.positions)
     pred = predict(model, atoms.numbers, positions)
-    ref = levels = errors = None
+    ref = errors = None
     if fock is not None:
         f, s = (fock.fock, fock.overlap) if hasattr(fock, "fock") else (fock["fock"],
                                                                          fock["overlap"])
@@ -144,9 +144,9 @@ def compute(atoms, model, fock=None, density=None, deep_density=None, cache=None
                              f"atoms in the model's basis {pred.basis!r} "
                              f"({pred.hamiltonian.shape})", field="fock")
         ref = from_fock(atoms.numbers, positions, f, s, pred.basis)
-        levels = orbital_levels(pred, ref)
         layout = AOLayout.from_symbols(atoms.get_chemical_symbols(), pred.basis)
         errors = block_errors(pred.hamiltonian, ref.hamiltonian, layout)
+    levels = orbital_levels(pred, ref)
     grid = comparison_grid(atoms, density)
     start = time.perf_counter()
     valence, against, values = None, "nothing", None

@@ -20,12 +20,14 @@ COLOURS = {"occupied": "#1f77b4", "virtual": "#ff7f0e"}
 def level_diagram(levels, unit: str = "eV") -> hv.Overlay:
     """Predicted (left) and reference (right) orbital energies as horizontal bars.
 
+    Without reference energies (None in ``levels``) only the predicted column is drawn.
+
     Occupied levels blue, virtual orange; a thin grey line joins each level to its partner.
 
     Parameters
     ----------
     levels : list of (int, str, float, float)
-        ``(index, 'occupied' or 'virtual', predicted, reference)``, energies in Ha, as
+        ``(index, 'occupied' or 'virtual', predicted, reference or None)``, energies in Ha, as
         :meth:`ddviz.methods.hamiltonian.evaluate.OrbitalLevels.window` returns them.
     unit : str
         ``"eV"`` or ``"Ha"``: the energy axis.
@@ -47,19 +49,23 @@ def level_diagram(levels, unit: str = "eV") -> hv.Overlay:
     links = []
     for index, kind, pred, ref in levels:
         rows[kind].append((0.1, pred * f, 0.9, pred * f, index))
-        rows[kind].append((1.1, ref * f, 1.9, ref * f, index))
-        links.append((0.9, pred * f, 1.1, ref * f))
+        if ref is not None:
+            rows[kind].append((1.1, ref * f, 1.9, ref * f, index))
+            links.append((0.9, pred * f, 1.1, ref * f))
+    with_reference = any(ref is not None for *_, ref in levels)
     kdims = ["x0", hv.Dimension("y0", label=label), "x1", "y1"]
     parts = [_lines(hv.Segments(links, kdims=kdims), "lightgrey", 1)]
     for kind, colour in COLOURS.items():
         seg = hv.Segments(rows[kind], kdims=kdims, vdims=["orbital"], label=kind)
         parts.append(_lines(seg, colour, 3))
     overlay = hv.Overlay(parts)
-    energies = [e * f for _, _, p, r in levels for e in (p, r)] or [0.0]
+    energies = [e * f for _, _, p, r in levels for e in (p, r) if e is not None] or [0.0]
     pad = 0.05 * (max(energies) - min(energies) or 1.0)
-    return styled(overlay, title=f"orbital energies ({unit}): predicted | reference",
-                  xlim=(0, 2), ylim=(min(energies) - pad, max(energies) + pad),
-                  xticks=[(0.5, "predicted"), (1.5, "reference")], xlabel="",
+    title = f"orbital energies ({unit}): predicted" + (" | reference" if with_reference else "")
+    ticks = [(0.5, "predicted")] + ([(1.5, "reference")] if with_reference else [])
+    return styled(overlay, title=title,
+                  xlim=(0, 2 if with_reference else 1),
+                  ylim=(min(energies) - pad, max(energies) + pad), xticks=ticks, xlabel="",
                   ylabel=label).opts(legend_position="right", backend="bokeh")
 
 

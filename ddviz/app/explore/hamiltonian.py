@@ -37,7 +37,7 @@ def numbers_table(view) -> str:
              None if ref is None or ref.lumo is None else ref.lumo - ref.homo)):
         cells = ["–" if v is None else f"{v * ev:.3f}" for v in (mine, theirs)]
         rows.append(f"| {name} | {cells[0]} | {cells[1]} |")
-    if view.levels is not None:
+    if view.reference is not None:
         rows.append(f"| H-element MAE | {view.h_mae * MEV:.1f} meV | |")
         rows.append(f"| occupied levels MAE | {view.levels.occupied_mae * MEV:.1f} meV | |")
     return "\n".join(rows)
@@ -90,6 +90,7 @@ class HamiltonianPanel(pn.viewable.Viewer):
         return button
 
     def _update(self, *_) -> None:
+        from ddviz.evaluate.job import MAX_PYSCF_ATOMS
         from ddviz.methods.hamiltonian.evaluate import MEV
         from ddviz.methods.hamiltonian.predict import core_orbitals
         from ddviz.viz.hamiltonian import block_error_map, level_diagram
@@ -106,15 +107,19 @@ class HamiltonianPanel(pn.viewable.Viewer):
                             f"Hamiltonian as *predicted*, and {against} as *reference*.")
         self.numbers.object = numbers_table(view)
         self.button.visible = view.reference is None
-        if view.levels is None:
-            self.levels.object = self.blocks.object = None
-            self.note.object += " No reference Kohn–Sham matrix: open a Hamiltonian dataset " \
-                                "sample, or compute one with PySCF below."
-            return
+        natoms = len(view.comparison.atoms)
+        self.button.disabled = natoms > MAX_PYSCF_ATOMS
         core = core_orbitals(view.prediction.numbers)
         below = min(BELOW, view.levels.nocc - core) if core < view.levels.nocc else BELOW
         self.levels.object = level_diagram(view.levels.window(below, ABOVE),
                                            self.state.level_unit)
+        if view.reference is None:
+            self.blocks.object = None
+            self.note.object += " No reference Kohn–Sham matrix, so the levels are the " \
+                                "prediction's alone: open a Hamiltonian dataset sample" + (
+                ", or compute one with PySCF below." if natoms <= MAX_PYSCF_ATOMS else
+                f" (PySCF runs here for at most {MAX_PYSCF_ATOMS} atoms; this has {natoms}).")
+            return
         self.blocks.object = block_error_map(view.block_error * MEV,
                                              view.comparison.atoms.get_chemical_symbols())
 

@@ -141,47 +141,57 @@ class OrbitalLevels:
 
     Attributes
     ----------
-    predicted, reference : numpy.ndarray, shape (nao,)
-        Eigenvalues of H C = S C e with the predicted and the reference Kohn–Sham matrix (Ha).
+    predicted : numpy.ndarray, shape (nao,)
+        Eigenvalues of H C = S C e with the predicted Kohn–Sham matrix (Ha).
+    reference : numpy.ndarray, shape (nao,), or None
+        The same with the reference Kohn–Sham matrix (Ha); None without one.
     nocc : int
         Doubly occupied orbitals (the same count for both: the same electrons).
     """
 
     predicted: np.ndarray
-    reference: np.ndarray
+    reference: np.ndarray | None
     nocc: int
 
     @property
     def occupied_mae(self) -> float:
-        """Mean |e_pred - e_ref| over the occupied orbitals (Ha)."""
+        """Mean |e_pred - e_ref| over the occupied orbitals (Ha); NaN without a reference."""
+        if self.reference is None:
+            return float("nan")
         n = self.nocc
         return float(np.abs(self.predicted[:n] - self.reference[:n]).mean())
 
     def gap(self, which: str) -> float | None:
         """HOMO-LUMO gap (Ha) of ``which`` ('predicted' or 'reference'); None without a LUMO."""
         e = getattr(self, which)
+        if e is None:
+            return None
         return float(e[self.nocc] - e[self.nocc - 1]) if self.nocc < len(e) else None
 
     def window(self, below: int = 5, above: int = 5) -> list[tuple[int, str, float, float]]:
         """The levels around the gap: (index, 'occupied'/'virtual', predicted, reference) in Ha.
 
         The ``below`` highest occupied and ``above`` lowest virtual orbitals (fewer where the
-        basis has fewer), in ascending order; what a level diagram shows.
+        basis has fewer), in ascending order; what a level diagram shows. The reference entry
+        is None without a reference.
         """
         lo, hi = max(self.nocc - below, 0), min(self.nocc + above, len(self.predicted))
+        ref = self.reference
         return [(k, "occupied" if k < self.nocc else "virtual", float(self.predicted[k]),
-                 float(self.reference[k])) for k in range(lo, hi)]
+                 None if ref is None else float(ref[k])) for k in range(lo, hi)]
 
 
 def orbital_levels(predicted: HamiltonianPrediction,
-                   reference: HamiltonianPrediction) -> OrbitalLevels:
+                   reference: HamiltonianPrediction | None = None) -> OrbitalLevels:
     """The orbital energies of a prediction beside those of its reference.
 
     Parameters
     ----------
-    predicted, reference : HamiltonianPrediction
-        Of the same structure (:func:`~ddviz.methods.hamiltonian.predict.predict` and
-        :func:`~ddviz.methods.hamiltonian.predict.from_fock`).
+    predicted : HamiltonianPrediction
+        :func:`~ddviz.methods.hamiltonian.predict.predict`.
+    reference : HamiltonianPrediction, optional
+        Of the same structure (:func:`~ddviz.methods.hamiltonian.predict.from_fock`); without
+        it the levels are the prediction's alone.
 
     Returns
     -------
@@ -194,6 +204,8 @@ def orbital_levels(predicted: HamiltonianPrediction,
     """
     from ddviz.errors import DdvizError
 
+    if reference is None:
+        return OrbitalLevels(np.asarray(predicted.eigenvalues, float), None, predicted.nocc)
     if (len(predicted.eigenvalues) != len(reference.eigenvalues)
             or predicted.nelectron != reference.nelectron):
         raise DdvizError(f"the prediction ({len(predicted.eigenvalues)} orbitals, "
