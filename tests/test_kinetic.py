@@ -93,9 +93,9 @@ def test_ofdft_von_weizsaecker_reproduces_kohn_sham():
 
 
 def test_ofdft_converged_means_stationary_even_after_a_stalled_line_search():
-    # HeH+ at 0.772 A: the shipped model's T_s explodes at L-BFGS's first unit trial step, the
-    # line search cannot progress and scipy stops at the guess (it once reported this as
-    # converged); the run restarts from a steepest-descent step and reaches a stationary point
+    # HeH+ at 0.772 A: with the stage-2 model, T_s exploded at L-BFGS's first unit trial step,
+    # the line search could not progress and scipy stopped at the guess, reported as converged;
+    # a stall now restarts from a steepest-descent step: converged means stationary
     model, _ = load_model(SHIPPED)
     mol = data.molecule([2, 1], [[0, 0, 0], [0, 0, 0.772 / 0.529177]], 1)
     res = ofdft.run(mol, model.double(), max_iter=200)
