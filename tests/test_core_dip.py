@@ -155,7 +155,7 @@ def test_a_core_model_starts_from_a_plain_file_exactly(tmp_path):
         torch.testing.assert_close(loaded(loaded.prepare([8, 1, 1], WATER), pts),
                                    model(model.prepare([8, 1, 1], WATER), pts), rtol=0, atol=0)
     training.config = TrainConfig(model=ModelConfig(**TINY))  # a plain run from a core file
-    with pytest.raises(TrainingError, match="configuration differs"):
+    with pytest.raises(TrainingError, match="has the core factor"):
         training.start_from(DeepDensity(training.config.model), dst)
 
 
@@ -226,3 +226,4 @@ def test_shipped_water_model_is_accurate_near_the_nuclei():
     with torch.no_grad():
         at_core = model(env, oxygen).numpy()
     assert at_core.max() < 0.5 * sample.values_at(oxygen + [0.3, 0.0, 0.0]).min()
+

@@ -141,14 +141,28 @@ class TrainingMethod(ABC):
             If the file's model config differs from the run's in anything but ``dtype``.
         """
         loaded = self.load_model(path)
+        self.check_init(loaded, path)
+        model.load_state_dict(loaded.state_dict())  # copy_ casts to the run's dtype
+
+    #: the model-config fields an ``init`` file may differ in (:meth:`check_init`)
+    init_may_differ: tuple[str, ...] = ("dtype",)
+
+    def check_init(self, loaded: nn.Module, path) -> None:
+        """Refuse an ``init`` model whose config differs from the run's beyond ``init_may_differ``.
+
+        Raises
+        ------
+        TrainingError
+            Naming the fields that differ.
+        """
         theirs, mine = to_dict(loaded.config), to_dict(self.config.model)
-        theirs.pop("dtype", None)
-        mine.pop("dtype", None)
+        for key in self.init_may_differ:
+            theirs.pop(key, None)
+            mine.pop(key, None)
         if theirs != mine:
             differ = sorted(k for k in {*theirs, *mine} if theirs.get(k) != mine.get(k))
             raise TrainingError(f"the init model's configuration differs from this run's model "
                                 f"configuration in {differ}", path=path, field="init")
-        model.load_state_dict(loaded.state_dict())  # copy_ casts to the run's dtype
 
 
 def training_method(name: str) -> type[TrainingMethod]:

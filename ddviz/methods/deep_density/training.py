@@ -270,13 +270,15 @@ class DeepDensityTraining(TrainingMethod):
                                       for i in range(len(self.train_samples))))
         save_model(model, path, {**metadata, "coverage": record.to_dict()})
 
+    init_may_differ = ("dtype", "core_dip", "core_width")
+
     def start_from(self, model: DeepDensity, path) -> None:
         """Load a model file's weights into ``model`` (the config's ``init``).
 
-        The file's model configuration must equal the run's, except that a run with
-        ``core_dip`` may start from a file without it: the core factor then starts at ``a = 0``
-        (factor 1), so the run starts from exactly the file's function (fine-tuning an older
-        model to the dip at pseudopotential cores).
+        The file's model configuration must equal the run's, except in ``dtype`` (the weights
+        are cast) and in that a run with ``core_dip`` may start from a file without it: the core
+        factor then starts at ``a = 0`` (factor 1), so the run starts from exactly the file's
+        function (fine-tuning an older model to the dip at pseudopotential cores).
 
         Raises
         ------
@@ -285,13 +287,10 @@ class DeepDensityTraining(TrainingMethod):
             not.
         """
         loaded = self.load_model(path)
-        core = ("core_dip", "core_width")
-        mine, theirs = self.config.model.to_dict(), loaded.config.to_dict()
-        if ({k: v for k, v in mine.items() if k not in core}
-                != {k: v for k, v in theirs.items() if k not in core}
-                or (loaded.config.core_dip and not self.config.model.core_dip)):
-            raise TrainingError("the init model's configuration differs from this run's model "
-                                "configuration", path=path, field="init")
+        self.check_init(loaded, path)
+        if loaded.config.core_dip and not self.config.model.core_dip:
+            raise TrainingError("the init model has the core factor (core_dip) and this run's "
+                                "model not", path=path, field="init")
         missing, _ = model.load_state_dict(loaded.state_dict(), strict=False)
         if loaded.config.core_dip == self.config.model.core_dip:
             model.load_state_dict(loaded.state_dict())  # strict: every weight from the file
