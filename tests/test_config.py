@@ -182,6 +182,18 @@ def test_template_reads_back_to_the_defaults(tmp_path):
     assert TrainConfig.from_file(path) == TrainConfig()
 
 
+@pytest.mark.parametrize("method", ["kinetic", "hamiltonian", "ednn", "dcign"])
+def test_template_of_each_method_reads_back_to_its_model_defaults(method, tmp_path):
+    from ddviz.train.config import model_config_class, template
+
+    path = tmp_path / f"{method}.toml"
+    path.write_text(template(method))
+    config = TrainConfig.from_file(path)
+    assert config.method == method and config.model == model_config_class(method)()
+    for row in describe(model_config_class(method)):  # its model fields, documented
+        assert f"# {row['help']}" in path.read_text()
+
+
 def test_configs_and_the_training_form_import_without_torch():
     code = ("import sys; import ddviz.train.config, ddviz.app.training as t; "
             "t.TrainingPanel(); print('torch' in sys.modules)")

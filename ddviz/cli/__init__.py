@@ -23,7 +23,7 @@ COMMANDS = {
     "info": "print what a density, structure, model file or dataset folder holds",
     "generate": "compute reference densities (PySCF) for every frame of structure files",
     "dataset": "build a named reference dataset (xTB MD + PySCF snapshots)",
-    "train": "train a Deep Density model from a configuration file",
+    "train": "train a model of any method (Deep Density, KineticNet, EDNN, DCIGN, DeepH-E3) from a configuration file",
     "evaluate": "compare a model's predictions with reference densities",
     "predict": "predict the density of a structure and write it to a file",
     "compare": "compare two density files on the same grid (no model)",

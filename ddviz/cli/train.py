@@ -26,7 +26,9 @@ def add_arguments(p):
                    "under torchrun spell it --run-dir: torchrun takes --run for its --run-path)")
     p.add_argument("--resume", action="store_true", help="continue the run folder's checkpoint")
     p.add_argument("--output", help="also copy the final model file here (e.g. models/name.safetensors)")
-    p.add_argument("--template", action="store_true", help="print a documented configuration and exit")
+    p.add_argument("--template", nargs="?", const="deep_density", default=None, metavar="METHOD",
+                   help="print a documented configuration (of METHOD's model: deep_density, "
+                   "kinetic, hamiltonian, ednn, dcign; default deep_density) and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -36,7 +38,7 @@ def run(args):
     from ddviz.train.config import template
 
     if args.template:
-        sys.stdout.write(template())
+        sys.stdout.write(template(args.template))
         return 0
     if not args.config and not (args.resume and args.run):
         raise ConfigError("give a configuration file (ddviz train --template prints one), or "

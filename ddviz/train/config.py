@@ -129,15 +129,27 @@ class TrainConfig(Config):
         return from_dict(cls, load_file(path), source=path)
 
 
-def template() -> str:
+def template(method: str = DEFAULT_METHOD) -> str:
     """A documented TOML training configuration (what ``ddviz train --template`` prints).
+
+    Parameters
+    ----------
+    method : str
+        The method whose ``[model]`` table is shown (default Deep Density).
 
     Returns
     -------
     str
-        Every field of :class:`TrainConfig` with its default and its documentation.
+        Every field of :class:`TrainConfig` and of the method's model configuration, with its
+        default and its documentation.
+
+    Raises
+    ------
+    ddviz.errors.ConfigError
+        An unknown method (the message lists the known ones).
     """
     from ddviz.config import to_toml
 
-    return ("# ddviz training configuration: every field, with its default.\n"
-            + to_toml(TrainConfig(), documented=True))
+    config = TrainConfig(method=method, model={})  # the method's model defaults
+    return (f"# ddviz training configuration for method {method!r}: every field, with its "
+            f"default.\n" + to_toml(config, documented=True))
