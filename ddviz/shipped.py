@@ -51,7 +51,8 @@ def find(path, model: bool = False) -> str:
     A path that exists is returned as given. Otherwise ``models/NAME`` and ``examples/NAME``
     (relative, as the README writes them) name the shipped file when there is one, so the
     README's commands work from any folder with an installed ddviz; with ``model``, a bare
-    name (``water`` or ``water.safetensors``) names a shipped model too.
+    name (``water`` or ``water.safetensors``) names ``./water.safetensors``, then
+    ``./models/water.safetensors``, then the shipped model, the first that exists.
 
     Parameters
     ----------
@@ -75,9 +76,13 @@ def find(path, model: bool = False) -> str:
     if len(parts) == 2 and parts[0] in NAMES:
         candidates.append(shipped_dir(parts[0]) / parts[1])
     elif len(parts) == 1 and (model or given.suffix == ".safetensors"):
-        candidates += [shipped_dir("models") / given.name,
-                       shipped_dir("models") / f"{given.name}.safetensors"]
+        names = [given.name] if given.suffix == ".safetensors" else [
+            given.name, f"{given.name}.safetensors"]
+        # the user's own first: ./NAME.safetensors, ./models/NAME..., then the shipped model
+        candidates += [Path(n) for n in names[1:]]
+        candidates += [Path("models") / n for n in names]
+        candidates += [shipped_dir("models") / n for n in names]
     for candidate in candidates:
         if candidate.is_file():
-            return str(candidate)
+            return str(candidate)  # relative where the user's own: messages show it as typed
     return str(path)

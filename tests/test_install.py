@@ -114,7 +114,8 @@ def test_installed_cli_finds_the_shipped_models_and_examples(installed, tmp_path
     (tmp_path / "models").mkdir()  # a file of the user's own wins, and a missing one is named
     (tmp_path / "models/ethane.safetensors").write_bytes(
         (shipped / "models/water.safetensors").read_bytes())
-    res = ddviz("info", "models/ethane.safetensors")
-    assert res.returncode == 0 and "species     H O" in res.stdout, res.stdout
+    for name in ("models/ethane.safetensors", "ethane", "ethane.safetensors"):
+        res = ddviz("info", name)
+        assert res.returncode == 0 and "species     H O" in res.stdout, (name, res.stdout)
     res = ddviz("info", "models/nope.safetensors")
     assert res.returncode == 2 and "models/nope.safetensors: no such" in res.stderr

@@ -100,7 +100,7 @@ def _shipped_paths(args) -> None:
     for name in INPUT_FILES:
         value = getattr(args, name, None)
         if isinstance(value, str):
-            setattr(args, name, find(value, model=name == "model"))
+            setattr(args, name, find(value, model=name in ("model", "path")))
         elif isinstance(value, list):
             setattr(args, name, [find(v) if isinstance(v, str) else v for v in value])
 

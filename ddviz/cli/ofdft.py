@@ -6,8 +6,10 @@ the basis normalised through S, with L-BFGS from the core Hamiltonian's lowest o
 --functional vw from the von Weizsaecker functional (exact for two electrons: the Kohn-Sham
 energy). Prints the energy (Ha), its parts, iterations, converged and wall time; --json prints
 one JSON object with the keys energy_ha, kinetic_ha, external_ha, hartree_ha, xc_ha, nuclear_ha,
-iterations, converged, seconds, functional (and ks_energy_ha, error_ha, density_rel_l1 with
---compare). Structures with other than 2 electrons are refused.
+iterations, converged, gradient_max_ha, seconds, functional (and ks_energy_ha, error_ha,
+density_rel_l1 with --compare). Converged means a stationary point: the largest component of the
+energy's gradient at the final orbital at most 1e-4 Ha (gradient_max_ha); exit status 1 when not
+converged. Structures with other than 2 electrons are refused.
 """
 
 from __future__ import annotations

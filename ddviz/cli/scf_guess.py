@@ -61,7 +61,7 @@ def run(args):
     print(f"structure        {args.structure} ({atoms.get_chemical_formula()}, charge "
           f"{args.charge:+d})\n"
           f"cycles           {result.cycles_guess} from the predicted density, "
-          f"{result.cycles_default} from minao ({saved:.0%} fewer)\n"
+          f"{result.cycles_default} from minao ({abs(saved):.0%} {'fewer' if saved >= 0 else 'more'})\n"
           f"wall time        {result.seconds_guess:.2f} s (guess built in "
           f"{result.seconds_guess_build:.2f} s), {result.seconds_default:.2f} s from minao\n"
           f"energy           {result.energy_guess_ha:.9f} Ha, {result.energy_default_ha:.9f} Ha "

@@ -263,6 +263,8 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
             step(c)
         except StopIteration:
             break
+        if iterations >= max_iter:
+            break
     c = c / np.sqrt(c @ S @ c)
     e, gradient = energy(c)
     stopped, largest = bool(halted), float(np.abs(gradient).max())
