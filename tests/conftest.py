@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from ddviz.train import Callback
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -148,3 +150,47 @@ def water_comparison():
     ref = sum(np.exp(-np.sum((pts - p) ** 2, axis=1)) for p in ang_to_bohr(atoms.positions))
     ref = ref.reshape(grid.shape)
     return Comparison(atoms, grid, ref * (1 + 0.05 * np.cos(pts[:, 1]).reshape(grid.shape)), ref)
+
+
+# 1D chains for Deep Density training tests (test_chain_model, test_precision)
+CHAIN_MODEL = dict(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=6.0,
+                   rcut_smooth=3.0, sel=1.0)
+
+
+@pytest.fixture(scope="session")
+def chain_files(tmp_path_factory):
+    """Six displaced 4-atom mixed chains (Ne Li Li Li, L = 16 bohr), written by ddviz.io."""
+    from ddviz import io
+    from ddviz.toys.chain1d.data import to_sample
+    from ddviz.toys.chain1d.md import displaced_chain
+    from ddviz.toys.chain1d.solver import ChainSettings, solve
+
+    folder = tmp_path_factory.mktemp("chains")
+    for seed in range(6):
+        res = solve(displaced_chain("mixed", 4, 0.3, seed), ChainSettings(nk=4))
+        io.write(to_sample(res, {"seed": seed}), folder / f"chain_{seed}.nc")
+    return folder
+
+
+def chain_config(folder, **kw):
+    """A small Deep Density training config on the chains of ``folder`` (``kw`` overrides)."""
+    from ddviz.methods.deep_density import ModelConfig
+    from ddviz.train import TrainConfig
+
+    base = {"train": [str(folder)], "validation_snapshots": 2, "validation_stride": 1,
+            "steps": 40, "snapshots_per_step": 2, "points_per_snapshot": 80,
+            "sampling": "uniform", "validate_every": 20, "checkpoint_every": 100,
+            "log_every": 10, "lr": 1e-2, "lr_final": 3e-3, "seed": 0, "device": "cpu",
+            "model": ModelConfig(**CHAIN_MODEL)}
+    return TrainConfig(**{**base, **kw})
+
+
+class StopAt(Callback):
+    """A training callback that asks the trainer to stop once it has logged step ``step``."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_log(self, trainer, entry):
+        if trainer.step >= self.step:
+            trainer.request_stop()

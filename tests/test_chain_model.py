@@ -6,28 +6,15 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import CHAIN_MODEL, chain_config
 from torch import nn
 
 from ddviz import io
 from ddviz.methods.deep_density import DeepDensity, ModelConfig
 from ddviz.methods.deep_density.batches import ProbeSampler
-from ddviz.toys.chain1d.data import to_sample
-from ddviz.toys.chain1d.md import displaced_chain
-from ddviz.toys.chain1d.solver import ChainSettings, solve
-from ddviz.train import TrainConfig, Trainer
+from ddviz.train import Trainer
 
-SMALL_1D = ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=6.0,
-                       rcut_smooth=3.0, sel=1.0)
-
-
-@pytest.fixture(scope="module")
-def chain_files(tmp_path_factory):
-    """Six displaced 4-atom mixed chains (Ne Li Li Li, L = 16 bohr), written by ddviz.io."""
-    folder = tmp_path_factory.mktemp("chains")
-    for seed in range(6):
-        res = solve(displaced_chain("mixed", 4, 0.3, seed), ChainSettings(nk=4))
-        io.write(to_sample(res, {"seed": seed}), folder / f"chain_{seed}.nc")
-    return folder
+SMALL_1D = ModelConfig(**CHAIN_MODEL)
 
 
 def test_grid_only_probe_points_are_grid_points_with_their_values(chain_files):
@@ -95,13 +82,6 @@ def test_1d_prediction_is_invariant_to_translation_images_and_supercells():
     assert np.abs(open_chain - ref).max() > 1e-3 * ref.max()
 
 
-def chain_config(folder, **kw):
-    base = {"train": [str(folder)], "validation_snapshots": 2, "validation_stride": 1,
-            "steps": 40, "snapshots_per_step": 2, "points_per_snapshot": 80,
-            "sampling": "uniform", "validate_every": 20, "checkpoint_every": 100,
-            "log_every": 10, "lr": 1e-2, "lr_final": 3e-3, "seed": 0, "device": "cpu",
-            "model": ModelConfig(**SMALL_1D.to_dict())}
-    return TrainConfig(**{**base, **kw})
 
 
 def test_training_on_chains_reduces_the_error_and_evaluate_reports_it(chain_files, tmp_path,

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
+from conftest import StopAt
 
 from ddviz.methods.deep_density.config import ModelConfig
-from ddviz.train import Callback, TrainConfig, Trainer
+from ddviz.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ModelConfig(m1=8, m2=4, embedding_widths=[8], fitting_widths=[16, 16], rcut=5.0)
@@ -39,15 +40,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class StopAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_log(self, trainer, entry):
-        if trainer.step >= self.step:
-            trainer.request_stop()
 
 
 def _rank(rank, world, port, cfg, run, results, stop_at):

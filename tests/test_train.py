@@ -6,6 +6,7 @@ import time
 
 import pytest
 import torch
+from conftest import StopAt
 
 from ddviz.methods.deep_density.config import ModelConfig
 from ddviz.train import CHECKPOINT, MODEL, Callback, TrainConfig, Trainer, TrainingError
@@ -36,15 +37,6 @@ def test_training_learns_and_writes_its_files(ethane_dataset, tmp_path):
     _, meta = load_model(tmp_path / "run" / MODEL)
     assert meta["user"]["validation"]["rel_l1"] == pytest.approx(trainer.best["rel_l1"])
     assert meta["user"]["training"]["train_snapshots"] == 6
-
-
-class StopAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_log(self, trainer, entry):
-        if trainer.step >= self.step:
-            trainer.request_stop()
 
 
 def test_stop_and_resume_is_bit_for_bit(ethane_dataset, tmp_path):

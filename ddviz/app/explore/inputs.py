@@ -14,6 +14,7 @@ import panel as pn
 
 from ddviz.app.explore.state import NONE, ExploreState
 from ddviz.app.settings import AppSettings
+from ddviz.app.status import error_alert
 from ddviz.errors import DdvizError
 
 STRUCTURE_SUFFIXES = (".xyz", ".extxyz", ".cif", ".vasp", ".poscar", ".cube", ".cub", ".nc",
@@ -47,10 +48,7 @@ class InputsPanel(pn.viewable.Viewer):
         # and a value update from the worker thread arriving then throws there (Panel 1.9)
         self.progress = pn.indicators.Progress(value=state.param.progress, active=state.param.busy,
                                                max=100, width=WIDTH - 40)
-        self.alert = pn.pane.Alert(state.param.error, alert_type="danger",
-                                   sizing_mode="stretch_width",
-                                   stylesheets=[":host { overflow-wrap: anywhere; }"],
-                                   visible=state.param.error.rx.bool(), css_classes=["ddviz-alert"])
+        self.alert = error_alert(state.param.error, "ddviz-alert")
         self.refresh()
 
     def refresh(self) -> None:

@@ -26,6 +26,7 @@ import panel as pn
 from ddviz.app.ofdft.runner import Runner
 from ddviz.app.ofdft.state import FUNCTIONALS, OFDFTState
 from ddviz.app.settings import AppSettings
+from ddviz.app.status import busy_message, error_alert
 from ddviz.errors import DdvizError
 
 WIDTH = 280  # pixels of the controls column
@@ -177,11 +178,8 @@ class OFDFTTab(pn.viewable.Viewer):
                                 visible=p.functional.rx.pipe(lambda f: f == "model")),
             w.IntInput.from_param(p.max_iter, name="iteration limit", width=120),
             pn.Row(run, stop),
-            pn.Row(pn.indicators.LoadingSpinner(value=p.busy, width=30, height=30),
-                   pn.pane.Markdown(p.message, css_classes=["ddviz-ofdft-message"],
-                                    width=WIDTH - 60)),
-            pn.pane.Alert(p.error, alert_type="danger", visible=p.error.rx.bool(),
-                          css_classes=["ddviz-ofdft-alert"], sizing_mode="stretch_width"),
+            busy_message(p.busy, p.message, "ddviz-ofdft", WIDTH),
+            error_alert(p.error, "ddviz-ofdft-alert"),
             pn.pane.Markdown("PBE, def2-TZVP, Becke grid level 1; rho = 2|phi|^2 optimised by "
                              "L-BFGS from the core Hamiltonian's orbital (a poor guess). "
                              "Energies in Ha (errors in mHa), lengths in bohr, densities in "
@@ -202,8 +200,7 @@ class OFDFTTab(pn.viewable.Viewer):
             pn.indicators.Progress(value=p.parity_progress, active=p.parity_busy, max=100,
                                    width=WIDTH - 40),
             pn.pane.Markdown(p.parity_message, css_classes=["ddviz-ofdft-parity-message"]),
-            pn.pane.Alert(p.parity_error, alert_type="danger", visible=p.parity_error.rx.bool(),
-                          sizing_mode="stretch_width"),
+            error_alert(p.parity_error, "ddviz-ofdft-parity-alert"),
             w.Select.from_param(p.sample, name="sample shown (kinetic-energy density)",
                                 width=WIDTH - 20, css_classes=["ddviz-ofdft-sample"]),
             pn.pane.Markdown("The model's T_s per test sample (never seen in training) against "

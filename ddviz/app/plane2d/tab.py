@@ -21,6 +21,7 @@ import panel as pn
 from ddviz.app.plane2d.runner import Runner
 from ddviz.app.plane2d.state import TERMS, TILE_MODELS, Plane2DState
 from ddviz.app.settings import AppSettings
+from ddviz.app.status import busy_message, error_alert
 
 WIDTH = 280  # pixels of the controls column
 
@@ -138,12 +139,8 @@ class Plane2DTab(pn.viewable.Viewer):
             pn.pane.Markdown("### Tile map"),
             w.RadioButtonGroup.from_param(p.tile_model, options=TILE_MODELS),
             w.Select.from_param(p.tile_term, options=list(TERMS), name="term", width=120),
-            pn.Row(pn.indicators.LoadingSpinner(value=p.busy, width=30, height=30,
-                                                css_classes=["ddviz-2d-busy"]),
-                   pn.pane.Markdown(p.message, css_classes=["ddviz-2d-message"],
-                                    width=WIDTH - 60)),
-            pn.pane.Alert(p.error, alert_type="danger", visible=p.error.rx.bool(),
-                          css_classes=["ddviz-2d-alert"], sizing_mode="stretch_width"),
+            busy_message(p.busy, p.message, "ddviz-2d", WIDTH),
+            error_alert(p.error, "ddviz-2d-alert"),
             pn.pane.Markdown("Box 16 x 16 bohr, 48 x 48 points, hard walls; densities in "
                              "e/bohr^2, energies in Ha (errors in mHa). The models were trained "
                              "on LDA densities and energies of 2, 4 and 6 electrons "
