@@ -234,7 +234,7 @@ def test_predict_with_another_methods_model_names_its_command(ddviz_cli, tmp_pat
 
 
 @pytest.mark.parametrize("command", [("ofdft", "--functional", "vw"),
-                                     ("hamiltonian", "--model", "MODELS/hamiltonian-water"),
+                                     ("hamiltonian", "MODELS/hamiltonian-water"),
                                      ("scf-guess", "MODELS/water")])
 def test_molecule_commands_refuse_a_periodic_cell(command, tmp_path, ddviz_cli):
     from ase import Atoms
@@ -245,7 +245,7 @@ def test_molecule_commands_refuse_a_periodic_cell(command, tmp_path, ddviz_cli):
     models = ROOT / "models"
     args = [a.replace("MODELS/", f"{models}/") + (".safetensors" if "MODELS" in a else "")
             for a in command]
-    if args[0] == "scf-guess":
+    if args[0] in ("scf-guess", "hamiltonian"):  # MODEL STRUCTURE
         args.append(str(path))
     else:
         args.insert(1, str(path))

@@ -146,7 +146,7 @@ def test_eigenproblem_and_density_against_pyscf(water_data):
     assert pred.homo < pred.lumo
 
 
-def test_cli(water_data, tmp_path, ddviz_cli):
+def test_cli(tmp_path, ddviz_cli):
     from ddviz.methods.hamiltonian.files import save_model
 
     model = random_model()
@@ -156,20 +156,65 @@ def test_cli(water_data, tmp_path, ddviz_cli):
     ase.io.write(tmp_path / "w.xyz", molecule("H2O"))
     ase.io.write(tmp_path / "oh.xyz", molecule("OH"))
     ase.io.write(tmp_path / "ch4.xyz", molecule("CH4"))
-    done = ddviz_cli("hamiltonian", tmp_path / "w.xyz", "--model", tmp_path / "m.safetensors",
+    done = ddviz_cli("hamiltonian", tmp_path / "m.safetensors", tmp_path / "w.xyz",
                      "--json", "-o", tmp_path / "rho.cube", "--spacing", "0.4")
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # the positional form: no deprecation note
     summary = json.loads(done.stdout)
     assert set(summary) == {"eigenvalues_ha", "homo_ha", "lumo_ha", "gap_ha", "nelectron",
-                            "basis", "seconds"}
-    assert summary["nelectron"] == 10 and len(summary["eigenvalues_ha"]) == 24
+                            "charge", "basis", "seconds"}
+    assert summary["nelectron"] == 10 and summary["charge"] == 0
+    assert len(summary["eigenvalues_ha"]) == 24
     assert summary["eigenvalues_ha"] == sorted(summary["eigenvalues_ha"])
     assert summary["gap_ha"] == pytest.approx(summary["lumo_ha"] - summary["homo_ha"])
     from ddviz import io
 
     assert 9.0 < io.read(tmp_path / "rho.cube").electrons() < 11.0
-    for name, message in (("oh", "electrons"), ("ch4", "outside this model's species")):
-        bad = ddviz_cli("hamiltonian", tmp_path / f"{name}.xyz", "--model",
-                        tmp_path / "m.safetensors")
-        assert bad.returncode == 2 and message in bad.stderr
+    for name, message in (("oh", f"{tmp_path / 'oh.xyz'} [charge]: HO with charge +0 has 9 "
+                                 "electrons"),
+                          ("ch4", "outside this model's species")):
+        bad = ddviz_cli("hamiltonian", tmp_path / "m.safetensors", tmp_path / f"{name}.xyz")
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
         assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_cli_charge(tmp_path, ddviz_cli):
+    """--charge sets the electron count: OH- is closed-shell, H2O+ is refused naming the file."""
+    from ddviz.methods.hamiltonian.files import save_model
+
+    save_model(random_model(), tmp_path / "m.safetensors")
+    import ase.io
+
+    ase.io.write(tmp_path / "oh.xyz", molecule("OH"))
+    ase.io.write(tmp_path / "w.xyz", molecule("H2O"))
+    anion = ddviz_cli("hamiltonian", tmp_path / "m.safetensors", tmp_path / "oh.xyz",
+                      "--charge=-1")
+    assert anion.returncode == 0, anion.stderr
+    assert "HO (charge -1): 10 electrons" in anion.stdout
+    cation = ddviz_cli("hamiltonian", tmp_path / "m.safetensors", tmp_path / "w.xyz",
+                       "--charge", "1", "--json")
+    assert cation.returncode == 2 and cation.stdout == ""
+    assert f"{tmp_path / 'w.xyz'} [charge]: H2O with charge +1 has 9 electrons" in cation.stderr
+    assert len(cation.stderr.strip().splitlines()) == 1
+
+
+def test_cli_model_argument_forms(tmp_path, ddviz_cli):
+    """MODEL STRUCTURE, bare names as for ddviz predict, and the deprecated --model."""
+    from ddviz.methods.hamiltonian.files import save_model
+
+    (tmp_path / "models").mkdir()
+    save_model(random_model(), tmp_path / "models" / "mine.safetensors")
+    import ase.io
+
+    ase.io.write(tmp_path / "w.xyz", molecule("H2O"))
+    new = ddviz_cli("hamiltonian", "mine", "w.xyz", "--json", cwd=tmp_path)  # ./models/mine...
+    assert new.returncode == 0, new.stderr
+    old = ddviz_cli("hamiltonian", "w.xyz", "--model", "mine", "--json", cwd=tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert "--model is deprecated" in old.stderr
+    assert json.loads(old.stdout)["eigenvalues_ha"] == json.loads(new.stdout)["eigenvalues_ha"]
+    both = ddviz_cli("hamiltonian", "mine", "w.xyz", "--model", "mine", cwd=tmp_path)
+    neither = ddviz_cli("hamiltonian", "w.xyz", cwd=tmp_path)
+    for bad, message in ((both, "two models given"), (neither, "no model given")):
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+        assert "[model]" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -90,7 +90,7 @@ def _with_cell(atoms, like_atoms):
 
 
 # the command that serves each other method's models in place of `ddviz predict`
-_OTHER_COMMANDS = {"hamiltonian": "ddviz hamiltonian STRUCTURE --model MODEL -o OUT writes the "
+_OTHER_COMMANDS = {"hamiltonian": "ddviz hamiltonian MODEL STRUCTURE -o OUT writes the "
                                   "density its Hamiltonian implies",
                    "kinetic": "ddviz ofdft MODEL STRUCTURE --charge Q optimises a 2-electron "
                               "density with it"}

@@ -45,8 +45,58 @@ class HamiltonianSCF:
     threads: int = 1
 
 
-def build_mol(numbers, positions_bohr, basis: str = "def2-svp"):
+def electron_count(numbers, charge: int = 0, path=None) -> int:
+    """The electron count of a closed-shell structure: sum of Z less ``charge``.
+
+    Parameters
+    ----------
+    numbers : array_like of int, shape (N,)
+        Atomic numbers.
+    charge : int
+        Total charge (e).
+    path : str or os.PathLike, optional
+        The structure's file, named in the error.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ConfigError
+        An odd count (this method is closed-shell only) or fewer than 2 electrons.
+    """
+    from ase.data import chemical_symbols
+
+    numbers = np.asarray(numbers, dtype=int).reshape(-1)
+    count = int(numbers.sum()) - int(charge)
+    if count % 2 or count < 2:
+        from ase.formula import Formula
+
+        formula = Formula.from_list([chemical_symbols[z] for z in numbers]).format("hill")
+        raise ConfigError(f"{formula} with charge {int(charge):+d} has {count} electrons: the "
+                          "Hamiltonian method handles closed-shell (an even count, at least 2) "
+                          "structures only; change --charge", path=path, field="charge")
+    return count
+
+
+def build_mol(numbers, positions_bohr, basis: str = "def2-svp", charge: int = 0):
     """A closed-shell PySCF molecule (bohr) for ``numbers`` at ``positions_bohr``.
+
+    Parameters
+    ----------
+    numbers : array_like of int, shape (N,)
+        Atomic numbers.
+    positions_bohr : array_like, shape (N, 3)
+        Positions (bohr).
+    basis : str
+        PySCF basis name.
+    charge : int
+        Total charge (e).
+
+    Returns
+    -------
+    pyscf.gto.Mole
 
     Raises
     ------
@@ -59,12 +109,10 @@ def build_mol(numbers, positions_bohr, basis: str = "def2-svp"):
 
     numbers = np.asarray(numbers, dtype=int).reshape(-1)
     positions = np.asarray(positions_bohr, dtype=float).reshape(-1, 3)
-    if int(numbers.sum()) % 2:
-        raise ConfigError(f"{int(numbers.sum())} electrons: the Hamiltonian method handles "
-                          "closed-shell (even electron count) structures only", field="structure")
+    electron_count(numbers, charge)
     atom = [(chemical_symbols[z], tuple(p)) for z, p in zip(numbers, positions)]
     try:
-        return gto.M(atom=atom, basis=basis, unit="Bohr", spin=0, verbose=0)
+        return gto.M(atom=atom, basis=basis, unit="Bohr", charge=int(charge), spin=0, verbose=0)
     except Exception as exc:  # noqa: BLE001  (PySCF's errors for unknown elements vary)
         raise ConfigError(f"cannot build basis {basis!r} for these atoms: {exc}",
                           field="basis") from None

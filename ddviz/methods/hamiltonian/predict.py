@@ -31,6 +31,7 @@ class HamiltonianPrediction:
     coefficients : numpy.ndarray, shape (nao, nao)
         The orbitals C (columns), S-orthonormal.
     nelectron : int
+        Electrons: the atomic numbers' sum less ``charge``.
     basis : str
     seconds : float
         Wall time of the prediction (network, overlap and eigenproblem).
@@ -45,6 +46,7 @@ class HamiltonianPrediction:
     nelectron: int
     basis: str
     seconds: float
+    charge: int = 0
 
     @property
     def nocc(self) -> int:
@@ -93,7 +95,7 @@ class HamiltonianPrediction:
         return {"eigenvalues_ha": [float(e) for e in self.eigenvalues],
                 "homo_ha": self.homo, "lumo_ha": lumo,
                 "gap_ha": None if lumo is None else lumo - self.homo,
-                "nelectron": self.nelectron, "basis": self.basis,
+                "nelectron": self.nelectron, "charge": self.charge, "basis": self.basis,
                 "seconds": round(self.seconds, 4)}
 
 
@@ -162,7 +164,7 @@ def solve(hamiltonian: np.ndarray, overlap: np.ndarray) -> tuple[np.ndarray, np.
                              np.asarray(overlap, dtype=float))
 
 
-def predict(model, numbers, positions_bohr) -> HamiltonianPrediction:
+def predict(model, numbers, positions_bohr, charge: int = 0) -> HamiltonianPrediction:
     """Predict the Hamiltonian of a structure and solve its generalised eigenproblem.
 
     Parameters
@@ -170,6 +172,8 @@ def predict(model, numbers, positions_bohr) -> HamiltonianPrediction:
     model : HamiltonianModel
     numbers : array_like of int, shape (N,)
     positions_bohr : array_like, shape (N, 3)
+    charge : int
+        Total charge (e): the electron count is the atomic numbers' sum less ``charge``.
 
     Returns
     -------
@@ -186,11 +190,11 @@ def predict(model, numbers, positions_bohr) -> HamiltonianPrediction:
     positions = np.asarray(positions_bohr, dtype=float).reshape(-1, 3)
     model.check_species(numbers)
     start = time.perf_counter()
-    mol = build_mol(numbers, positions, model.config.basis)  # odd electron count refused here
+    mol = build_mol(numbers, positions, model.config.basis, charge)  # odd count refused here
     with torch.no_grad():
         h = model(torch.as_tensor(numbers), torch.as_tensor(positions, dtype=model.dtype))
     h = h.double().cpu().numpy()
     s = mol.intor("int1e_ovlp")
     e, c = solve(h, s)
     return HamiltonianPrediction(numbers, positions, h, s, e, c, int(mol.nelectron),
-                                 model.config.basis, time.perf_counter() - start)
+                                 model.config.basis, time.perf_counter() - start, int(charge))
