@@ -378,7 +378,7 @@ def _comment(row: dict) -> str:
     return f"# {row['help']}" + (f" ({'; '.join(extra)})" if extra else "")
 
 
-def to_toml(obj, *, documented: bool = False) -> str:
+def to_toml(obj, *, documented: bool = False, omit=()) -> str:
     """A config (or a nested dict) as TOML: plain keys first, then one table per nested config.
 
     Parameters
@@ -387,6 +387,9 @@ def to_toml(obj, *, documented: bool = False) -> str:
     documented : bool
         Precede each key with a comment: its help text, unit and choices (``ddviz train
         --template``).
+    omit : collection of str
+        Fields to leave out, by dotted name (``focus``, ``model.m1``); they read back as their
+        defaults.
 
     Returns
     -------
@@ -398,6 +401,7 @@ def to_toml(obj, *, documented: bool = False) -> str:
     lines: list[str] = []
 
     def table(d: dict, path: tuple) -> None:
+        d = {k: v for k, v in d.items() if ".".join((*path, k)) not in omit}
         for k, v in d.items():
             if not isinstance(v, dict):
                 if ".".join((*path, k)) in docs:

@@ -182,16 +182,39 @@ def test_template_reads_back_to_the_defaults(tmp_path):
     assert TrainConfig.from_file(path) == TrainConfig()
 
 
-@pytest.mark.parametrize("method", ["kinetic", "hamiltonian", "ednn", "dcign"])
+@pytest.mark.parametrize("method", ["deep_density", "kinetic", "hamiltonian", "ednn", "dcign"])
 def test_template_of_each_method_reads_back_to_its_model_defaults(method, tmp_path):
-    from ddviz.train.config import model_config_class, template
+    import tomllib
+
+    from ddviz.train.config import METHOD_OPTIONS, model_config_class, template, unused_options
 
     path = tmp_path / f"{method}.toml"
     path.write_text(template(method))
     config = TrainConfig.from_file(path)
     assert config.method == method and config.model == model_config_class(method)()
+    assert config == TrainConfig(method=method, model={})
     for row in describe(model_config_class(method)):  # its model fields, documented
         assert f"# {row['help']}" in path.read_text()
+    # only the options the method reads: the loop's own and those its METHOD declares
+    skipped = set(unused_options(method))
+    assert set(tomllib.loads(path.read_text())) == set(TrainConfig.model_fields) - skipped
+    assert skipped == (set() if method == "deep_density" else set(METHOD_OPTIONS))
+
+
+def test_template_on_the_command_line_lists_only_the_methods_options(ddviz_cli, tmp_path):
+    """`ddviz train --template kinetic` has no probe-point options; Deep Density's has them."""
+    import tomllib
+
+    kinetic = ddviz_cli("train", "--template", "kinetic")
+    deep = ddviz_cli("train", "--template")
+    assert kinetic.returncode == 0 and deep.returncode == 0, kinetic.stderr + deep.stderr
+    top_kinetic, top_deep = tomllib.loads(kinetic.stdout), tomllib.loads(deep.stdout)
+    for name in ("focus", "sampling", "nuclear", "nuclear_sigma", "points_per_snapshot"):
+        assert name not in top_kinetic and name in top_deep
+        assert f"\n{name} = " not in kinetic.stdout and f"\n{name} = " in deep.stdout
+    assert top_kinetic["steps"] == top_deep["steps"] == TrainConfig().steps
+    (tmp_path / "k.toml").write_text(kinetic.stdout)
+    assert TrainConfig.from_file(tmp_path / "k.toml").method == "kinetic"
 
 
 def test_configs_and_the_training_form_import_without_torch():

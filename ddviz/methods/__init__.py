@@ -8,7 +8,7 @@ subpackage: nothing here changes.
 
 A method package holds (``<name>`` its package name)::
 
-    __init__.py   METHOD = MethodInfo(name, title, model_formats); no torch import
+    __init__.py   METHOD = MethodInfo(name, title, model_formats, train_options); no torch import
     config.py     its model configuration (the ``model`` table of a training config)
     model.py      the torch module
     files.py      save_model(model, path, metadata) / load_model(path, device) -> (model, meta),
@@ -46,11 +46,16 @@ class MethodInfo:
         One line for people, with the paper it implements.
     model_formats : tuple of str
         The ``format`` strings of the model files it reads (e.g. ``"ddviz-deep-density"``).
+    train_options : tuple of str
+        The training options its training reads among those only some methods do
+        (:data:`ddviz.train.config.METHOD_OPTIONS`: probe points, loss, L-BFGS); ``ddviz train
+        --template`` shows only these besides the loop's own. Default: none.
     """
 
     name: str
     title: str
     model_formats: tuple[str, ...] = ()
+    train_options: tuple[str, ...] = ()
 
 
 @cache

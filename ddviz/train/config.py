@@ -20,6 +20,11 @@ HISTORY = "history.json"
 HISTORY_CSV = "history.csv"
 STATUS = "status.json"
 DEFAULT_METHOD = "deep_density"
+#: the options only some methods' training reads (probe points, loss, L-BFGS); each method
+#: lists those it reads in its ``MethodInfo.train_options`` (:func:`method_options`); the rest
+#: are the loop's own, read for every method
+METHOD_OPTIONS = ("validation_stride", "points_per_snapshot", "sampling", "focus", "nuclear",
+                  "nuclear_sigma", "loss", "optimizer", "lbfgs_history")
 
 
 def method_names() -> list[str]:
@@ -129,6 +134,30 @@ class TrainConfig(Config):
         return from_dict(cls, load_file(path), source=path)
 
 
+def unused_options(method: str) -> tuple[str, ...]:
+    """The :class:`TrainConfig` options ``method``'s training ignores (kept at their defaults).
+
+    Parameters
+    ----------
+    method : str
+        A registered method.
+
+    Returns
+    -------
+    tuple of str
+        The names of :data:`METHOD_OPTIONS` the method's ``MethodInfo.train_options`` lacks.
+
+    Raises
+    ------
+    ddviz.errors.ConfigError
+        An unknown method (the message lists the known ones).
+    """
+    from ddviz.methods import method_info
+
+    used = method_info(method).train_options
+    return tuple(name for name in METHOD_OPTIONS if name not in used)
+
+
 def template(method: str = DEFAULT_METHOD) -> str:
     """A documented TOML training configuration (what ``ddviz train --template`` prints).
 
@@ -140,8 +169,9 @@ def template(method: str = DEFAULT_METHOD) -> str:
     Returns
     -------
     str
-        Every field of :class:`TrainConfig` and of the method's model configuration, with its
-        default and its documentation.
+        Every field of :class:`TrainConfig` that the method reads (not those of
+        :func:`unused_options`) and of the method's model configuration, with its default and
+        its documentation; it reads back as the defaults' configuration.
 
     Raises
     ------
@@ -151,5 +181,6 @@ def template(method: str = DEFAULT_METHOD) -> str:
     from ddviz.config import to_toml
 
     config = TrainConfig(method=method, model={})  # the method's model defaults
-    return (f"# ddviz training configuration for method {method!r}: every field, with its "
-            f"default.\n" + to_toml(config, documented=True))
+    return (f"# ddviz training configuration for method {method!r}: every field it reads, "
+            f"with its default.\n"
+            + to_toml(config, documented=True, omit=unused_options(method)))

@@ -12,7 +12,10 @@ from ddviz.methods import MethodInfo
 
 METHOD = MethodInfo("deep_density", "Deep Density: the self-consistent density from atomic "
                     "positions (Zepeda-Núñez et al., J. Comput. Phys. 2021)",
-                    ("ddviz-deep-density",))
+                    ("ddviz-deep-density",),
+                    train_options=("validation_stride", "points_per_snapshot", "sampling",
+                                   "focus", "nuclear", "nuclear_sigma", "loss", "optimizer",
+                                   "lbfgs_history"))
 
 __all__ = ["METHOD", "DeepDensity", "Environment", "ModelConfig", "load_model", "save_model"]
 __getattr__ = lazy_names(__name__, {"DeepDensity": "model", "Environment": "model",

@@ -5,8 +5,8 @@ last potentials of the list, at least ``config.validation_snapshots`` samples, a
 validation (all electron counts of a potential together, as the dataset splits). A step draws
 ``config.snapshots_per_step`` training samples and one of the 8 symmetries of the square
 (rotations by 90 degrees, reflections), applied to the whole batch: energies are invariant under
-them, densities follow the potential. The probe-point options of ``TrainConfig``
-(``points_per_snapshot``, ``sampling``, ``focus``, ``loss``, ``validation_stride``) do not apply.
+them, densities follow the potential. The options of ``ddviz.train.config.METHOD_OPTIONS``
+(probe points, loss, L-BFGS) do not apply: its ``METHOD`` declares none of them.
 
 EDNN's loss is the mean squared error of the six energies, each divided by the spread of its
 training values (standardised targets, Ryczko et al. 2019); validation reports the mean absolute

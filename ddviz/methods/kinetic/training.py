@@ -4,8 +4,8 @@ The data are ``ddviz dataset kinetic-2e`` folders (``config.train``; their ``tra
 last ``config.validation_snapshots`` samples are held out for validation. Grid points of density
 below ``model.min_density`` are dropped (the model leaves them out of T_s anyway); all other points
 of a sample are used, none subsampled. A step draws
-``config.snapshots_per_step`` samples. The probe-point options of ``TrainConfig``
-(``points_per_snapshot``, ``sampling``, ``focus``, ``loss``, ``validation_stride``) do not apply.
+``config.snapshots_per_step`` samples. The options of ``ddviz.train.config.METHOD_OPTIONS``
+(probe points, loss, L-BFGS) do not apply: its ``METHOD`` declares none of them.
 
 Loss per sample, averaged over the batch:
 ``((T_model - T_s) / energy_scale)^2 + derivative_weight * |g_model - g_ref|^2 / |g_ref|^2``,
