@@ -100,10 +100,12 @@ def test_ofdft_converged_means_stationary_even_after_a_stalled_line_search():
     mol = data.molecule([2, 1], [[0, 0, 0], [0, 0, 0.772 / 0.529177]], 1)
     res = ofdft.run(mol, model.double(), max_iter=200)
     assert res.converged and res.iterations > 5 and res.gradient_max <= 1e-4
+    assert res.stop_reason == "converged"
     assert len(res.history) == res.iterations and res.energy_ha < res.history[0]
     # a cap that ends the run early is not convergence, and says so
     short = ofdft.run(mol, model.double(), max_iter=3)
     assert not short.converged and short.gradient_max > 1e-4 and short.iterations <= 3
+    assert short.stop_reason == "max_iter"
 
 
 def test_cli_ofdft(tmp_path, ddviz_cli):
@@ -113,7 +115,14 @@ def test_cli_ofdft(tmp_path, ddviz_cli):
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert set(ofdft.PARTS) <= set(out) and out["converged"] is True
+    assert out["stop_reason"] == "converged"
     assert abs(out["error_ha"]) < 1e-5 and out["iterations"] > 3
+    # a run cut short says why, in the text output too, and exits 1
+    res = ddviz_cli("ofdft", xyz, "--charge", "1", "--functional", "vw", "--max-iter", "3")
+    assert res.returncode == 1, res.stderr
+    lines = dict(line.split(None, 1) for line in res.stdout.splitlines())
+    assert lines["converged"] == "False" and lines["stop_reason"] == "max_iter"
+    assert lines["iterations"] == "3"
     res = ddviz_cli("ofdft", xyz, "--charge", "0", "--functional", "vw")
     assert res.returncode == 2
     assert "this model covers 2-electron systems" in res.stderr

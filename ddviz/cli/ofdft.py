@@ -4,12 +4,15 @@ Minimises E[rho] = T_s[rho] + E_ext + E_H + E_xc (PBE, def2-TZVP) over rho = 2|p
 the basis normalised through S, with L-BFGS from the core Hamiltonian's lowest orbital
 (ddviz.methods.kinetic.ofdft). T_s comes from the kinetic model file (method "kinetic"), or with
 --functional vw from the von Weizsaecker functional (exact for two electrons: the Kohn-Sham
-energy). Prints the energy (Ha), its parts, iterations, converged and wall time; --json prints
-one JSON object with the keys energy_ha, kinetic_ha, external_ha, hartree_ha, xc_ha, nuclear_ha,
-iterations, converged, gradient_max_ha, seconds, functional (and ks_energy_ha, error_ha,
-density_rel_l1 with --compare). Converged means a stationary point: the largest component of the
-energy's gradient at the final orbital at most 1e-4 Ha (gradient_max_ha); exit status 1 when not
-converged. Structures with other than 2 electrons are refused.
+energy). Prints the energy (Ha), its parts, iterations, converged, the stop reason and wall
+time; --json prints one JSON object with the keys energy_ha, kinetic_ha, external_ha,
+hartree_ha, xc_ha, nuclear_ha, iterations, converged, stop_reason, gradient_max_ha, seconds,
+functional (and ks_energy_ha, error_ha, density_rel_l1 with --compare). Converged means a stationary point: the largest
+component of the energy's gradient at the final orbital at most 1e-4 Ha (gradient_max_ha); exit
+status 1 when not converged. stop_reason says why the run ended: converged, max_iter (the
+--max-iter limit), "line search stalled after N restarts" or "no descent step after N restarts"
+(the energy no longer decreases: a learned T_s outside its range, e.g. a stretched bond).
+Structures with other than 2 electrons are refused.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ class OFDFTState(param.Parameterized):
         """The run ended (converged, at its limit, or stopped)."""
         r = watched.result
         how = ("stopped" if r.stopped else "converged" if r.converged
-               else "not converged (iteration limit or line search)")
+               else f"not converged ({r.stop_reason})")
         self.param.update(watched=watched, busy=False, stopping=False,
                           density=watched.density, iteration=r.iterations,
                           message=f"{how} after {r.iterations} iterations, {r.seconds:.1f} s")

@@ -223,7 +223,8 @@ class OFDFTTab(pn.viewable.Viewer):
 def readout(watched) -> str:
     """The finished run's numbers as Markdown (every one from ``watched``)."""
     r = watched.result
-    how = "stopped" if r.stopped else "converged" if r.converged else "not converged"
+    how = ("stopped" if r.stopped else "converged" if r.converged
+           else f"not converged: {r.stop_reason}")
     names = {"kinetic_ha": "T_s", "external_ha": "E_ext (electron–nucleus)",
              "hartree_ha": "E_H", "xc_ha": "E_xc (PBE)", "nuclear_ha": "E_nn"}
     parts = "\n".join(f"| {names[k]} | {v:.6f} |" for k, v in r.parts.items())

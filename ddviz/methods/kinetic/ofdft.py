@@ -56,6 +56,12 @@ class Result:
     gradient_max : float
         The largest component of the energy's gradient with respect to the orbital
         coefficients at the final orbital (Ha).
+    stop_reason : str
+        Why the run ended: ``"converged"``; ``"stopped"`` (on request); ``"max_iter"`` (the
+        iteration limit); ``"line search stalled after N restarts"`` (L-BFGS could not progress
+        and N restarts from a steepest-descent step did not help); ``"no descent step after N
+        restarts"`` (the energy does not decrease along the negative gradient: a learned T_s
+        outside its range).
     """
 
     energy_ha: float
@@ -68,12 +74,14 @@ class Result:
     functional: str = "model"
     stopped: bool = False
     gradient_max: float = float("nan")
+    stop_reason: str = ""
 
     def summary(self) -> dict:
         """The JSON-serialisable keys the CLI prints."""
         return {"energy_ha": self.energy_ha, **self.parts, "iterations": self.iterations,
-                "converged": self.converged, "gradient_max_ha": self.gradient_max,
-                "seconds": self.seconds, "functional": self.functional}
+                "converged": self.converged, "stop_reason": self.stop_reason,
+                "gradient_max_ha": self.gradient_max, "seconds": self.seconds,
+                "functional": self.functional}
 
 
 class ModelKinetic:
@@ -239,8 +247,8 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
             halted.append(len(history))
             raise StopIteration  # scipy ends the minimisation at this iterate
 
-    c, iterations = core_guess(mol), 0
-    for _ in range(RESTARTS + 1):
+    c, iterations, restarts, no_descent = core_guess(mol), 0, 0, False
+    for restarts in range(RESTARTS + 1):  # noqa: B007  (the count is named in the stop reason)
         res = minimize(energy, c, jac=True, method="L-BFGS-B", callback=step,
                        options={"maxiter": max_iter - iterations, "gtol": gtol, "ftol": 1e-14,
                                 "maxcor": 30})
@@ -256,6 +264,7 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
         while t > 1e-12 and energy(c - t * gradient)[0] >= e:
             t /= 4
         if t <= 1e-12:
+            no_descent = True
             break
         c = c - t * gradient
         iterations += 1
@@ -268,10 +277,15 @@ def run(mol, model=None, functional: str = "model", level: int = GRID_LEVEL,
     c = c / np.sqrt(c @ S @ c)
     e, gradient = energy(c)
     stopped, largest = bool(halted), float(np.abs(gradient).max())
+    converged = largest <= gradient_tol and not stopped
+    reason = ("converged" if converged else "stopped" if stopped
+              else "max_iter" if iterations >= max_iter
+              else f"no descent step after {restarts} restarts" if no_descent
+              else f"line search stalled after {restarts} restarts")
     return Result(energy_ha=float(e), parts=dict(parts), iterations=iterations,
-                  converged=largest <= gradient_tol and not stopped,
-                  seconds=time.perf_counter() - t0, coefficients=c, history=history,
-                  functional=functional, stopped=stopped, gradient_max=largest)
+                  converged=converged, seconds=time.perf_counter() - t0, coefficients=c,
+                  history=history, functional=functional, stopped=stopped,
+                  gradient_max=largest, stop_reason=reason)
 
 
 def kohn_sham(mol, level: int = GRID_LEVEL) -> tuple[float, np.ndarray]:
