@@ -173,6 +173,67 @@ def test_shipped_model_invariant_and_close_to_ts(dataset):
         assert abs(ts - data.load(path)[1]["Ts_Ha"]) < 0.3
 
 
+def test_species_as_element_symbols_or_atomic_numbers(dataset):
+    assert ModelConfig().species == ["H", "He"]
+    assert ModelConfig(species=[2, 1]).species == ["He", "H"]  # numbers: older files; order kept
+    assert ModelConfig.from_dict({"species": ["He", "H"]}).charges() == [2, 1]
+    for bad, message in (([0], "atomic number 0"), (["Hx"], "unknown element"),
+                         ([1, "H"], "distinct"), ([], "distinct")):
+        with pytest.raises(ConfigError, match=message) as info:
+            ModelConfig(species=bad)
+        assert info.value.field == "species"
+    # the one-hot order is what the config lists: the same weights under the numeric and the
+    # symbolic spelling give the same T_s; under the other order a different one
+    torch.manual_seed(4)
+    model = KineticNet(ModelConfig(species=[2, 1], scalars=4, vectors=2, dtype="float64"))
+    Z, R, t = _inputs(data.samples([dataset])[0])
+    energies = []
+    for species in (["He", "H"], ["H", "He"]):
+        other = KineticNet(ModelConfig(species=species, scalars=4, vectors=2, dtype="float64"))
+        other.load_state_dict(model.state_dict())
+        energies.append(other)
+    with torch.no_grad():
+        ts = [float(m.kinetic_energy(Z, R, t["points"], t["weights"], t["rho"], t["grad_rho"]))
+              for m in (model, *energies)]
+    assert ts[0] == ts[1] and ts[0] != ts[2]
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no trained model")
+def test_shipped_model_with_numeric_species_loads_and_predicts_as_its_symbol_copy(
+        dataset, tmp_path, ddviz_cli):
+    from ddviz.methods import header_metadata
+    from ddviz.train.config import TrainConfig
+
+    assert json.loads(header_metadata(SHIPPED)["config"])["species"] == [1, 2]  # the old form
+    model, _ = load_model(SHIPPED)
+    assert model.config.species == ["H", "He"] and model.charges.tolist() == [1, 2]
+    # the shipped configs (element symbols now) describe the shipped model
+    for name in ("kinetic-2e", "kinetic-2e_stage4"):
+        assert TrainConfig.from_file(ROOT / "models" / "configs" / f"{name}.toml").model == \
+            model.config
+    # re-saved, the file says symbols; it predicts exactly what the shipped file does
+    save_model(model, tmp_path / "copy.safetensors")
+    assert json.loads(header_metadata(tmp_path / "copy.safetensors")["config"])["species"] == [
+        "H", "He"]
+    copy, _ = load_model(tmp_path / "copy.safetensors")
+    Z, R, t = _inputs(data.samples([dataset])[0])
+    with torch.no_grad():
+        ts = [float(m.double().kinetic_energy(Z, R, t["points"], t["weights"], t["rho"],
+                                               t["grad_rho"])) for m in (model, copy)]
+    assert ts[0] == ts[1]
+    # and on the command line: the same OF-DFT from both files (to 1e-10 Ha: PySCF's threaded
+    # sums differ between processes in the last bits, for the same file too)
+    xyz = tmp_path / "heh.xyz"
+    xyz.write_text("2\nHeH+\nHe 0 0 0\nH 0 0 0.78\n")
+    runs = [ddviz_cli("ofdft", path, xyz, "--charge", "1", "--max-iter", "3", "--json")
+            for path in (SHIPPED, tmp_path / "copy.safetensors")]
+    assert [r.returncode for r in runs] == [1, 1], runs[0].stderr + runs[1].stderr
+    shipped, copied = (json.loads(r.stdout) for r in runs)
+    assert shipped["iterations"] == copied["iterations"] == 3
+    assert abs(shipped["energy_ha"] - copied["energy_ha"]) < 1e-10
+    assert abs(shipped["kinetic_ha"] - copied["kinetic_ha"]) < 1e-10
+
+
 def test_model_file_round_trip_and_corrupt_files(tmp_path, dataset):
     torch.manual_seed(1)
     model = KineticNet(ModelConfig(scalars=4, vectors=2, dtype="float64"))

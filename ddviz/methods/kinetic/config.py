@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ase.data import atomic_numbers, chemical_symbols
+from pydantic import field_validator
+
 from ddviz.config import Config, option
 
 
@@ -32,7 +35,10 @@ class ModelConfig(Config):
                                gt=0.0)
     radial_hidden: int = option(16, "Hidden width of the radial filter networks.", ge=1)
     head_hidden: int = option(16, "Hidden width of the per-point output network.", ge=1)
-    species: list[int] = option([1, 2], "Nuclear charges the model knows (one-hot embedded).")
+    species: list[str] = option(["H", "He"], "Element symbols the model knows, e.g. ['H', "
+                                "'He'] (one-hot embedded in this order). Atomic numbers, as "
+                                "older configs and model files give them, are read as their "
+                                "symbols.")
     min_density: float = option(1e-6, "Grid points of lower density are left out of T_s "
                                 "(about 2e-4 Ha of it at 1e-6, learned from the data).",
                                 unit="e/bohr^3", ge=0.0)
@@ -42,3 +48,36 @@ class ModelConfig(Config):
                                       "projected functional derivative.", ge=0.0)
     dtype: Literal["float32", "float64"] = option("float32", "Parameter dtype (OF-DFT and "
                                                   "the tests convert to float64).")
+
+    @field_validator("species", mode="before")
+    @classmethod
+    def _numbers_as_symbols(cls, values):
+        if not isinstance(values, (list, tuple)):
+            return values  # pydantic reports the type
+        symbols = []
+        for value in values:
+            if isinstance(value, int) and not isinstance(value, bool):
+                if not 1 <= value < len(chemical_symbols):
+                    raise ValueError(f"no element has atomic number {value}")
+                value = chemical_symbols[value]
+            symbols.append(value)
+        return symbols
+
+    @field_validator("species")
+    @classmethod
+    def _known_elements(cls, species: list[str]) -> list[str]:
+        bad = [s for s in species if s not in chemical_symbols[1:]]
+        if bad:
+            raise ValueError(f"unknown element symbols {bad}")
+        if not species or len(set(species)) != len(species):
+            raise ValueError(f"expected distinct element symbols, got {species}")
+        return species
+
+    def charges(self) -> list[int]:
+        """The atomic numbers of :attr:`species`, in its order (the one-hot embedding's).
+
+        Returns
+        -------
+        list of int
+        """
+        return [atomic_numbers[s] for s in self.species]

@@ -107,7 +107,7 @@ class KineticNet(nn.Module):
                                                       f"{config.head_hidden}x0e")
         self.head = nn.Sequential(nn.SiLU(), nn.Linear(config.head_hidden, config.head_hidden),
                                   nn.SiLU(), nn.Linear(config.head_hidden, 1))
-        self.register_buffer("charges", torch.tensor(config.species, dtype=torch.long),
+        self.register_buffer("charges", torch.tensor(config.charges(), dtype=torch.long),
                              persistent=False)
         self.to(getattr(torch, config.dtype))
 
