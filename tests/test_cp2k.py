@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,10 +10,10 @@ import pytest
 from ase.build import bulk, molecule
 
 from ddviz import io
-from ddviz.errors import UnsupportedError
+from ddviz.errors import ConfigError, UnsupportedError
 from ddviz.reference import cp2k, md
 from ddviz.reference.cp2k import CP2KSettings
-from ddviz.reference.dataset import recipe
+from ddviz.reference.dataset import build, recipe
 from ddviz.reference.generate import Frame, Options, generate
 
 needs_cp2k = pytest.mark.skipif(cp2k.available() is not None,
@@ -32,6 +33,50 @@ def test_input_is_written_from_checked_values_only():
         cp2k.write_input(bulk("Fe"), CP2KSettings(), data="/usr/share/cp2k")
     with pytest.raises(UnsupportedError, match="periodic"):
         cp2k.write_input(molecule("H2O"), CP2KSettings(), data="/usr/share/cp2k")
+
+
+
+def test_kpoints_section_and_its_refusals():
+    al = bulk("Al", "fcc", a=4.05, cubic=True)
+    gamma = cp2k.write_input(al, CP2KSettings(), data="/usr/share/cp2k")
+    assert "KPOINTS" not in gamma and cp2k.method(CP2KSettings())["kpoints"] == "Gamma"
+    # the Gamma point spelled out (as JSON gives it back) writes the standard input, byte for byte
+    settings = CP2KSettings(**json.loads(json.dumps(CP2KSettings(kpoints=[1, 1, 1]).describe())))
+    assert settings.kpoints == (1, 1, 1) and settings == CP2KSettings()
+    assert cp2k.write_input(al, settings, data="/usr/share/cp2k") == gamma
+    mp = CP2KSettings(kpoints=[2, 3, 4])
+    assert mp.kpoints == (2, 3, 4) and CP2KSettings(**json.loads(json.dumps(mp.describe()))) == mp
+    assert cp2k.method(mp)["kpoints"] == "Monkhorst-Pack 2x3x4"
+    text = cp2k.write_input(al, mp, data="/usr/share/cp2k")
+    section = text[text.index("&KPOINTS"):text.index("&END KPOINTS")]
+    assert "SCHEME MONKHORST-PACK 2 3 4" in section and "SYMMETRY OFF" in section
+    assert text.index("&KPOINTS") < text.index("&END DFT") and "&SMEAR ON" in text
+    # an insulator with k-points: diagonalised with fixed occupations (OT is Gamma-only)
+    water = molecule("H2O", cell=[6, 6, 6], pbc=True)
+    text = cp2k.write_input(water, CP2KSettings(kpoints=(2, 2, 2)), data="/usr/share/cp2k")
+    assert "&OT" not in text and "&SMEAR" not in text and "&DIAGONALIZATION" in text
+    assert "BROYDEN_MIXING" in text and "MONKHORST-PACK 2 2 2" in text
+    for bad in ((2, 2), (0, 1, 1), (2.0, 2, 2), (True, 1, 1), "222", 2, (1, 1, -1)):
+        with pytest.raises(ConfigError, match="kpoints") as err:
+            CP2KSettings(kpoints=bad)
+        assert err.value.field == "kpoints"
+    with pytest.raises(ConfigError, match="OT") as err:
+        CP2KSettings(kpoints=(2, 2, 2), occupation="ot")
+    assert err.value.field == "kpoints"
+    rec = recipe("al32", kpoints=[2, 2, 2])
+    assert rec["scf"]["kpoints"] == (2, 2, 2) and recipe("al32")["scf"]["kpoints"] == (1, 1, 1)
+    with pytest.raises(ConfigError, match="CP2K datasets"):
+        recipe("ethane", kpoints=(2, 2, 2))
+    with pytest.raises(ConfigError, match="kpoints"):
+        build("al32", "unused", kpoints=(2, 0, 2))  # refused before any MD
+
+
+def test_dataset_command_refuses_kpoints_outside_cp2k(ddviz_cli, tmp_path):
+    res = ddviz_cli("dataset", "plane2d", "-o", tmp_path / "out", "--kpoints", "2", "2", "2")
+    assert res.returncode == 2 and "--kpoints applies to the periodic CP2K datasets" in res.stderr
+    assert not (tmp_path / "out").exists()
+    res = ddviz_cli("dataset", "al32", "-o", tmp_path / "out", "--kpoints", "2", "0", "2")
+    assert res.returncode == 2 and "[kpoints]" in res.stderr and not (tmp_path / "out").exists()
 
 
 @needs_cp2k
@@ -83,3 +128,27 @@ def test_water_box_md_keeps_rigid_tip3p_molecules():
     assert np.allclose(oh, rOH, atol=1e-6)
     assert not np.allclose(frames[0].positions, water.positions)
     assert np.allclose(frames[0].cell.array, water.cell.array) and frames[0].pbc.all()
+
+
+@needs_cp2k
+def test_cp2k_kpoints_of_a_small_al_cell(tmp_path):
+    al = bulk("Al", "fcc", a=4.05, cubic=True)
+    al.rattle(0.05, seed=1)
+    settings = CP2KSettings(cutoff_ry=80, rel_cutoff_ry=20, eps_scf=1e-6)
+    frame = Frame("al4", 0, al, "test")
+    gamma = generate([frame], tmp_path, Options(settings, fmt="nc", workers=1, progress=False))
+    assert gamma.computed == ["al4_0000.nc"]
+    rho_gamma = io.read(tmp_path / "al4_0000.nc").density.values
+    mp = Options(dataclasses.replace(settings, kpoints=(2, 2, 2)), fmt="nc", workers=1,
+                 progress=False)
+    report = generate([frame], tmp_path, mp)  # another sampling: recomputed, not resumed
+    assert report.computed == ["al4_0000.nc"] and not report.failed and not report.skipped
+    sample = io.read(tmp_path / "al4_0000.nc")
+    assert abs(sample.electrons() - 12) < 1e-3  # 4 Al x 3 valence electrons
+    prov = sample.provenance
+    assert prov["kpoints"] == "Monkhorst-Pack 2x2x2" and prov["converged"] and prov["smearing"]
+    rho = sample.density.values
+    assert rho.shape == rho_gamma.shape
+    # measured: 2.52 % rel L1 between the 2x2x2 and the Gamma-point density of this cell
+    assert 0.015 < np.abs(rho - rho_gamma).sum() / np.abs(rho_gamma).sum() < 0.04
+    assert generate([frame], tmp_path, mp).skipped == ["al4_0000.nc"]

@@ -4,7 +4,10 @@ The standard method (issue 11), recorded in every snapshot's provenance (:func:`
 GTH-PBE pseudopotentials (H q1, C q4, N q5, O q6, F q7, Al q3, Si q4), DZVP-MOLOPT-SR-GTH,
 plane-wave CUTOFF 400 Ry, REL_CUTOFF 50 Ry, Gamma point, EPS_SCF 1e-7; orbital transformation
 (OT, DIIS with a FULL_ALL preconditioner) for insulators, Fermi-Dirac smearing at 1000 K with
-Broyden mixing and diagonalisation for metals. CP2K writes the valence density as a cube of the
+Broyden mixing and diagonalisation for metals. Optional Monkhorst-Pack k-point sampling
+(``CP2KSettings.kpoints``; Monkhorst & Pack, Phys. Rev. B 13, 5188 (1976)) for metals in small
+cells: CP2K's OT works at the Gamma point only, so with k-points insulators are diagonalised too
+(fixed occupations, Broyden mixing). CP2K writes the valence density as a cube of the
 cell (``E_DENSITY_CUBE``; ``STRIDE`` s keeps every s-th point of its finest grid), read back as a
 fully periodic :class:`~ddviz.grid.Sample` (bohr, e/bohr^3).
 
@@ -19,6 +22,7 @@ overrides).
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 import re
 import shutil
@@ -38,6 +42,7 @@ from ddviz.units import ang_to_bohr
 VALENCE = {"H": 1, "C": 4, "N": 5, "O": 6, "F": 7, "Al": 3, "Si": 4}
 # elements treated as metals: smearing and diagonalisation instead of OT
 METALS = frozenset({"Al"})
+GAMMA = (1, 1, 1)
 BINARIES = ("cp2k.psmp", "cp2k.ssmp", "cp2k", "cp2k.popt", "cp2k.sopt")
 DATA_DIRS = ("/usr/share/cp2k/data", "/usr/share/cp2k")
 PROJECT = "ddviz"
@@ -58,6 +63,15 @@ class CP2KSettings:
     "smearing". stride: every stride-th point of CP2K's finest grid in the cube. mixing_alpha:
     Broyden's mixing parameter (smearing). retry: an SCF that fails or does not converge is run
     once more with half the mixing and twice the steps (smearing) or twice the steps (OT).
+    kpoints: the Monkhorst-Pack grid (n1, n2, n3) along the three lattice vectors; (1, 1, 1), the
+    default, is the Gamma point (the standard method, and its input has no ``&KPOINTS``). Lists
+    (from JSON) are accepted and stored as a tuple. With k-points, "ot" is refused (CP2K's OT
+    works at the Gamma point only) and "auto" diagonalises insulators with fixed occupations.
+
+    Raises
+    ------
+    ConfigError
+        A value of the wrong type or range, naming the field.
     """
 
     cutoff_ry: float = 400.0
@@ -73,8 +87,17 @@ class CP2KSettings:
     timeout_s: float = 7200.0
     mixing_alpha: float = 0.2
     retry: bool = True
+    kpoints: tuple[int, int, int] = GAMMA
 
     def __post_init__(self):
+        kpoints = self.kpoints
+        if (isinstance(kpoints, (str, bytes)) or not hasattr(kpoints, "__len__")
+                or len(kpoints) != 3
+                or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
+                           for n in kpoints)):
+            raise ConfigError(f"kpoints must be three integers >= 1 (the Monkhorst-Pack grid; "
+                              f"1 1 1 = the Gamma point), got {kpoints!r}", field="kpoints")
+        object.__setattr__(self, "kpoints", tuple(int(n) for n in kpoints))
         if self.occupation not in ("auto", "ot", "smearing"):
             raise ConfigError(f"occupation must be auto, ot or smearing, got {self.occupation!r}",
                               field="occupation")
@@ -89,17 +112,32 @@ class CP2KSettings:
         if (self.xc, self.basis, self.pseudo) != ("PBE", "DZVP-MOLOPT-SR-GTH", "GTH-PBE"):
             raise ConfigError("only PBE with DZVP-MOLOPT-SR-GTH and GTH-PBE is supported",
                               field="xc")
+        if self.occupation == "ot" and not self.gamma:
+            raise ConfigError(f"k-points {self.kpoints} need diagonalisation: CP2K's OT works at "
+                              "the Gamma point only (use occupation 'auto' or 'smearing')",
+                              field="kpoints")
+
+    @property
+    def gamma(self) -> bool:
+        """Whether the Brillouin zone is sampled at the Gamma point only."""
+        return self.kpoints == GAMMA
 
     def describe(self) -> dict:
         """The settings as a JSON-serialisable dict."""
         return dataclasses.asdict(self)
 
 
+def kpoints_label(kpoints) -> str:
+    """The Brillouin-zone sampling in words: "Gamma" or "Monkhorst-Pack 2x2x2"."""
+    kpoints = tuple(kpoints)
+    return "Gamma" if kpoints == GAMMA else "Monkhorst-Pack " + "x".join(map(str, kpoints))
+
+
 def method(settings: CP2KSettings) -> dict:
     """The provenance entries that define the reference method (same entries, same density)."""
     return {"method": "CP2K Quickstep GPW", "functional": settings.xc, "basis": settings.basis,
             "pseudopotential": settings.pseudo, "cutoff_ry": settings.cutoff_ry,
-            "rel_cutoff_ry": settings.rel_cutoff_ry, "kpoints": "Gamma",
+            "rel_cutoff_ry": settings.rel_cutoff_ry, "kpoints": kpoints_label(settings.kpoints),
             "eps_scf": settings.eps_scf, "cube_stride": settings.stride,
             "electronic_temperature_K": settings.electronic_temperature_K}
 
@@ -204,20 +242,26 @@ def write_input(atoms: ase.Atoms, settings: CP2KSettings = CP2KSettings(),
     if any(c in str(folder) for c in "\n\r\"'!#"):
         raise UnsupportedError(f"CP2K data folder {str(folder)!r} has characters CP2K cannot read")
     smear = uses_smearing(symbols, settings)
+    diagonalise = ["&DIAGONALIZATION", "  ALGORITHM STANDARD", "&END DIAGONALIZATION"]
+    mixing = ["&MIXING", "  METHOD BROYDEN_MIXING", f"  ALPHA {settings.mixing_alpha:.6g}",
+              "  NBROYDEN 8", "&END MIXING"]
     if smear:
         added = max(10, int(np.ceil(0.1 * electrons)))
-        scf = [f"ADDED_MOS {added}", "SCF_GUESS ATOMIC",
-               "&DIAGONALIZATION", "  ALGORITHM STANDARD", "&END DIAGONALIZATION",
+        scf = [f"ADDED_MOS {added}", "SCF_GUESS ATOMIC", *diagonalise,
                "&SMEAR ON", "  METHOD FERMI_DIRAC",
                f"  ELECTRONIC_TEMPERATURE [K] {settings.electronic_temperature_K:.6g}",
-               "&END SMEAR",
-               "&MIXING", "  METHOD BROYDEN_MIXING", f"  ALPHA {settings.mixing_alpha:.6g}",
-               "  NBROYDEN 8",
-               "&END MIXING"]
+               "&END SMEAR", *mixing]
+    elif not settings.gamma:  # OT works at the Gamma point only: fixed occupations, diagonalised
+        scf = ["SCF_GUESS ATOMIC", *diagonalise, *mixing]
     else:
         scf = ["SCF_GUESS ATOMIC", "&OT", "  MINIMIZER DIIS", "  PRECONDITIONER FULL_ALL",
                "&END OT", "&OUTER_SCF", f"  EPS_SCF {settings.eps_scf:.3e}", "  MAX_SCF 20",
                "&END OUTER_SCF"]
+    # Monkhorst-Pack grid reduced by time reversal only (k and -k): no point-group symmetry,
+    # which MD snapshots do not have
+    kpoints = [] if settings.gamma else [
+        "    &KPOINTS", "      SCHEME MONKHORST-PACK " + " ".join(map(str, settings.kpoints)),
+        "      SYMMETRY OFF", "      FULL_GRID OFF", "    &END KPOINTS"]
     kinds = []
     for s in sorted(set(symbols)):
         kinds += [f"  &KIND {s}", f"    BASIS_SET {settings.basis}",
@@ -234,6 +278,7 @@ def write_input(atoms: ase.Atoms, settings: CP2KSettings = CP2KSettings(),
         "    &SCF", f"      EPS_SCF {settings.eps_scf:.3e}", f"      MAX_SCF {settings.max_scf}",
         *("      " + line for line in scf), "    &END SCF",
         "    &XC", f"      &XC_FUNCTIONAL {settings.xc}", "      &END XC_FUNCTIONAL", "    &END XC",
+        *kpoints,
         "    &PRINT", "      &E_DENSITY_CUBE", f"        STRIDE {settings.stride}",
         "      &END E_DENSITY_CUBE", "    &END PRINT",
         "  &END DFT",
