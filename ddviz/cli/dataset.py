@@ -10,10 +10,10 @@ test: the last). Periodic cells (al32, al108, water32-box, water64-box): EMT (Al
 from Debian's cp2k and cp2k-data packages). Their Brillouin zone is sampled at the Gamma point;
 --kpoints N1 N2 N3 uses a Monkhorst-Pack grid instead (for metals in small cells: al32's Gamma
 density differs by 2.3 % rel L1 from the same atoms as a 2x1x1 supercell); snapshots made with
-another sampling are recomputed. The other datasets each feed one method: 2D
-Kohn-Sham boxes (EDNN, DCIGN), two-electron kinetic energies (KineticNet), Kohn-Sham matrices
-(DeepH-E3), and QM9 molecules (geometries from the optional package qm9pack; every molecule
-whose QM9 index ends in 7 is test-only). Datasets (train + test snapshots):
+another sampling are recomputed. The other datasets each feed one method: 2D Kohn-Sham boxes
+(EDNN, DCIGN), two-electron kinetic energies (KineticNet), Kohn-Sham matrices (DeepH-E3), and QM9
+molecules (geometries from the optional package qm9pack; every molecule whose QM9 index ends in 7
+is test-only). Datasets (train + test snapshots):
 """
 
 from __future__ import annotations
