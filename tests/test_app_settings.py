@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from conftest import ROOT
 
 from ddviz.app.settings import AppSettings, PathError
 from ddviz.errors import ConfigError
@@ -53,3 +54,25 @@ def test_defaults_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("DDVIZ_MAX_UPLOAD_MB")
     with pytest.raises(ConfigError, match="max_upload_bytes"):
         AppSettings(max_upload_bytes=0)
+
+
+def test_the_default_model_covers_the_default_structure(tmp_path):
+    """With the shipped models (aluminium sorts first), a water example gets a model knowing H
+    and O, an aluminium cell the aluminium model."""
+    from ddviz.app.explore.inputs import InputsPanel
+    from ddviz.app.explore.state import ExploreState
+    from ddviz.shipped import shipped_dir
+
+    models = shipped_dir("models")
+    assert sorted(p.name for p in models.glob("*.safetensors"))[0] == "aluminium.safetensors"
+    for name, expected in (("water8.xyz", "water.safetensors"),
+                           ("al32.nc", "aluminium.safetensors")):
+        data = tmp_path / name.split(".")[0]
+        data.mkdir()
+        source = (shipped_dir("examples") / name if name.endswith(".xyz") else
+                  sorted((ROOT / "assets" / "datasets" / "al32").glob("al32_*.nc"))[0])
+        (data / name).write_bytes(source.read_bytes())
+        state = ExploreState()
+        InputsPanel(state, AppSettings(data_dirs=[data], models_dir=models, cache_dir=None),
+                    lambda: tmp_path)
+        assert state.structure.endswith(name) and state.model.endswith(expected), state.model

@@ -54,7 +54,8 @@ class InputsPanel(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Re-list structures, references and models (e.g. after training saved a new model).
 
-        With nothing chosen yet, choose the first structure with a reference and the first model.
+        With nothing chosen yet, choose the first structure with a reference and the first model
+        whose species cover its elements (the first model when none does).
         """
         s, given = self.settings, list(self._objects)
         structures = list(s.files(STRUCTURE_SUFFIXES, names=VASP_NAMES)) + [
@@ -74,8 +75,21 @@ class InputsPanel(pn.viewable.Viewer):
                         or any(n in Path(k).name for n in VASP_NAMES)]
             chosen["structure"] = (with_ref or structures)[0]
         if self.state.model is None and models:
-            chosen["model"] = models[0]
+            structure = chosen.get("structure", self.state.structure)
+            covering = self._covering(structure, models) if structure else []
+            chosen["model"] = (covering or models)[0]
         p.update(chosen)
+
+    def _covering(self, structure: str, models: list[str]) -> list[str]:
+        """The ``models`` whose species cover the elements of ``structure`` (a listed name)."""
+        from ddviz import io
+
+        try:
+            symbols = set(io.read_structures(self.resolve("structure", structure),
+                                             check=False)[0].get_chemical_symbols())
+        except (DdvizError, OSError, ValueError, TypeError):
+            return []
+        return [n for n in models if symbols <= model_species(self.resolve("model", n))]
 
     def companions(self, symbols) -> list[str]:
         """The listed Deep Density models whose species cover ``symbols`` (chemical symbols)."""
