@@ -60,6 +60,36 @@ class FieldError(ValueError):
         self.field = field
 
 
+def element_symbols(species: list[str], *, allow_empty: bool = True) -> list[str]:
+    """Check a config's list of element symbols (a pydantic validator's body).
+
+    Parameters
+    ----------
+    species : list of str
+        Chemical symbols, e.g. ``["H", "O"]``.
+    allow_empty : bool
+        Whether an empty list is valid (e.g. "taken from the training data").
+
+    Returns
+    -------
+    list of str
+        ``species`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        An unknown symbol, a repeated one, or an empty list where none is allowed.
+    """
+    from ase.data import chemical_symbols
+
+    bad = [s for s in species if s not in chemical_symbols[1:]]
+    if bad:
+        raise ValueError(f"unknown element symbols {bad}")
+    if len(set(species)) != len(species) or not (species or allow_empty):
+        raise ValueError(f"expected distinct element symbols, got {species}")
+    return species
+
+
 def option(default, help: str, *, unit: str | None = None, **bounds):
     """A documented field of a :class:`Config`.
 

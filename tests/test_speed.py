@@ -17,7 +17,7 @@ from ddviz.units import BOHR_PER_ANGSTROM
 
 ROOT = Path(__file__).resolve().parents[1]
 # every shipped Deep Density model and a test structure of its dataset
-SHIPPED = {"water": "water8", "ethane": "ethane", "isobutane": "isobutane",
+SHIPPED = {"aluminium": "al32", "water": "water8", "ethane": "ethane", "isobutane": "isobutane",
            "n-butane": "n-butane"}
 
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import typing
 from typing import Literal
 
-from ase.data import chemical_symbols
 from pydantic import field_validator, model_validator
 
-from ddviz.config import Config, FieldError, option
+from ddviz.config import Config, FieldError, element_symbols, option
 
 Dtype = Literal["float32", "float64"]
 Activation = Literal["tanh", "silu", "softplus"]
@@ -86,12 +85,7 @@ class ModelConfig(Config):
     @field_validator("species")
     @classmethod
     def _known_elements(cls, species: list[str]) -> list[str]:
-        bad = [s for s in species if s not in chemical_symbols[1:]]
-        if bad:
-            raise ValueError(f"unknown element symbols {bad}")
-        if len(set(species)) != len(species):
-            raise ValueError(f"duplicate element symbols in {species}")
-        return species
+        return element_symbols(species)
 
     @field_validator("embedding_widths", "fitting_widths")
     @classmethod

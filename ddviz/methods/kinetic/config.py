@@ -12,7 +12,7 @@ from typing import Literal
 from ase.data import atomic_numbers, chemical_symbols
 from pydantic import field_validator
 
-from ddviz.config import Config, option
+from ddviz.config import Config, element_symbols, option
 
 
 class ModelConfig(Config):
@@ -66,12 +66,7 @@ class ModelConfig(Config):
     @field_validator("species")
     @classmethod
     def _known_elements(cls, species: list[str]) -> list[str]:
-        bad = [s for s in species if s not in chemical_symbols[1:]]
-        if bad:
-            raise ValueError(f"unknown element symbols {bad}")
-        if not species or len(set(species)) != len(species):
-            raise ValueError(f"expected distinct element symbols, got {species}")
-        return species
+        return element_symbols(species, allow_empty=False)
 
     def charges(self) -> list[int]:
         """The atomic numbers of :attr:`species`, in its order (the one-hot embedding's).
