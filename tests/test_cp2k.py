@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 from ase.build import bulk, molecule
+from conftest import ROOT
 
 from ddviz import io
 from ddviz.errors import ConfigError, UnsupportedError
@@ -167,3 +168,18 @@ def test_cp2k_kpoints_of_an_insulator_diagonalise(tmp_path):
     rho, rho_gamma = sample.density.values, gamma.density.values
     # measured: 8.6 % rel L1 (H2 molecules 3.5 Å apart overlap: their bands disperse)
     assert 0.05 < np.abs(rho - rho_gamma).sum() / np.abs(rho_gamma).sum() < 0.12
+
+
+def test_dataset_refuses_a_folder_of_another_recipe(ddviz_cli, tmp_path):
+    """Rebuilding the shipped al32 folder with other counts would replace its trajectory and
+    orphan its snapshots: refused before anything runs, the folder unchanged."""
+    import shutil
+
+    folder = tmp_path / "al32"
+    shutil.copytree(ROOT / "assets" / "datasets" / "al32", folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    done = ddviz_cli("dataset", "al32", "-o", folder, "--n-train", "0", "--no-progress")
+    assert done.returncode == 2, done.stderr
+    assert "another recipe" in done.stderr and "3 snapshot(s)" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

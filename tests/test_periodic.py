@@ -246,3 +246,24 @@ def test_shipped_aluminium_model_on_its_cp2k_test_cell(ddviz_cli):
     open_atoms.pbc = False
     alone = Predictor(model, device="cpu").predict_points(open_atoms, sample.grid.points()[::97])
     assert alone.mean() < 0.9 * np.asarray(sample.density).ravel()[::97].mean()
+
+
+def test_partly_periodic_structure_refused_before_predicting(tmp_path, capsys):
+    """A slab (pbc T T F) has no grid ddviz can lay (a box around the atoms would also hold the
+    images along x and y): refused with one line, nothing written; as T T T it predicts."""
+    from ase.build import fcc111
+
+    slab = fcc111("Al", (2, 2, 3), a=4.05, vacuum=5.0)
+    assert list(slab.pbc) == [True, True, False]
+    path = tmp_path / "slab.extxyz"
+    ase.io.write(path, slab)
+    out = tmp_path / "slab.cube"
+    assert main(["predict", str(AL_MODEL), str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "slab.extxyz" in err and "pbc T T F" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    slab.pbc = True
+    ase.io.write(path, slab)
+    assert main(["predict", str(AL_MODEL), str(path), "-o", str(out), "--spacing", "0.5"]) == 0
+    written = io.read(out)
+    assert written.density.sum() * written.grid.voxel_volume == pytest.approx(36, rel=0.02)

@@ -22,7 +22,7 @@ from ddviz.errors import DdvizError
 COMMANDS = {
     "info": "print what a density, structure, model file or dataset folder holds",
     "generate": "compute reference densities (PySCF) for every frame of structure files",
-    "dataset": "build a named reference dataset (xTB MD + PySCF snapshots)",
+    "dataset": "build a named reference dataset (MD + PySCF or CP2K snapshots, 2D boxes, ...)",
     "train": "train a model of any method (Deep Density, KineticNet, EDNN, DCIGN, DeepH-E3) from a configuration file",
     "evaluate": "compare a model's predictions with reference densities",
     "predict": "predict the density of a structure and write it to a file",

@@ -210,6 +210,28 @@ def trajectory(outdir, rec: dict, progress: bool = True) -> list[ase.Atoms]:
     return io.read_structures(path)  # as stored (8 decimals), so reruns compute the same
 
 
+def _check_folder(outdir, rec: dict) -> None:
+    """Refuse a folder holding snapshots of another trajectory (they would be orphaned).
+
+    Raises
+    ------
+    ConfigError
+        ``outdir`` has a recipe whose MD differs from ``rec``'s and snapshot files.
+    """
+    recipe_path = Path(outdir) / RECIPE
+    if not recipe_path.is_file():
+        return
+    old = json.loads(recipe_path.read_text())
+    held = sorted(Path(outdir).glob(f"{old.get('name', rec['name'])}_[0-9]*.nc"))
+    if held and not _same_md(old, rec):
+        raise ConfigError(
+            f"the folder holds {len(held)} snapshot(s) of another recipe ({old.get('name')}, "
+            f"{old.get('n_train')} + {old.get('n_test')} snapshots, seed {old.get('seed')}) than "
+            f"this one ({rec['name']}, {rec['n_train']} + {rec['n_test']}, seed {rec['seed']}); "
+            "build into a new folder, or rerun with that recipe's counts and seed to resume it",
+            path=outdir)
+
+
 def build(name: str, outdir, n_train: int | None = None, n_test: int | None = None,
           seed: int = 0, workers: int = 2, progress: bool = True, kpoints=None) -> Report:
     """Make (or finish) dataset ``name`` in ``outdir``; returns the generate report.
@@ -218,6 +240,7 @@ def build(name: str, outdir, n_train: int | None = None, n_test: int | None = No
     (their provenance's ``kpoints`` differs); the trajectory is reused.
     """
     rec = recipe(name, n_train, n_test, seed, kpoints)
+    _check_folder(outdir, rec)
     frames = trajectory(outdir, rec, progress)
     jobs = [Frame(name, k, atoms, TRAJECTORY) for k, atoms in enumerate(frames)]
     workers = min(workers, PRESETS[name].max_workers)
