@@ -20,6 +20,7 @@ snapshot (netCDF) and reuses it when run again.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,6 @@ def main() -> None:
                   else snapshot_files(data, "test")[0])
     small = io.read(small_file)
     frame = int(small.provenance["frame"])
-    import json
-
     settings = CP2KSettings(**json.loads((data / RECIPE).read_text())["scf"])
     keep = Path(args.out) / f"{data.name}_{frame:04d}_2x1x1.nc" if args.out else None
     if keep is not None and keep.is_file():

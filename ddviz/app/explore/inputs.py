@@ -76,25 +76,28 @@ class InputsPanel(pn.viewable.Viewer):
             chosen["structure"] = (with_ref or structures)[0]
         if self.state.model is None and models:
             structure = chosen.get("structure", self.state.structure)
-            covering = self._covering(structure, models) if structure else []
+            covering = self._covering(self._symbols(structure), models) if structure else []
             chosen["model"] = (covering or models)[0]
         p.update(chosen)
 
-    def _covering(self, structure: str, models: list[str]) -> list[str]:
-        """The ``models`` whose species cover the elements of ``structure`` (a listed name)."""
+    def _symbols(self, structure: str) -> list[str]:
+        """The chemical symbols of a listed structure (none when it cannot be read)."""
         from ddviz import io
 
         try:
-            symbols = set(io.read_structures(self.resolve("structure", structure),
-                                             check=False)[0].get_chemical_symbols())
+            path = self.resolve("structure", structure)
+            return io.read_structures(path, check=False)[0].get_chemical_symbols()
         except (DdvizError, OSError, ValueError, TypeError):
             return []
-        return [n for n in models if symbols <= model_species(self.resolve("model", n))]
+
+    def _covering(self, symbols, names: list[str]) -> list[str]:
+        """The models of ``names`` whose species cover ``symbols`` (all of them when empty)."""
+        need = set(symbols)
+        return [n for n in names if need <= model_species(self.resolve("model", n))]
 
     def companions(self, symbols) -> list[str]:
         """The listed Deep Density models whose species cover ``symbols`` (chemical symbols)."""
-        need = set(symbols)
-        return [n for n in self._density_models if need <= model_species(self.resolve("model", n))]
+        return self._covering(symbols, self._density_models)
 
     def offer(self, companions: list[str]) -> None:
         """Offer ``companions`` (and the reference) to compare a Hamiltonian model's density with.
