@@ -186,3 +186,31 @@ def check_molecule(atoms, path, command: str) -> None:
             f"{path}: a periodic cell (periodic along {axes}); ddviz {command} treats isolated "
             f"molecules only (write the structure without a cell, or with pbc F F F)")
 
+
+def check_whole_periodicity(atoms, path) -> None:
+    """Refuse a structure periodic along some axes only (a slab, a wire) for a 3D grid.
+
+    The grid of a periodic structure is laid on its cell and that of a molecule around its
+    atoms; a partly periodic one has neither (a box around the atoms would also hold the images
+    along the periodic axes), so it is refused before anything is computed.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure read from ``path``.
+    path : str or Path
+        Its file, named in the message.
+
+    Raises
+    ------
+    ddviz.errors.UnsupportedError
+        Some but not all axes periodic.
+    """
+    from ddviz.errors import UnsupportedError
+
+    if any(atoms.pbc) and not all(atoms.pbc):
+        flags = " ".join("T" if p else "F" for p in atoms.pbc)
+        raise UnsupportedError(
+            f"{path}: periodic along some axes only (pbc {flags}); ddviz predicts on a whole "
+            "cell (pbc T T T: give a slab or wire its vacuum in a full cell) or on an isolated "
+            "molecule (pbc F F F)")

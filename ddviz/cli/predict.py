@@ -118,7 +118,7 @@ def run(args):
     from pathlib import Path
 
     from ddviz import io
-    from ddviz.cli._checks import check_grid_size, check_output
+    from ddviz.cli._checks import check_grid_size, check_output, check_whole_periodicity
     from ddviz.errors import DdvizError
     from ddviz.evaluate.evaluation import comparison_grid
     from ddviz.grid import as_periodic
@@ -153,7 +153,9 @@ def run(args):
         like = as_periodic(like, args.like)
         frames = [_with_cell(atoms, like.atoms) for atoms in frames]
     for _, atoms, output in jobs:  # the grid's size from its shape: nothing allocated yet
-        grid = comparison_grid(atoms, like, args.spacing, args.margin, source=args.structure)
+        if like is None:
+            check_whole_periodicity(atoms, args.structure)
+        grid = comparison_grid(atoms, like, args.spacing, args.margin)
         check_grid_size(grid, args.like or args.structure, args.max_points)
         if io.format_of(output).name == "chgcar" and not all(grid.pbc):
             raise DdvizError("a CHGCAR holds a periodic cell: this structure has none (give a "

@@ -15,7 +15,7 @@ import numpy as np
 
 from ddviz.cache import digest
 from ddviz.config import to_dict
-from ddviz.errors import DdvizError, UnsupportedError
+from ddviz.errors import DdvizError
 from ddviz.evaluate.comparison import Comparison
 from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING, Grid, periodic_shape
 from ddviz.units import ang_to_bohr
@@ -55,7 +55,7 @@ def model_key(model) -> str:
 
 
 def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
-                    margin: float = STANDARD_MARGIN, source=None) -> Grid:
+                    margin: float = STANDARD_MARGIN) -> Grid:
     """The grid a comparison is computed on.
 
     Parameters
@@ -67,29 +67,17 @@ def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
     spacing, margin : float
         Without a reference: for a periodic structure (pbc on every axis), the periodic grid of
         its cell at about ``spacing`` bohr (:func:`ddviz.grid.periodic_shape`, origin at the
-        cell's corner); for a molecule (no periodic axis) the standard grid
-        (:meth:`Grid.around`) with these (bohr).
-    source : str or path-like, optional
-        The file ``atoms`` came from, named in errors.
+        cell's corner); else (molecules, and structures periodic along some axes only, such as
+        a 1D chain) the standard grid (:meth:`Grid.around`) with these (bohr).
 
     Raises
     ------
     DdvizError
         The reference's atoms are not ``atoms``.
-    UnsupportedError
-        No reference and ``atoms`` periodic along some axes only (a slab, a wire): neither grid
-        fits (a box around the atoms would also hold the images along the periodic axes). A 1D
-        chain's grid comes from its reference.
     """
     if reference is not None:
         check_same_atoms(atoms, reference.atoms)
         return reference.grid
-    if any(atoms.pbc) and not all(atoms.pbc):
-        flags = " ".join("T" if p else "F" for p in atoms.pbc)
-        raise UnsupportedError(
-            f"periodic along some axes only (pbc {flags}); ddviz predicts on a whole cell (pbc "
-            "T T T: give a slab or wire its vacuum in a full cell) or on an isolated molecule "
-            "(pbc F F F)", path=source)
     if all(atoms.pbc) and atoms.cell.rank == 3:
         cell = ang_to_bohr(atoms.cell.array)
         return Grid.periodic(cell, periodic_shape(cell, spacing))
