@@ -29,7 +29,13 @@ def test_input_is_written_from_checked_values_only():
     assert "BROYDEN_MIXING" in text and "ELECTRONIC_TEMPERATURE [K] 1000" in text
     water = molecule("H2O", cell=[6, 6, 6], pbc=True)
     text = cp2k.write_input(water, CP2KSettings(), data="/usr/share/cp2k")
-    assert "&OT" in text and "&SMEAR" not in text and "GTH-PBE-q6" in text
+    assert "&OT" not in text and "&SMEAR" not in text and "GTH-PBE-q6" in text
+    assert "&DIAGONALIZATION" in text and "BROYDEN_MIXING" in text  # fixed occupations
+    text = cp2k.write_input(water, CP2KSettings(occupation="ot"), data="/usr/share/cp2k")
+    assert "&OT" in text and "&DIAGONALIZATION" not in text and "&SMEAR" not in text
+    with pytest.raises(ConfigError, match="occupation") as err:
+        CP2KSettings(occupation="OT ")
+    assert err.value.field == "occupation"
     with pytest.raises(UnsupportedError, match="Fe"):
         cp2k.write_input(bulk("Fe"), CP2KSettings(), data="/usr/share/cp2k")
     with pytest.raises(UnsupportedError, match="periodic"):
@@ -160,9 +166,15 @@ def test_cp2k_kpoints_of_an_insulator_diagonalise(tmp_path):
     h2 = molecule("H2", cell=[3.5, 3.5, 3.5], pbc=True)
     h2.center()
     settings = CP2KSettings(cutoff_ry=80, rel_cutoff_ry=20, eps_scf=1e-6)
-    gamma = cp2k.compute(h2, settings)  # OT
+    gamma = cp2k.compute(h2, dataclasses.replace(settings, occupation="ot"))
     sample = cp2k.compute(h2, dataclasses.replace(settings, kpoints=(2, 2, 2)), keep=tmp_path)
     assert "&OT" not in (tmp_path / "input.inp").read_text()
+    assert gamma.provenance["scf_solver"] == "OT"
+    assert sample.provenance["scf_solver"] == "diagonalisation"
+    # the standard Gamma-point method diagonalises with fixed occupations: OT's density
+    fixed = cp2k.compute(h2, settings).density.values
+    ot = gamma.density.values
+    assert np.abs(fixed - ot).sum() / np.abs(ot).sum() < 1e-4
     assert abs(sample.electrons() - 2) < 1e-3 and not sample.provenance["smearing"]
     assert sample.provenance["kpoints"] == "Monkhorst-Pack 2x2x2" and sample.provenance["converged"]
     rho, rho_gamma = sample.density.values, gamma.density.values
