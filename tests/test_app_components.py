@@ -402,3 +402,22 @@ def test_training_buttons_follow_the_run(app_settings):
         panel.poll()
     assert b["stop"].disabled and not b["start"].disabled
     assert b["resume"].disabled == (not (panel.run_dir / "checkpoint.safetensors").exists())
+
+
+def test_default_isosurface_level_shows_a_metal_and_a_molecule():
+    """A metal's valence density fills its cell (CP2K al32: no point below ~0.004 e/bohr^3), so a
+    tenth of its largest value would draw no surface; a molecule keeps a tenth of its largest."""
+    from ddviz.app.explore.state import default_levels
+    from ddviz.evaluate.comparison import Comparison
+    from tests.conftest import ROOT
+
+    for path in (ROOT / "assets/datasets/al32/al32_0012.nc", ROOT / "examples/ethane_reference.nc"):
+        ref = io.read(path)
+        rho = np.asarray(ref.density.values, dtype=float)
+        c = Comparison(ref.atoms, ref.grid, rho * 1.01, rho)
+        levels = default_levels(c, 3.0)  # 1000 e/bohr^3: above any density
+        level = 10 ** levels["log_level"]
+        assert rho.min() < level < rho.max(), path.name
+        assert 0.01 < (rho > level).mean() < 0.6, path.name  # a surface around part of the cell
+        assert levels["log_error_level"] == pytest.approx(np.log10(0.25 * 0.01 * rho.max()), abs=0.01)
+    assert "log_level" not in default_levels(c, np.log10(0.5 * rho.max()))  # a level in range stays

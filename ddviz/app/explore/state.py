@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import param
 
 if TYPE_CHECKING:
@@ -26,14 +27,20 @@ STALE = "The previous result was cleared: nothing shown belongs to these inputs.
 def default_levels(comparison: Comparison, log_level: float) -> dict[str, float]:
     """log10 isosurface levels (e/bohr^3) that show something of a 3D comparison.
 
-    The density level kept if it lies below the largest density, else a tenth of it; the |error|
-    level at a quarter of the largest |error| (only with a reference).
+    The density level kept if it lies between the smallest and the largest density, else a tenth
+    of the largest; where that encloses most of the grid (a metal's valence density fills its
+    cell, and dips only at the cores: the surface would be small spheres around the nuclei), the
+    density's 80th percentile, a surface around its densest fifth. The |error| level at a quarter
+    of the largest |error| (only with a reference).
     """
     values = comparison.reference if comparison.reference is not None else comparison.predicted
-    top = float(values.max())
+    top, bottom = float(values.max()), float(values.min())
     out = {}
-    if not (10 ** log_level < top):
-        out["log_level"] = round(math.log10(max(top, 1e-6) * 0.1), 2)
+    if not (bottom < 10 ** log_level < top):
+        level = max(top, 1e-6) * 0.1
+        if (values > level).mean() > 0.5:
+            level = float(np.quantile(values, 0.8))
+        out["log_level"] = round(math.log10(level), 2)
     if comparison.error is not None:
         largest = float(abs(comparison.error).max()) or 1e-6
         out["log_error_level"] = round(math.log10(0.25 * largest), 2)
