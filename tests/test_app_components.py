@@ -405,8 +405,8 @@ def test_training_buttons_follow_the_run(app_settings):
 
 
 def test_default_isosurface_level_shows_a_metal_and_a_molecule():
-    """A metal's valence density fills its cell (CP2K al32: no point below ~0.004 e/bohr^3), so a
-    tenth of its largest value would draw no surface; a molecule keeps a tenth of its largest."""
+    """A metal's valence density fills its cell: a tenth of its largest value encloses 99 % of a
+    CP2K al32 cell (small spheres around the cores); a molecule keeps a tenth of its largest."""
     from ddviz.app.explore.state import default_levels
     from ddviz.evaluate.comparison import Comparison
     from tests.conftest import ROOT
