@@ -199,6 +199,20 @@ def test_template_of_each_method_reads_back_to_its_model_defaults(method, tmp_pa
     skipped = set(unused_options(method))
     assert set(tomllib.loads(path.read_text())) == set(TrainConfig.model_fields) - skipped
     assert skipped == (set() if method == "deep_density" else set(METHOD_OPTIONS))
+    if method != "deep_density":  # no help text of the template speaks of probe points
+        assert "probe" not in path.read_text().lower()
+
+
+def test_the_loops_own_options_speak_of_no_one_methods_sampling_or_optimiser():
+    """Options every method's template shows (seed, init, ...) name no method-only concept."""
+    from ddviz.train.config import METHOD_OPTIONS
+
+    method_only = ("probe", "descriptor", "l-bfgs", "lbfgs", *METHOD_OPTIONS)
+    for row in describe(TrainConfig):
+        if row["name"] in METHOD_OPTIONS or row["name"].split(".")[0] in ("method", "model"):
+            continue
+        said = [word for word in method_only if word in row["help"].lower()]
+        assert not said, f"{row['name']}: {row['help']!r} speaks of {said}"
 
 
 def test_template_on_the_command_line_lists_only_the_methods_options(ddviz_cli, tmp_path):

@@ -8,6 +8,7 @@ from conftest import ROOT
 
 from ddviz import io
 from ddviz.errors import ModelFileError
+from ddviz.evaluate.predictor import structure_from_atoms
 from ddviz.io.snapshots import load_snapshots
 from ddviz.methods.deep_density import coverage
 from ddviz.methods.deep_density.files import load_model, save_model
@@ -58,6 +59,7 @@ def test_the_record_round_trips_and_a_damaged_one_is_refused(ethane_model, tmp_p
 def test_trained_models_carry_their_record(app_files):
     model, meta = load_model(app_files["models"] / "tiny-ethane.safetensors")
     assert meta["user"]["coverage"]["species"] == ["C", "H"]
+    assert len(meta["user"]["coverage"]["neighbours_min"]) == 2  # (species, species)
     assert sum(model.coverage.atoms) == 6 * 8  # 6 training snapshots (2 held out) x 8 atoms
 
 
@@ -68,3 +70,81 @@ def test_predict_warns_by_atom(ddviz_cli, tmp_path):
     assert r.returncode == 0, r.stderr
     assert out.is_file()
     assert "outside the model's training data: atom" in r.stderr
+
+
+ALUMINIUM = ROOT / "models" / "aluminium.safetensors"
+DATA = ROOT / "assets" / "datasets"
+
+
+@pytest.fixture(scope="module")
+def aluminium():
+    return load_model(ALUMINIUM)[0]
+
+
+def test_an_expanded_cell_and_a_cluster_in_vacuum_are_named(aluminium):
+    from ase.build import bulk
+    from ase.cluster import Icosahedron
+
+    expanded = bulk("Al", "fcc", a=5.0, cubic=True)  # no neighbour within rcut: descriptor 0
+    outliers = coverage.check(aluminium, expanded)
+    assert [o.index for o in outliers] == [0, 1, 2, 3]
+    assert "sees 0.00 Al neighbours" in coverage.describe(outliers)
+    cluster = Icosahedron("Al", 2)
+    cluster.center(vacuum=6.0)
+    names = coverage.describe(coverage.check(aluminium, cluster))
+    assert names.startswith("12 atom(s)") and "fewest in training" in names  # the 12 surface atoms
+    # the descriptor box alone misses both (the module docstring): every excess below tolerance
+    for atoms in (expanded, cluster):
+        env = aluminium.prepare(*structure_from_atoms(atoms))
+        assert aluminium.coverage.margins(aluminium, env).excess.max() < coverage.TOLERANCE
+
+
+@pytest.mark.parametrize(("model", "datasets", "split"), [
+    ("aluminium", ["al32", "al108"], None),  # held-out cells and the 108-atom transfer
+    ("water", ["water8"], "test"),
+    ("water", ["water16", "water32"], None),  # transfer to larger clusters
+    ("ethane", ["ethane"], "test"),
+])
+def test_held_out_and_transfer_snapshots_stay_silent(model, datasets, split):
+    loaded, _ = load_model(ROOT / "models" / f"{model}.safetensors")
+    assert loaded.coverage.count_low is not None  # the shipped records carry the counts
+    samples = load_snapshots([DATA / d for d in datasets], split=split)
+    assert samples
+    for sample in samples:
+        assert coverage.check(loaded, sample.atoms) == [], sample.atoms.get_chemical_formula()
+
+
+def test_a_record_without_neighbour_counts_is_read_and_checked_without_them(aluminium, tmp_path):
+    from ase.build import bulk
+
+    model, meta = load_model(ALUMINIUM)
+    old = {k: v for k, v in meta["user"]["coverage"].items()
+           if k not in ("neighbours_min", "neighbours_max")}
+    path = tmp_path / "old.safetensors"
+    save_model(model, path, {**meta["user"], "coverage": old})
+    again, _ = load_model(path)
+    assert again.coverage.count_low is None
+    assert coverage.check(again, bulk("Al", "fcc", a=5.0, cubic=True)) == []  # the old blind spot
+    bad = {**meta["user"]["coverage"], "neighbours_min": [[1.0, 2.0]]}
+    save_model(model, path, {**meta["user"], "coverage": bad})
+    with pytest.raises(ModelFileError, match="neighbours_min"):
+        load_model(path)
+
+
+def test_the_shipped_record_is_what_add_coverage_makes_from_the_training_frames(tmp_path):
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(ROOT / "models"))
+    try:
+        import add_coverage
+    finally:
+        sys.path.remove(str(ROOT / "models"))
+    path = tmp_path / "aluminium.safetensors"
+    shutil.copy(ALUMINIUM, path)
+    add_coverage.main([str(path), str(DATA / "al32"), "--held-out", "2"])
+    shipped, meta = load_model(ALUMINIUM)
+    again, meta_again = load_model(path)
+    assert meta_again["user"]["coverage"] == meta["user"]["coverage"]
+    assert all((a == b).all() for a, b in zip(shipped.state_dict().values(),
+                                              again.state_dict().values()))

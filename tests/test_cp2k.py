@@ -78,12 +78,18 @@ def test_kpoints_section_and_its_refusals():
         build("al32", "unused", kpoints=(2, 0, 2))  # refused before any MD
 
 
-def test_dataset_command_refuses_kpoints_outside_cp2k(ddviz_cli, tmp_path):
-    res = ddviz_cli("dataset", "plane2d", "-o", tmp_path / "out", "--kpoints", "2", "2", "2")
-    assert res.returncode == 2 and "--kpoints applies to the periodic CP2K datasets" in res.stderr
-    assert not (tmp_path / "out").exists()
-    res = ddviz_cli("dataset", "al32", "-o", tmp_path / "out", "--kpoints", "2", "0", "2")
-    assert res.returncode == 2 and "[kpoints]" in res.stderr and not (tmp_path / "out").exists()
+@pytest.mark.parametrize(("name", "kpoints", "said"), [
+    ("plane2d", "2 2 2", "k-points apply to the periodic CP2K datasets (al32, "),  # no preset
+    ("ethane", "2 2 2", "'ethane' is computed with PySCF"),  # a PySCF preset
+    ("al32", "2 0 2", "kpoints must be three integers >= 1"),  # CP2KSettings' own check
+])
+def test_dataset_command_names_the_option_of_refused_kpoints(name, kpoints, said, ddviz_cli,
+                                                              tmp_path):
+    res = ddviz_cli("dataset", name, "-o", tmp_path / "out", "--kpoints", *kpoints.split())
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert res.stderr.startswith(f"ddviz dataset: error: --kpoints {kpoints}: ")
+    assert said in res.stderr and "[kpoints]" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
 @needs_cp2k

@@ -133,6 +133,20 @@ def test_cli_ofdft(tmp_path, ddviz_cli):
     assert res.returncode == 2 and "not a kinetic model file" in res.stderr
 
 
+def test_cli_ofdft_says_a_model_given_with_the_exact_functional_is_not_read(tmp_path, ddviz_cli):
+    xyz = tmp_path / "heh.xyz"
+    xyz.write_text("2\nHeH+\nHe 0 0 0\nH 0 0 0.78\n")
+    model = ROOT / "models" / "kinetic-2e.safetensors"
+    res = ddviz_cli("ofdft", model, xyz, "--charge", "1", "--functional", "vw", "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["functional"] == "vw"  # stdout stays one JSON object
+    assert res.stderr.strip().splitlines() == [
+        f"note: {model} is not read: --functional vw uses the von Weizsaecker functional, "
+        "not a model"]
+    res = ddviz_cli("ofdft", xyz, "--charge", "1", "--functional", "vw", "--max-iter", "3")
+    assert "note" not in res.stderr  # no model given, no note
+
+
 def _inputs(path, dtype=torch.float64):
     arrays, _ = data.load(path)
     keep = arrays["rho"] > 1e-6

@@ -105,11 +105,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    """Build the dataset (or resume it)."""
-    from ddviz.errors import ConfigError
-    from ddviz.reference.dataset import CP2K_SETS
+    """Build the dataset (or resume it).
 
-    if args.kpoints is not None and args.name not in CP2K_SETS:
-        raise ConfigError(f"--kpoints applies to the periodic CP2K datasets "
-                          f"({', '.join(CP2K_SETS)}), not {args.name!r}", field="kpoints")
-    return datasets()[args.name][1](args)
+    The k-points are checked by the library alone (:func:`ddviz.reference.dataset.check_kpoints`
+    for the dataset, :class:`ddviz.reference.cp2k.CP2KSettings` for the values, before any MD);
+    their ``field="kpoints"`` errors are reported as the option's.
+    """
+    from ddviz.errors import ConfigError
+    from ddviz.reference.dataset import check_kpoints
+
+    try:
+        check_kpoints(args.name, args.kpoints)  # the builders other than the presets ignore it
+        return datasets()[args.name][1](args)
+    except ConfigError as exc:
+        if exc.field != "kpoints":
+            raise
+        raise ConfigError(f"--kpoints {' '.join(map(str, args.kpoints))}: {exc.detail}") from None

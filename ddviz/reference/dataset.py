@@ -103,6 +103,27 @@ PRESETS: dict[str, Preset] = {
 CP2K_SETS = tuple(name for name, p in PRESETS.items() if p.reference == "cp2k")
 
 
+def check_kpoints(name: str, kpoints) -> None:
+    """Refuse k-points for a dataset not computed with CP2K (their values: :class:`CP2KSettings`).
+
+    Parameters
+    ----------
+    name : str
+        A dataset name (a key of :data:`PRESETS` or another dataset of ``ddviz dataset``).
+    kpoints : sequence of 3 int or None
+        The requested Monkhorst-Pack grid; None for the preset's sampling.
+
+    Raises
+    ------
+    ConfigError
+        ``field="kpoints"``: k-points for a dataset not in :data:`CP2K_SETS`.
+    """
+    if kpoints is not None and name not in CP2K_SETS:
+        how = "computed with PySCF" if name in PRESETS else "not a CP2K dataset"
+        raise ConfigError(f"k-points apply to the periodic CP2K datasets ({', '.join(CP2K_SETS)}); "
+                          f"{name!r} is {how}", field="kpoints")
+
+
 def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
            seed: int = 0, kpoints=None) -> dict:
     """The full, JSON-serialisable description of a dataset (preset with overrides).
@@ -127,14 +148,14 @@ def recipe(name: str, n_train: int | None = None, n_test: int | None = None,
     Raises
     ------
     ConfigError
-        Unknown name, impossible counts, or k-points for a dataset not computed with CP2K.
+        Unknown name, impossible counts, k-points for a dataset not computed with CP2K
+        (:func:`check_kpoints`) or not three integers >= 1 (:class:`CP2KSettings`); the last two
+        with ``field="kpoints"``.
     """
     if name not in PRESETS:
         raise ConfigError(f"unknown dataset {name!r}; expected one of {', '.join(PRESETS)}")
     preset = PRESETS[name]
-    if kpoints is not None and preset.reference != "cp2k":
-        raise ConfigError(f"k-points apply to the periodic CP2K datasets ({', '.join(CP2K_SETS)}); "
-                          f"{name!r} is computed with PySCF", field="kpoints")
+    check_kpoints(name, kpoints)
     n_train = preset.n_train if n_train is None else n_train
     n_test = preset.n_test if n_test is None else n_test
     if n_train < 0 or n_test < 0 or n_train + n_test < 1:

@@ -94,12 +94,14 @@ class TrainConfig(Config):
     log_every: int = option(10, "Steps between history entries.", ge=1)
     patience: int = option(0, "Stop after this many validations without improvement "
                            "(0 = never stop early).", ge=0)
-    seed: int = option(0, "Seed for initial weights and probe points.")
-    init: str = option("", "Model file (.safetensors) whose weights and descriptor statistics "
-                       "start the run (fine-tuning, a second learning-rate cycle, an L-BFGS "
-                       "finish); its model configuration must equal this run's except for "
-                       "dtype (the weights are cast: a float32 model can be refined in "
-                       "float64). Empty: fresh weights.")
+    seed: int = option(0, "Seed for the initial weights and the training's random draws (the "
+                       "snapshots of each step, and what the method samples in them).")
+    init: str = option("", "Model file (.safetensors) of the same method whose weights (and "
+                       "whatever statistics the file stores with them) start the run "
+                       "(fine-tuning, a second learning-rate cycle, a finishing stage); its "
+                       "model configuration must equal this run's except for dtype (the "
+                       "weights are cast: a float32 model can be refined in float64). Empty: "
+                       "fresh weights.")
     threads: int = option(0, "CPU threads torch may use (0 = torch's default: all cores).", ge=0)
     device: Literal["auto", "cpu", "cuda"] = option(
         "auto", "'auto' (CUDA when available), 'cpu' or 'cuda'.")
