@@ -7,6 +7,8 @@ vacuum than that between its images must give the same density as the slab alone
 
 from __future__ import annotations
 
+import json
+
 import ase
 import ase.io
 import numpy as np
@@ -141,6 +143,10 @@ def test_predict_a_slab_from_extxyz_writes_a_periodic_cube(tmp_path, capsys):
     assert written.grid.pbc == (True, True, False)  # ddviz's cube token
     assert written.grid.is_close(comparison_grid(slab, spacing=SPACING), atol=1e-5)
     assert written.electrons() == pytest.approx(36, rel=0.01)  # 12 Al x 3 (GTH q3)
+    # evaluated as a reference: the model's own prediction, with the in-plane images again
+    assert main(["evaluate", str(AL_MODEL), str(out), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["files"][0]
+    assert figures["rel_l1"] < 1e-4 and figures["electrons_pred"] == pytest.approx(36, rel=0.01)
     # the cube as a structure: the same slab, the same grid, the same density
     again = tmp_path / "again.nc"
     assert main(["predict", str(AL_MODEL), str(out), "-o", str(again), "--spacing",

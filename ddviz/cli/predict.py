@@ -39,7 +39,8 @@ def add_arguments(p):
                    help="grid spacing in bohr (default %(default)s; on a cell: rounded to divide "
                         "each lattice vector)")
     p.add_argument("--margin", type=float, default=STANDARD_MARGIN,
-                   help="margin around the atoms in bohr (default %(default)s)")
+                   help="margin around the atoms in bohr (a molecule; the open axes of a slab "
+                        "or wire) (default %(default)s)")
     add_max_points_argument(p)
     add_pbc_argument(p, "a cube structure or --like file")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
