@@ -540,7 +540,9 @@ def as_periodic(sample: Sample, path=None, atol: float = 1e-4) -> Sample:
     Returns
     -------
     Sample
-        ``sample`` itself when already periodic on every axis, else a new Sample sharing the values,
+        ``sample`` itself when its file already says which axes are periodic (grid and atoms
+        periodic along the same axes, some or all: a CHGCAR, a periodic netCDF, a ddviz cube
+        with its ``ddviz pbc=`` token, a slab's included), else a new Sample sharing the values,
         with ``grid.pbc`` and ``atoms.pbc`` True and the atoms' cell set.
 
     Raises
@@ -548,7 +550,7 @@ def as_periodic(sample: Sample, path=None, atol: float = 1e-4) -> Sample:
     DdvizError
         Not a density in space, or the atoms' cell differs from the cell the grid spans.
     """
-    if all(sample.grid.pbc) and all(sample.atoms.pbc):
+    if any(sample.grid.pbc) and sample.grid.pbc == tuple(bool(p) for p in sample.atoms.pbc):
         return sample
     if sample.ndim != 3:
         raise DdvizError(f"only a density in space can be periodic (this one is {sample.ndim}D)",

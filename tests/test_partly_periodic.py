@@ -22,7 +22,7 @@ from ddviz.errors import DdvizError
 from ddviz.evaluate.comparison import compute_comparison
 from ddviz.evaluate.evaluation import comparison_grid
 from ddviz.evaluate.predictor import Predictor
-from ddviz.grid import Grid, Sample, lattice_frame
+from ddviz.grid import Grid, Sample, as_periodic, lattice_frame
 from ddviz.methods.deep_density.files import load_model
 from ddviz.units import ang_to_bohr
 
@@ -147,6 +147,7 @@ def test_predict_a_slab_from_extxyz_writes_a_periodic_cube(tmp_path, capsys):
     assert main(["evaluate", str(AL_MODEL), str(out), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)["files"][0]
     assert figures["rel_l1"] < 1e-4 and figures["electrons_pred"] == pytest.approx(36, rel=0.01)
+    assert as_periodic(written, out) is written  # --pbc keeps the axes the file declares
     # the cube as a structure: the same slab, the same grid, the same density
     again = tmp_path / "again.nc"
     assert main(["predict", str(AL_MODEL), str(out), "-o", str(again), "--spacing",
