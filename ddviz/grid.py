@@ -84,6 +84,65 @@ class Grid:
         return cls(np.zeros(3), cell / np.asarray(shape, dtype=float)[:, None], tuple(shape),
                    (True, True, True))
 
+    @classmethod
+    def partly_periodic(cls, cell_bohr, pbc, positions_bohr, spacing: float = STANDARD_SPACING,
+                        margin: float = STANDARD_MARGIN) -> Grid:
+        """The grid of a structure periodic along some axes only (a slab, a wire).
+
+        Along each periodic axis the lattice vector is divided evenly, as :meth:`periodic` does
+        (``round(length / spacing)`` steps, :func:`periodic_shape`), so the grid tiles the
+        structure's periodic images; along each open axis a box around the atoms with
+        ``margin`` on each side, as :meth:`around` lays it (``ceil(extent / spacing)`` points,
+        both ends on the box). The open axes run along the unit vectors of
+        :func:`lattice_frame`: orthogonal to the periodic lattice vectors (the surface normal
+        of a slab, whatever the cell's own third vector), so the cell's open vectors may be
+        zero, short or oblique. With every axis periodic this is :meth:`periodic` of the cell.
+
+        Parameters
+        ----------
+        cell_bohr : (3, 3) array-like
+            Lattice vectors as rows, bohr (those of open axes may be zero).
+        pbc : three bool
+            Periodic axes.
+        positions_bohr : (N, 3) array-like
+            Atom positions, bohr; only their extent along the open axes is used.
+        spacing : float
+            Wanted spacing, bohr.
+        margin : float
+            Space between the outermost atoms and the box along each open axis, bohr.
+
+        Returns
+        -------
+        Grid
+            ``pbc`` as given; origin on the cell's corner plane (zero component along the
+            periodic vectors), at the box's lower face along each open axis.
+
+        Raises
+        ------
+        DdvizError
+            ``spacing`` not positive or ``margin`` negative; a periodic lattice vector zero or
+            the periodic vectors linearly dependent.
+        """
+        pbc = tuple(bool(p) for p in pbc)
+        if not (np.isfinite(margin) and margin >= 0):
+            raise DdvizError(f"margin must be >= 0 bohr (finite), got {margin}", field="margin")
+        frame = lattice_frame(cell_bohr, pbc)
+        counts = periodic_shape(frame, spacing)
+        pos = np.asarray(positions_bohr, dtype=float).reshape(-1, 3)
+        origin, vectors, shape = np.zeros(3), np.empty((3, 3)), []
+        for axis, periodic in enumerate(pbc):
+            if periodic:
+                shape.append(counts[axis])
+                vectors[axis] = frame[axis] / counts[axis]
+                continue
+            along = pos @ frame[axis] if len(pos) else np.zeros(1)
+            extent = along.max() - along.min() + 2 * margin
+            n = max(int(np.ceil(extent / spacing)), 2)
+            shape.append(n)
+            vectors[axis] = frame[axis] * extent / (n - 1)
+            origin += (along.min() - margin) * frame[axis]
+        return cls(origin, vectors, tuple(shape), pbc)
+
     # --- geometry -----------------------------------------------------------------------------
     @property
     def size(self) -> int:
@@ -408,6 +467,60 @@ def periodic_shape(cell_bohr, spacing: float = STANDARD_SPACING) -> tuple[int, i
     return tuple(int(max(1, round(n))) for n in lengths / spacing)
 
 
+def lattice_frame(cell_bohr, pbc) -> np.ndarray:
+    """The lattice vectors of the periodic axes completed by unit vectors on the open axes.
+
+    A partly periodic structure (a slab: pbc T T F; a wire: T F F) is periodic along its
+    periodic lattice vectors only; its open vectors may be zero (ASE's ``fcc111`` without
+    vacuum), short or oblique. The frame keeps the periodic vectors and replaces each open one
+    by a unit vector orthogonal to every periodic vector and to the open ones before it: the
+    cell's own open vector with its periodic part removed, or, where that is (nearly) nothing,
+    the Cartesian axis that leaves the most. A slab's open row is then its unit surface normal.
+    Neighbour searches and grids use the frame; a lattice translation is only ever along a
+    periodic row, so the open rows' lengths do not matter.
+
+    Parameters
+    ----------
+    cell_bohr : (3, 3) array-like
+        Lattice vectors as rows, bohr.
+    pbc : three bool
+        Periodic axes.
+
+    Returns
+    -------
+    (3, 3) ndarray
+        Rows: bohr on periodic axes (the cell's own), unit (dimensionless) on open axes; full
+        rank. Equal to the cell when every axis is periodic.
+
+    Raises
+    ------
+    DdvizError
+        A periodic lattice vector is zero, or the periodic vectors are linearly dependent.
+    """
+    cell = np.asarray(cell_bohr, dtype=float).reshape(3, 3)
+    pbc = tuple(bool(p) for p in pbc)
+    periodic = cell[list(pbc)]
+    lengths = np.linalg.norm(periodic, axis=1)
+    scale = lengths.max(initial=0.0)
+    flags = " ".join("T" if p else "F" for p in pbc)
+    if len(periodic) and (lengths.min() <= 1e-8 * max(scale, 1.0)
+                          or np.linalg.matrix_rank(periodic, tol=1e-8 * scale) < len(periodic)):
+        raise DdvizError(f"the lattice vectors of the periodic axes (pbc {flags}) are zero or "
+                         f"linearly dependent: {np.round(periodic, 6).tolist()} bohr; give each "
+                         "periodic axis its own lattice vector", field="cell")
+    found = list(np.linalg.qr(periodic.T)[0].T) if len(periodic) else []  # orthonormal rows
+    frame = cell.copy()
+    for axis in (a for a in range(3) if not pbc[a]):
+        def rest(v):
+            return v - sum((v @ u) * u for u in found)
+        own = rest(cell[axis])
+        if np.linalg.norm(own) <= 1e-3 * np.linalg.norm(cell[axis]):  # zero or in the plane
+            own = max((rest(e) for e in np.eye(3)), key=np.linalg.norm)
+        frame[axis] = own / np.linalg.norm(own)
+        found.append(frame[axis])
+    return frame
+
+
 def as_periodic(sample: Sample, path=None, atol: float = 1e-4) -> Sample:
     """The same density on a fully periodic grid of its cell (a cube read with ``--pbc``).
 
@@ -427,7 +540,9 @@ def as_periodic(sample: Sample, path=None, atol: float = 1e-4) -> Sample:
     Returns
     -------
     Sample
-        ``sample`` itself when already periodic on every axis, else a new Sample sharing the values,
+        ``sample`` itself when its file already says which axes are periodic (grid and atoms
+        periodic along the same axes, some or all: a CHGCAR, a periodic netCDF, a ddviz cube
+        with its ``ddviz pbc=`` token, a slab's included), else a new Sample sharing the values,
         with ``grid.pbc`` and ``atoms.pbc`` True and the atoms' cell set.
 
     Raises
@@ -435,7 +550,7 @@ def as_periodic(sample: Sample, path=None, atol: float = 1e-4) -> Sample:
     DdvizError
         Not a density in space, or the atoms' cell differs from the cell the grid spans.
     """
-    if all(sample.grid.pbc) and all(sample.atoms.pbc):
+    if any(sample.grid.pbc) and sample.grid.pbc == tuple(bool(p) for p in sample.atoms.pbc):
         return sample
     if sample.ndim != 3:
         raise DdvizError(f"only a density in space can be periodic (this one is {sample.ndim}D)",

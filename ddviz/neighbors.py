@@ -74,7 +74,8 @@ class CellList:
     """Atom images binned for repeated "which atoms are within rcut of these points" queries.
 
     positions: (N, 3) bohr. cell: (3, 3) bohr, rows = lattice vectors (needed when any axis is
-    periodic). pbc: bool or three bools.
+    periodic; full rank: the rows of open axes only complete it, as the unit normals of
+    :func:`ddviz.grid.lattice_frame` do for a slab or wire). pbc: bool or three bools.
     """
 
     def __init__(self, positions: torch.Tensor, rcut: float, cell=None, pbc=False):

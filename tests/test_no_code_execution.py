@@ -69,6 +69,8 @@ def clean_files(tmp_path_factory):
 
     pgrid = G.periodic(ang_to_bohr(cell.cell), (8, 8, 8))
     dio.write(Sample(cell, pgrid, np.full(pgrid.shape, 0.01)), d / "CHGCAR")
+    dio.write(Sample(cell, pgrid, np.full(pgrid.shape, 0.01)), d / "cell.cube")  # ddviz pbc=
+    assert dio.read(d / "cell.cube").grid.pbc == (True, True, True)
     cell.write(d / "h2.xyz", format="extxyz")
     cell.write(d / "POSCAR", format="vasp")
     cell.write(d / "h2.cif", format="cif")
@@ -82,8 +84,10 @@ def _text_variants(path, payload) -> list[tuple[str, bytes]]:
     one_line = payload.replace("\n", " ")
     if name.endswith(".cube"):
         lines = raw.decode().splitlines(keepends=True)
-        return [(f"comment line {i + 1}", "".join(lines[:i] + [one_line + "\n"] + lines[i + 1:])
-                 .encode()) for i in (0, 1)]
+        token = "ddviz pbc=" + one_line  # a payload in ddviz's pbc token, ahead of and after it
+        return [(f"comment line {i + 1}", "".join(lines[:i] + [text + "\n"] + lines[i + 1:])
+                 .encode()) for i in (0, 1)
+                for text in (one_line, token, token + " T T T", one_line + " ddviz pbc=T T T")]
     if name in ("CHGCAR", "POSCAR"):
         lines = raw.decode().splitlines(keepends=True)
         return [("comment", "".join([one_line + "\n"] + lines[1:]).encode()),
@@ -132,7 +136,8 @@ def _use(path):
         pass  # a clean refusal is fine; running the payload is not
 
 
-@pytest.mark.parametrize("name", ["h2.cube", "CHGCAR", "POSCAR", "h2.xyz", "h2.cif"])
+@pytest.mark.parametrize("name", ["h2.cube", "cell.cube", "CHGCAR", "POSCAR", "h2.xyz",
+                                  "h2.cif"])
 def test_text_formats_run_no_payload(clean_files, tmp_path, name, ddviz_cli):
     marker = tmp_path / "marker"
     for k, payload in enumerate(_payloads(marker)):

@@ -69,7 +69,10 @@ def test_grid_on_the_cell_divides_each_lattice_vector():
     assert tuple(int(round(n)) for n in lengths / 0.2) == grid.shape
     slab = atoms.copy()
     slab.pbc = (True, True, False)
-    assert comparison_grid(slab).pbc == (False, False, False)  # a box around the atoms, as before
+    mixed = comparison_grid(slab, spacing=0.2)  # the cell's a and b, a box along the normal
+    assert mixed.pbc == (True, True, False)
+    assert np.allclose(mixed.cell[:2], ang_to_bohr(atoms.cell.array[:2]))
+    assert np.allclose(mixed.vectors[2] @ ang_to_bohr(atoms.cell.array[:2]).T, 0, atol=1e-12)
 
 
 def test_predict_crystal_writes_chgcar_read_back_by_ase_and_pymatgen(tmp_path, capsys):
@@ -151,6 +154,10 @@ def test_cube_with_pbc_is_periodic_and_evaluated_with_images(tmp_path, predictor
     values = predictor.predict_grid(atoms, grid)
     cube = tmp_path / "cell.cube"
     io.write(Sample(atoms, grid, values), cube)
+    assert io.read(cube).grid.pbc == (True, True, True)  # ddviz's own cube says it is periodic
+    lines = cube.read_text().splitlines(keepends=True)  # as CP2K writes one: no ddviz token
+    cube.write_text("".join(lines[:1] + ["OUTER LOOP: X, MIDDLE LOOP: Y, INNER LOOP: Z\n"]
+                            + lines[2:]))
     plain = io.read(cube)
     assert plain.grid.pbc == (False, False, False) and not any(plain.atoms.pbc)
     periodic = as_periodic(plain, cube)
@@ -246,24 +253,3 @@ def test_shipped_aluminium_model_on_its_cp2k_test_cell(ddviz_cli):
     open_atoms.pbc = False
     alone = Predictor(model, device="cpu").predict_points(open_atoms, sample.grid.points()[::97])
     assert alone.mean() < 0.9 * np.asarray(sample.density).ravel()[::97].mean()
-
-
-def test_partly_periodic_structure_refused_before_predicting(tmp_path, capsys):
-    """A slab (pbc T T F) has no grid ddviz can lay (a box around the atoms would also hold the
-    images along x and y): refused with one line, nothing written; as T T T it predicts."""
-    from ase.build import fcc111
-
-    slab = fcc111("Al", (2, 2, 3), a=4.05, vacuum=5.0)
-    assert list(slab.pbc) == [True, True, False]
-    path = tmp_path / "slab.extxyz"
-    ase.io.write(path, slab)
-    out = tmp_path / "slab.cube"
-    assert main(["predict", str(AL_MODEL), str(path), "-o", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "slab.extxyz" in err and "pbc T T F" in err and len(err.strip().splitlines()) == 1
-    assert not out.exists()
-    slab.pbc = True
-    ase.io.write(path, slab)
-    assert main(["predict", str(AL_MODEL), str(path), "-o", str(out), "--spacing", "0.5"]) == 0
-    written = io.read(out)
-    assert written.density.sum() * written.grid.voxel_volume == pytest.approx(36, rel=0.02)

@@ -75,4 +75,5 @@ def add_pbc_argument(parser, what: str = "a cube file") -> None:
     """
     parser.add_argument("--pbc", action="store_true",
                         help=f"treat {what} as periodic: its grid spans exactly its cell (as "
-                             "CP2K writes cubes); CHGCAR is always periodic")
+                             "CP2K writes cubes); CHGCAR is always periodic, and a cube "
+                             "written by ddviz says which axes are (its 'ddviz pbc=' line)")

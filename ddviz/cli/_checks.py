@@ -187,30 +187,34 @@ def check_molecule(atoms, path, command: str) -> None:
             f"molecules only (write the structure without a cell, or with pbc F F F)")
 
 
-def check_whole_periodicity(atoms, path) -> None:
-    """Refuse a structure periodic along some axes only (a slab, a wire) for a 3D grid.
+def check_periodic_axes(atoms, path) -> None:
+    """Refuse a structure whose periodic axes have no lattice to lay a grid on.
 
-    The grid of a periodic structure is laid on its cell and that of a molecule around its
-    atoms; a partly periodic one has neither (a box around the atoms would also hold the images
-    along the periodic axes), so it is refused before anything is computed.
+    Periodic structures get a grid on their cell, partly periodic ones (a slab: pbc T T F, a
+    wire: T F F) the mixed grid of :meth:`ddviz.grid.Grid.partly_periodic` (the periodic lattice
+    vectors divided evenly, a box around the atoms along the open axes, which need no lattice
+    vector of their own). Checked before the model is loaded.
 
     Parameters
     ----------
     atoms : ase.Atoms
-        The structure read from ``path``.
+        The structure read from ``path`` (Å).
     path : str or Path
         Its file, named in the message.
 
     Raises
     ------
-    ddviz.errors.UnsupportedError
-        Some but not all axes periodic.
+    ddviz.errors.DdvizError
+        A periodic axis whose lattice vector is zero, or periodic lattice vectors that are
+        linearly dependent.
     """
-    from ddviz.errors import UnsupportedError
+    import numpy as np
 
-    if any(atoms.pbc) and not all(atoms.pbc):
-        flags = " ".join("T" if p else "F" for p in atoms.pbc)
-        raise UnsupportedError(
-            f"{path}: periodic along some axes only (pbc {flags}); ddviz predicts on a whole "
-            "cell (pbc T T T: give a slab or wire its vacuum in a full cell) or on an isolated "
-            "molecule (pbc F F F)")
+    from ddviz.grid import lattice_frame
+    from ddviz.units import ang_to_bohr
+
+    if any(atoms.pbc):
+        try:
+            lattice_frame(ang_to_bohr(np.asarray(atoms.cell)), atoms.pbc)
+        except DdvizError as exc:
+            raise DdvizError(exc.detail, path=path, field="cell") from None

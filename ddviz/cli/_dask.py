@@ -25,7 +25,7 @@ def run_dask(args) -> int:
     from pathlib import Path
 
     from ddviz import io
-    from ddviz.cli._checks import check_grid_size, check_whole_periodicity
+    from ddviz.cli._checks import check_grid_size, check_periodic_axes
     from ddviz.errors import DdvizError
     from ddviz.evaluate.dask_grid import DEFAULT_BLOCK_POINTS, predict_zarr
     from ddviz.evaluate.evaluation import comparison_grid
@@ -49,7 +49,7 @@ def run_dask(args) -> int:
     like = (io.read(args.like, format=args.like_format, max_points=args.max_points)
             if args.like else None)
     if like is None:
-        check_whole_periodicity(atoms, args.structure)
+        check_periodic_axes(atoms, args.structure)
     grid = comparison_grid(atoms, like, args.spacing, args.margin)
     check_grid_size(grid, args.like or args.structure, args.max_points)
     _, meta = load_model(args.model)  # the file checked before any worker starts

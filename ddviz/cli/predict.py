@@ -2,7 +2,9 @@
 
 On the grid of a reference file (--like); for a periodic structure (a cif, POSCAR or extxyz with a
 lattice, or a cube read with --pbc) on its cell, periodic, at about --spacing bohr (rounded so that
-each lattice vector holds a whole number of steps); else on the standard grid around the atoms
+each lattice vector holds a whole number of steps); for one periodic along some axes only (a slab,
+pbc T T F; a wire, T F F) on the mixed grid: its periodic lattice vectors divided so, a box with
+--margin around the atoms along the open axes; else on the standard grid around the atoms
 (--spacing, --margin, bohr). An output named CHGCAR or *.CHGCAR is written as VASP does (rho x
 V_cell, VASP 5 header with the species line; periodic grids only). Outputs and grid sizes (DDVIZ_MAX_POINTS, default 2e8 points) are checked
 before the model is loaded; a warning is printed when the predicted electrons differ from the
@@ -37,7 +39,8 @@ def add_arguments(p):
                    help="grid spacing in bohr (default %(default)s; on a cell: rounded to divide "
                         "each lattice vector)")
     p.add_argument("--margin", type=float, default=STANDARD_MARGIN,
-                   help="margin around the atoms in bohr (default %(default)s)")
+                   help="margin around the atoms in bohr (a molecule; the open axes of a slab "
+                        "or wire) (default %(default)s)")
     add_max_points_argument(p)
     add_pbc_argument(p, "a cube structure or --like file")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
@@ -118,7 +121,7 @@ def run(args):
     from pathlib import Path
 
     from ddviz import io
-    from ddviz.cli._checks import check_grid_size, check_output, check_whole_periodicity
+    from ddviz.cli._checks import check_grid_size, check_output, check_periodic_axes
     from ddviz.errors import DdvizError
     from ddviz.evaluate.evaluation import comparison_grid
     from ddviz.grid import as_periodic
@@ -153,14 +156,17 @@ def run(args):
         like = as_periodic(like, args.like)
         frames = [_with_cell(atoms, like.atoms) for atoms in frames]
     for _, atoms, output in jobs:  # the grid's size from its shape: nothing allocated yet
-        if like is None:
-            check_whole_periodicity(atoms, args.structure)
+        if like is None:  # a slab or wire: the mixed grid needs its periodic lattice vectors
+            check_periodic_axes(atoms, args.structure)
         grid = comparison_grid(atoms, like, args.spacing, args.margin)
         check_grid_size(grid, args.like or args.structure, args.max_points)
         if io.format_of(output).name == "chgcar" and not all(grid.pbc):
-            raise DdvizError("a CHGCAR holds a periodic cell: this structure has none (give a "
-                             "cif, POSCAR or extxyz with a lattice, or --pbc for a cube of the "
-                             "cell)", path=output)
+            flags = " ".join("T" if p else "F" for p in grid.pbc)
+            why = (f"this structure is periodic along some axes only (pbc {flags}): write it as "
+                   ".cube or .nc, or give it a full cell with vacuum (pbc T T T)"
+                   if any(grid.pbc) else "this structure has none (give a cif, POSCAR or extxyz "
+                   "with a lattice, or --pbc for a cube of the cell)")
+            raise DdvizError(f"a CHGCAR holds a periodic cell: {why}", path=output)
     from ddviz.evaluate.comparison import compute_comparison
     from ddviz.grid import Sample
     from ddviz.methods.deep_density.files import load_model

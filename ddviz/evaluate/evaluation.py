@@ -67,20 +67,31 @@ def comparison_grid(atoms, reference=None, spacing: float = STANDARD_SPACING,
     spacing, margin : float
         Without a reference: for a periodic structure (pbc on every axis), the periodic grid of
         its cell at about ``spacing`` bohr (:func:`ddviz.grid.periodic_shape`, origin at the
-        cell's corner); else (molecules, and structures periodic along some axes only, such as
-        a 1D chain) the standard grid (:meth:`Grid.around`) with these (bohr).
+        cell's corner); for one periodic along some axes only (a slab, a wire, a 1D chain) the
+        mixed grid (:meth:`Grid.partly_periodic`: the periodic lattice vectors divided as for
+        a cell, a box with ``margin`` around the atoms along the open axes); for a molecule
+        (no periodic axis) the standard grid (:meth:`Grid.around`). Both in bohr.
+
+    Returns
+    -------
+    Grid
+        In bohr, periodic along the structure's periodic axes (without a reference).
 
     Raises
     ------
     DdvizError
-        The reference's atoms are not ``atoms``.
+        The reference's atoms are not ``atoms``; the lattice vectors of the periodic axes are
+        zero or linearly dependent.
     """
     if reference is not None:
         check_same_atoms(atoms, reference.atoms)
         return reference.grid
+    cell = ang_to_bohr(atoms.cell.array)
     if all(atoms.pbc) and atoms.cell.rank == 3:
-        cell = ang_to_bohr(atoms.cell.array)
         return Grid.periodic(cell, periodic_shape(cell, spacing))
+    if any(atoms.pbc):
+        return Grid.partly_periodic(cell, atoms.pbc, ang_to_bohr(atoms.positions), spacing,
+                                    margin)
     return Grid.around(ang_to_bohr(atoms.positions), spacing, margin)
 
 

@@ -20,7 +20,7 @@ import torch
 
 from ddviz.device import pick_device
 from ddviz.errors import DdvizError
-from ddviz.grid import Grid, Refinement
+from ddviz.grid import Grid, Refinement, lattice_frame
 from ddviz.methods.deep_density.model import DeepDensity, Environment
 from ddviz.units import ang_to_bohr
 
@@ -42,9 +42,30 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def structure_from_atoms(atoms: ase.Atoms):
-    """``(numbers, positions_bohr, cell_bohr or None, pbc)`` from ASE atoms (Å -> bohr)."""
+    """``(numbers, positions_bohr, cell_bohr or None, pbc)`` from ASE atoms (Å -> bohr).
+
+    The cell of a structure periodic along some axes only is
+    :func:`ddviz.grid.lattice_frame`'s: its periodic lattice vectors, unit vectors orthogonal
+    to them on the open axes (which may be zero or oblique in the file).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Positions and cell in Å.
+
+    Returns
+    -------
+    tuple
+        Atomic numbers (N,), positions (N, 3) bohr, cell (3, 3) bohr (None without a periodic
+        axis), pbc (three bool).
+
+    Raises
+    ------
+    DdvizError
+        The lattice vectors of the periodic axes are zero or linearly dependent.
+    """
     pbc = tuple(bool(p) for p in atoms.pbc)
-    cell = ang_to_bohr(np.asarray(atoms.cell)) if any(pbc) else None
+    cell = lattice_frame(ang_to_bohr(np.asarray(atoms.cell)), pbc) if any(pbc) else None
     return atoms.numbers, ang_to_bohr(atoms.positions), cell, pbc
 
 

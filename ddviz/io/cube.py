@@ -6,12 +6,21 @@ Layout: two comment lines; ``natoms x0 y0 z0 [nval]``; three lines ``n_i v_ix v_
 
 Units: a positive voxel count n_i means vector i is in bohr, negative means Å; the sign of n_0
 sets the unit of the origin and atom positions. Values are read and written as e/bohr^3 in either
-case (as Gaussian, PySCF and VMD treat them). The grid is not periodic; the origin is kept.
+case (as Gaussian, PySCF and VMD treat them). The origin is kept.
+
+Periodicity: the format has no flag for it (CP2K's and VASP's cubes are periodic, Gaussian's are
+not, and nothing in the file says which). ddviz writes a periodic grid's second comment line as
+the exact token ``ddviz pbc=T T F`` (one T or F per voxel axis) and reads a token ending that line
+with one fixed regular expression (:data:`PBC_TOKEN`; nothing is evaluated): the grid gets those
+periodic axes, the atoms the grid's cell and that pbc. Any other second line, a malformed token
+included, is a comment: the grid is not periodic (``--pbc`` declares a foreign cube of the cell
+periodic, :func:`ddviz.grid.as_periodic`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
@@ -21,6 +30,9 @@ from ddviz.io._common import LineReader, check_points, open_binary
 from ddviz.units import BOHR_PER_ANGSTROM, ang_to_bohr
 
 VALUES_PER_LINE = 6
+LOOP_ORDER = "OUTER LOOP: X, MIDDLE LOOP: Y, INNER LOOP: Z"
+# ddviz's periodicity token, at the end of the second comment line: exactly "ddviz pbc=T T F"
+PBC_TOKEN = re.compile(r"(?:^|\s)ddviz pbc=([TF]) ([TF]) ([TF])\s*\Z")
 
 
 def _header(r: LineReader, max_points: int | None):
@@ -58,11 +70,36 @@ def _header(r: LineReader, max_points: int | None):
             raise UnsupportedError(f"multi-volume cube with {m} volumes is not supported",
                                    path=r.path, line=r.line)
     try:
-        grid = Grid(origin * scale, vectors, shape)
+        grid = Grid(origin * scale, vectors, shape, pbc_of(comments[1]))
     except DdvizError as exc:
         raise r.error(f"bad voxel vectors: {exc}", 6) from None
     positions = np.array(positions, dtype=float).reshape(-1, 3) * scale
     return comments, numbers, positions, grid, n
+
+
+def pbc_of(comment: str) -> tuple[bool, bool, bool]:
+    """The periodic axes a cube's second comment line declares with ddviz's token.
+
+    Parameters
+    ----------
+    comment : str
+        The second comment line.
+
+    Returns
+    -------
+    tuple of three bool
+        From a token ``ddviz pbc=X Y Z`` (each ``T`` or ``F``, single spaces) that ends the line;
+        all False without one or for anything else (a malformed token is ignored).
+    """
+    match = PBC_TOKEN.search(comment)
+    return tuple(m == "T" for m in match.groups()) if match else (False, False, False)
+
+
+def _atoms(numbers, positions, grid: Grid):
+    """ASE atoms; with the grid's cell and pbc when the grid is periodic along some axis."""
+    if not any(grid.pbc):
+        return atoms_from_bohr(numbers, positions)
+    return atoms_from_bohr(numbers, positions, grid.cell, grid.pbc)
 
 
 def _provenance(comments, path) -> dict:
@@ -80,21 +117,25 @@ def _provenance(comments, path) -> dict:
 
 
 def read(path, max_points: int | None) -> Sample:
-    """A Sample: atoms (no cell, pbc False), the cube's grid and values in e/bohr^3."""
+    """A Sample: the cube's atoms, grid and values in e/bohr^3.
+
+    Without ddviz's pbc token the atoms have no cell and nothing is periodic; with it the grid
+    is periodic along the axes it names and the atoms take the grid's cell and that pbc.
+    """
     with open_binary(path) as f:
         r = LineReader(f, path)
         comments, numbers, positions, grid, n = _header(r, max_points)
         values = r.values(n)
         r.only_whitespace_left(f"{n} grid values")
-    atoms = atoms_from_bohr(numbers, positions)
+    atoms = _atoms(numbers, positions, grid)
     return Sample(atoms, grid, values.reshape(grid.shape), _provenance(comments, path))
 
 
 def read_atoms(path):
-    """The atoms (Å) of a cube file, from its header only."""
+    """The atoms (Å) of a cube file, from its header only (cell and pbc as :func:`read`)."""
     with open_binary(path) as f:
-        _, numbers, positions, _, _ = _header(LineReader(f, path), 1 << 62)
-    return atoms_from_bohr(numbers, positions)
+        _, numbers, positions, grid, _ = _header(LineReader(f, path), 1 << 62)
+    return _atoms(numbers, positions, grid)
 
 
 def _comment(sample) -> str:
@@ -103,10 +144,17 @@ def _comment(sample) -> str:
 
 
 def write(sample: Sample, path, *, name=None) -> None:
-    """Write in bohr (positive voxel counts), values as ``%13.5E``, 6 per line, each z-row new line."""
+    """Write in bohr (positive voxel counts), values as ``%13.5E``, 6 per line, each z-row new line.
+
+    The second comment line is the loop order, or, for a grid periodic along some axis,
+    ddviz's token alone (``ddviz pbc=T T F``), so that :func:`read` gives it back periodic (the
+    loop order is the default one; ASE would read any word after ``OUTER LOOP`` as an axis).
+    """
     grid = sample.grid
     pos = ang_to_bohr(sample.atoms.positions).reshape(-1, 3)
-    lines = ["ddviz density e/bohr^3 " + _comment(sample), "OUTER LOOP: X, MIDDLE LOOP: Y, INNER LOOP: Z",
+    second = ("ddviz pbc=" + " ".join("T" if p else "F" for p in grid.pbc) if any(grid.pbc)
+              else LOOP_ORDER)  # not both: ASE parses any "OUTER LOOP" line for axis letters
+    lines = ["ddviz density e/bohr^3 " + _comment(sample), second,
              "%5d%12.6f%12.6f%12.6f" % (len(pos), *grid.origin)]
     lines += ["%5d%12.6f%12.6f%12.6f" % (n, *v) for n, v in zip(grid.shape, grid.vectors)]
     lines += ["%5d%12.6f%12.6f%12.6f%12.6f" % (z, float(z), *p)
