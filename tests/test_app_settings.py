@@ -58,7 +58,8 @@ def test_defaults_come_from_the_environment(tmp_path, monkeypatch):
 
 def test_the_default_model_covers_the_default_structure(tmp_path):
     """With the shipped models (aluminium sorts first), a water example gets a model knowing H
-    and O, an aluminium cell the aluminium model."""
+    and O, the cluster model (water-box sorts before it), a water box the box model, an aluminium
+    cell the aluminium model."""
     from ddviz.app.explore.inputs import InputsPanel
     from ddviz.app.explore.state import ExploreState
     from ddviz.shipped import shipped_dir
@@ -66,11 +67,13 @@ def test_the_default_model_covers_the_default_structure(tmp_path):
     models = shipped_dir("models")
     assert sorted(p.name for p in models.glob("*.safetensors"))[0] == "aluminium.safetensors"
     for name, expected in (("water8.xyz", "water.safetensors"),
-                           ("al32.nc", "aluminium.safetensors")):
+                           ("al32.nc", "aluminium.safetensors"),
+                           ("water32-box.nc", "water-box.safetensors")):
         data = tmp_path / name.split(".")[0]
         data.mkdir()
+        folder = ROOT / "assets" / "datasets" / name.split(".")[0]
         source = (shipped_dir("examples") / name if name.endswith(".xyz") else
-                  sorted((ROOT / "assets" / "datasets" / "al32").glob("al32_*.nc"))[0])
+                  sorted(folder.glob(f"{folder.name}_*.nc"))[0])
         (data / name).write_bytes(source.read_bytes())
         state = ExploreState()
         InputsPanel(state, AppSettings(data_dirs=[data], models_dir=models, cache_dir=None),

@@ -37,6 +37,7 @@ def test_training_learns_and_writes_its_files(ethane_dataset, tmp_path):
     _, meta = load_model(tmp_path / "run" / MODEL)
     assert meta["user"]["validation"]["rel_l1"] == pytest.approx(trainer.best["rel_l1"])
     assert meta["user"]["training"]["train_snapshots"] == 6
+    assert meta["user"]["training"]["periodic"] is False  # molecules
 
 
 def test_stop_and_resume_is_bit_for_bit(ethane_dataset, tmp_path):

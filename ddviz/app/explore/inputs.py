@@ -76,19 +76,24 @@ class InputsPanel(pn.viewable.Viewer):
             chosen["structure"] = (with_ref or structures)[0]
         if self.state.model is None and models:
             structure = chosen.get("structure", self.state.structure)
-            covering = self._covering(self._symbols(structure), models) if structure else []
+            atoms = self._atoms(structure) if structure else None
+            covering = (self._covering(atoms.get_chemical_symbols(), models)
+                        if atoms is not None else [])
+            if atoms is not None:  # a cell's model for a cell, a molecule's for a molecule
+                covering.sort(key=lambda n: model_periodic(self.resolve("model", n))
+                              != bool(any(atoms.pbc)))
             chosen["model"] = (covering or models)[0]
         p.update(chosen)
 
-    def _symbols(self, structure: str) -> list[str]:
-        """The chemical symbols of a listed structure (none when it cannot be read)."""
+    def _atoms(self, structure: str):
+        """The atoms of a listed structure (None when it cannot be read)."""
         from ddviz import io
 
         try:
             path = self.resolve("structure", structure)
-            return io.read_structures(path, check=False)[0].get_chemical_symbols()
+            return io.read_structures(path, check=False)[0]
         except (DdvizError, OSError, ValueError, TypeError):
-            return []
+            return None
 
     def _covering(self, symbols, names: list[str]) -> list[str]:
         """The models of ``names`` whose species cover ``symbols`` (all of them when empty)."""
@@ -220,6 +225,21 @@ def model_method(path) -> str | None:
         return method_for_format(model_format(path)).name
     except DdvizError:
         return None
+
+
+def model_periodic(path) -> bool:
+    """Whether a model file says it was trained on periodic snapshots (False when it says not)."""
+    from ddviz.errors import DdvizError
+    from ddviz.io import safe_json
+    from ddviz.methods import header_metadata
+
+    try:
+        user = header_metadata(path).get("user") or "{}"
+        user = safe_json.loads(user) if isinstance(user, str) else user
+        training = user.get("training") if isinstance(user, dict) else None
+        return bool(isinstance(training, dict) and training.get("periodic") is True)
+    except (DdvizError, ValueError, safe_json.JSONError):
+        return False
 
 
 def model_species(path) -> set[str]:

@@ -303,10 +303,16 @@ class DeepDensityTraining(TrainingMethod):
         return load_model(path, device=self.device)[0]
 
     def data_summary(self) -> dict:
-        """Snapshot counts, data paths and the training data's provenance."""
+        """Snapshot counts, data paths, periodicity and the training data's provenance.
+
+        ``periodic``: every training snapshot is periodic along some axis (cells, slabs: the
+        app's default model for a periodic structure prefers such models, a cluster model for a
+        molecule).
+        """
         return {"train_snapshots": len(self.train_samples),
                 "validation_snapshots": len(self.val_samples),
                 "data": list(self.config.train),
+                "periodic": all(any(s.grid.pbc) for s in self.train_samples),
                 "data_provenance": self.train_samples[0].provenance}
 
 
