@@ -63,7 +63,7 @@ def test_kpoints_section_and_its_refusals():
     text = cp2k.write_input(water, CP2KSettings(kpoints=(2, 2, 2)), data="/usr/share/cp2k")
     assert "&OT" not in text and "&SMEAR" not in text and "&DIAGONALIZATION" in text
     assert "BROYDEN_MIXING" in text and "MONKHORST-PACK 2 2 2" in text
-    for bad in ((2, 2), (0, 1, 1), (2.0, 2, 2), (True, 1, 1), "222", 2, (1, 1, -1)):
+    for bad in ((2, 2), (0, 1, 1), (2.0, 2, 2), (True, 1, 1), "222", 2, (1, 1, -1), (1000, 1, 1)):
         with pytest.raises(ConfigError, match="kpoints") as err:
             CP2KSettings(kpoints=bad)
         assert err.value.field == "kpoints"
@@ -81,7 +81,7 @@ def test_kpoints_section_and_its_refusals():
 @pytest.mark.parametrize(("name", "kpoints", "said"), [
     ("plane2d", "2 2 2", "k-points apply to the periodic CP2K datasets (al32, "),  # no preset
     ("ethane", "2 2 2", "'ethane' is computed with PySCF"),  # a PySCF preset
-    ("al32", "2 0 2", "kpoints must be three integers >= 1"),  # CP2KSettings' own check
+    ("al32", "2 0 2", "kpoints must be three integers from 1 to 16"),  # CP2KSettings' check
 ])
 def test_dataset_command_names_the_option_of_refused_kpoints(name, kpoints, said, ddviz_cli,
                                                               tmp_path):

@@ -148,6 +148,14 @@ def test_predict_a_slab_from_extxyz_writes_a_periodic_cube(tmp_path, capsys):
     figures = json.loads(capsys.readouterr().out)["files"][0]
     assert figures["rel_l1"] < 1e-4 and figures["electrons_pred"] == pytest.approx(36, rel=0.01)
     assert as_periodic(written, out) is written  # --pbc keeps the axes the file declares
+    # properties: electrons yes; in-plane multipoles and an isolated Hartree energy would be wrong
+    assert main(["properties", str(out), "--json"]) == 0
+    props = json.loads(capsys.readouterr().out)
+    assert props["partly_periodic"] and props["electrons"] == pytest.approx(36, rel=0.01)
+    assert props["dipole_debye"] is None and props["hartree_ha"] is None
+    assert main(["properties", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "not defined for a partly periodic structure" in text and "(isolated)" not in text
     # the cube as a structure: the same slab, the same grid, the same density
     again = tmp_path / "again.nc"
     assert main(["predict", str(AL_MODEL), str(out), "-o", str(again), "--spacing",

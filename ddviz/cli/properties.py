@@ -52,8 +52,16 @@ def run(args):
                       _vector(row) for row in props["quadrupole_e_bohr2"])
                   + " e*bohr^2 (traceless, Buckingham)"]
     else:
-        lines.append("multipoles      not defined for a periodic cell")
-    lines.append(f"hartree         {props['hartree_ha']:.6f} Ha"
-                 + (" (periodic, k=0 dropped)" if props["pbc"] else " (isolated)"))
+        what = ("a partly periodic structure" if props["partly_periodic"] else
+                "a periodic cell")
+        lines.append(f"multipoles      not defined for {what}")
+    if props["hartree_ha"] is not None:
+        lines.append(f"hartree         {props['hartree_ha']:.6f} Ha"
+                     + (" (periodic, k=0 dropped)" if props["pbc"] else " (isolated)"))
+    elif props["partly_periodic"]:
+        lines.append("hartree         not computed for a partly periodic structure (it needs a "
+                     "2D-periodic Coulomb kernel)")
+    else:
+        lines.append("hartree         not computed: the grid is too large for its FFT")
     print("\n".join(lines))
     return 0

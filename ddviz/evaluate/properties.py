@@ -365,7 +365,9 @@ def properties(values, grid: Grid, atoms, pseudo: str = "gth-pbe", pbc: bool | N
         Pseudopotential family of the density (the core charges).
     pbc : bool, optional
         Treat the grid as a periodic cell (default: ``all(grid.pbc)``). The multipoles of a
-        periodic density depend on the cell's choice and are then None.
+        periodic density depend on the cell's choice and are then None. A grid periodic along
+        some axes only (a slab, a wire; ``pbc`` not given) has ``partly_periodic`` True, no
+        multipoles and no Hartree energy (it needs a 2D-periodic Coulomb kernel).
     origin_bohr : array-like of shape (3,), optional
         Origin of the moments (:func:`multipoles`).
 
@@ -384,10 +386,13 @@ def properties(values, grid: Grid, atoms, pseudo: str = "gth-pbe", pbc: bool | N
     """
     from ddviz.units import ang_to_bohr
 
+    # a slab or wire (periodic along some axes only): its in-plane multipoles depend on the cell
+    # as a cell's do, and its Hartree energy needs a 2D-periodic Coulomb kernel, not computed here
+    partial = pbc is None and any(grid.pbc) and not all(grid.pbc)
     pbc = all(grid.pbc) if pbc is None else bool(pbc)
     z = core_charges(atoms, pseudo)
-    out = {"pbc": pbc, "core_charge_e": float(z.sum())}
-    if pbc:
+    out = {"pbc": pbc, "partly_periodic": partial, "core_charge_e": float(z.sum())}
+    if pbc or partial:
         n_el = electrons(values, grid)
         out.update(electrons=n_el, charge_e=float(z.sum() - n_el), origin_bohr=None,
                    dipole_e_bohr=None, dipole_debye=None, dipole_norm_e_bohr=None,
@@ -395,7 +400,7 @@ def properties(values, grid: Grid, atoms, pseudo: str = "gth-pbe", pbc: bool | N
     else:
         out.update(multipoles(values, grid, ang_to_bohr(atoms.positions), z, origin_bohr))
     try:
-        out["hartree_ha"] = hartree_energy(values, grid, pbc)
+        out["hartree_ha"] = None if partial else hartree_energy(values, grid, pbc)
     except TooLargeError:
         out["hartree_ha"] = None
     return out

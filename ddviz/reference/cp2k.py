@@ -45,6 +45,9 @@ VALENCE = {"H": 1, "C": 4, "N": 5, "O": 6, "F": 7, "Al": 3, "Si": 4}
 # elements treated as metals: Fermi-Dirac smearing instead of fixed occupations
 METALS = frozenset({"Al"})
 GAMMA = (1, 1, 1)
+# per axis: far beyond what the cells ddviz builds need (al32 is sampled at 2 2 2); a larger
+# number is most likely a typo, and CP2K's cost grows with the product of the three
+MAX_KPOINTS = 16
 OCCUPATIONS = ("auto", "fixed", "smearing", "ot")
 BINARIES = ("cp2k.psmp", "cp2k.ssmp", "cp2k", "cp2k.popt", "cp2k.sopt")
 DATA_DIRS = ("/usr/share/cp2k/data", "/usr/share/cp2k")
@@ -97,10 +100,11 @@ class CP2KSettings:
         kpoints = self.kpoints
         if (isinstance(kpoints, (str, bytes)) or not hasattr(kpoints, "__len__")
                 or len(kpoints) != 3
-                or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 1
-                           for n in kpoints)):
-            raise ConfigError(f"kpoints must be three integers >= 1 (the Monkhorst-Pack grid; "
-                              f"1 1 1 = the Gamma point), got {kpoints!r}", field="kpoints")
+                or not all(isinstance(n, numbers.Integral) and not isinstance(n, bool)
+                           and 1 <= n <= MAX_KPOINTS for n in kpoints)):
+            raise ConfigError(f"kpoints must be three integers from 1 to {MAX_KPOINTS} (the "
+                              f"Monkhorst-Pack grid; 1 1 1 = the Gamma point), got {kpoints!r}",
+                              field="kpoints")
         object.__setattr__(self, "kpoints", tuple(int(n) for n in kpoints))
         if self.occupation not in OCCUPATIONS:
             raise ConfigError(f"occupation must be one of {', '.join(OCCUPATIONS)}, got "
