@@ -3,6 +3,7 @@ checks made before any computation (outputs, grid sizes) answer in one line with
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -73,3 +74,14 @@ def test_the_probe_sees_heavy_imports():
     code, modules = imported_by("evaluate", ROOT / "models/ethane.safetensors",
                                 ROOT / "examples/ethane_reference.nc", "--json")
     assert code in (0, None) and "torch" in modules
+
+
+def test_command_help_shows_no_restructuredtext_markup():
+    """The commands' descriptions are their module docstrings, written for Sphinx too."""
+    from ddviz.cli import COMMANDS, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    marked = [name for name in COMMANDS
+              if re.search(r"``|:[a-z]+:`", sub.choices[name].format_help())]
+    assert not marked, f"help with reST markup: {marked}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from ddviz.errors import DdvizError
@@ -83,10 +84,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, help=help_text)  # listed in --help; its module is not imported
             continue
         module = importlib.import_module(f"ddviz.cli.{name.replace('-', '_')}")
-        p = sub.add_parser(name, help=help_text, description=module.__doc__)
+        p = sub.add_parser(name, help=help_text, description=plain_text(module.__doc__))
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
+def plain_text(doc: str | None) -> str | None:
+    """A module docstring as ``--help`` shows it: reStructuredText roles and literals unmarked.
+
+    ``:mod:`~ddviz.x``` becomes ``ddviz.x``, ````-o out.cube```` becomes ``-o out.cube``.
+    """
+    if doc is None:
+        return None
+    doc = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", doc)
+    return doc.replace("``", "")
 
 
 #: the arguments that name input files; ``models/...`` and ``examples/...`` in them may name the

@@ -21,7 +21,6 @@ def add_arguments(p):
     from ddviz.cli._args import add_format_argument
     from ddviz.grid import STANDARD_MARGIN, STANDARD_SPACING
 
-    p.description = __doc__
     p.add_argument("model", nargs="?", default=None,
                    help="Hamiltonian model file (.safetensors) or a shipped model's name")
     p.add_argument("structure", help="structure file (xyz, cif, POSCAR, ...; the first frame)")
