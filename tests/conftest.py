@@ -61,7 +61,11 @@ def app_server(root, **dirs):
         yield url + "/app"
     finally:
         proc.terminate()
-        proc.wait(60)  # at exit the worker finishes the evaluation it is running
+        try:
+            proc.wait(60)  # at exit the worker finishes the evaluation it is running
+        except subprocess.TimeoutExpired:  # a loaded machine: the test's checks are done
+            proc.kill()
+            proc.wait(30)
 
 
 @pytest.fixture
