@@ -43,12 +43,24 @@ def test_molecules_read_real_rows():
     ("Elements", "['C','U']"),
     ("XYZ_Ang", "[[0,0,0]]"),
     ("XYZ_Ang", "[[0,0,NaN],[1,1,1]]"),
+    ("XYZ_Ang", "[[0,0,1e999],[1,1,1]]"),
+    ("XYZ_Ang", "[[0,0],[1,1,1]]"),
 ])
 def test_bad_rows_are_refused_not_evaluated(field, text, tmp_path):
     row = {"Index": "5", "SMILES": "CO", "Elements": "['C','O']",
            "XYZ_Ang": "[[0,0,0],[0,0,1.2]]", field: text}
     with pytest.raises(DdvizError, match="molecule '5'"):
         qm9.parse_row(row, "rows.csv")
+
+
+def test_fortran_style_numbers_are_read():
+    """QM9's CSV writes exact zeros and ones as "0." and "1." (acetylene, index 4): not JSON."""
+    row = {"Index": "4", "SMILES": "C#C", "Elements": "['C','C','H','H']",
+           "XYZ_Ang": "[[0.5995394918,0.,1.],[-0.5995394918,0.,1.],[-1.66e0,0.,1.],[1.66,0.,1.]]"}
+    mol = qm9.parse_row(row)
+    assert mol.atoms.positions[0].tolist() == [0.5995394918, 0.0, 1.0]
+    assert mol.atoms.positions[2, 0] == -1.66
+    assert [m.smiles for m in qm9.molecules([4, 23, 24])] == ["C#C", "C#CC#C", "C#CC#N"]
 
 
 def test_build_follows_the_split_rule(tmp_path):

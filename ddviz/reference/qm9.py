@@ -36,6 +36,10 @@ PARTS = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 RECIPE = "dataset.json"
 _ELEMENT_LIST = re.compile(r"\[\s*'[A-Z][a-z]?'\s*(,\s*'[A-Z][a-z]?'\s*)*\]")
 _SYMBOL = re.compile(r"'([A-Z][a-z]?)'")
+# a decimal number as QM9's CSV writes it: "0.5995", "-1.66e-05", and Fortran-style "0." or "1."
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_TRIPLE = rf"\[\s*{_NUMBER}\s*,\s*{_NUMBER}\s*,\s*{_NUMBER}\s*\]"
+_XYZ_LIST = re.compile(rf"\[\s*{_TRIPLE}(?:\s*,\s*{_TRIPLE})*\s*\]")
 
 
 def is_test(index: int) -> bool:
@@ -92,10 +96,10 @@ def parse_row(row: dict, source: str = "qm9") -> Molecule:
     unknown = sorted(set(symbols) - set(ELEMENTS))
     if unknown:
         raise DdvizError(f"{where}: elements {unknown} are not QM9's H, C, N, O, F")
-    try:
-        positions = np.asarray(json.loads(xyz_text), dtype=float)
-    except (ValueError, TypeError):
-        raise DdvizError(f"{where}: positions are not a list of numbers") from None
+    if not _XYZ_LIST.fullmatch(xyz_text.strip()):
+        raise DdvizError(f"{where}: positions {xyz_text[:60]!r} are not a list of [x, y, z] "
+                         "numbers")
+    positions = np.array([float(x) for x in re.findall(_NUMBER, xyz_text)]).reshape(-1, 3)
     if positions.shape != (len(symbols), 3) or not np.isfinite(positions).all():
         raise DdvizError(f"{where}: positions of shape {positions.shape} for {len(symbols)} "
                          "atoms, or not finite")
