@@ -62,3 +62,7 @@ def test_evaluate_dataset_folder_with_split(tmp_path, ddviz_cli):
     assert result["files"][0]["electrons_ref"] == pytest.approx(7.996808, abs=1e-4)
     proc = ddviz_cli("evaluate", MODEL, data, "--split", "nope")
     assert proc.returncode == 2 and "no snapshot files of split 'nope'" in proc.stderr
+    assert "ddviz dataset" not in proc.stderr  # no recipe, no hint
+    (data / "dataset.json").write_text(json.dumps({"name": "qm9"}))  # a shipped test-only folder
+    proc = ddviz_cli("evaluate", MODEL, data, "--split", "nope")
+    assert proc.returncode == 2 and f"build them with: ddviz dataset qm9 -o {data}" in proc.stderr

@@ -53,9 +53,23 @@ def snapshot_files(path: str | Path, split: str | None = None) -> list[Path]:
         else:
             chosen = sorted(p for p in path.iterdir() if _is_density_file(p))
     if not chosen:
-        raise DdvizError(f"no snapshot files{'' if split is None else f' of split {split!r}'}",
-                         path=path)
+        raise DdvizError(f"no snapshot files{'' if split is None else f' of split {split!r}'}"
+                         f"{_build_hint(path)}", path=path)
     return chosen
+
+
+def _build_hint(folder: Path) -> str:
+    """How to build a named dataset's missing snapshots, from its ``dataset.json`` ('' if none).
+
+    Shipped folders hold only a dataset's test snapshots (e.g. QM9's); its recipe names it.
+    """
+    try:
+        name = json.loads((folder / "dataset.json").read_text())["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    if not isinstance(name, str) or not name.replace("-", "").isalnum():
+        return ""
+    return f" (build them with: ddviz dataset {name} -o {folder})"
 
 
 def load_snapshots(paths, split: str | None = None) -> list[Sample]:

@@ -54,8 +54,9 @@ class InputsPanel(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Re-list structures, references and models (e.g. after training saved a new model).
 
-        With nothing chosen yet, choose the first structure with a reference and the first model
-        whose species cover its elements (the first model when none does).
+        With nothing chosen yet, choose the first structure with a reference and, of the models
+        whose species cover its elements, one trained the way the structure is (periodic or not)
+        with the fewest species, the most specialised (the first model when none covers it).
         """
         s, given = self.settings, list(self._objects)
         structures = list(s.files(STRUCTURE_SUFFIXES, names=VASP_NAMES)) + [
@@ -79,9 +80,11 @@ class InputsPanel(pn.viewable.Viewer):
             atoms = self._atoms(structure) if structure else None
             covering = (self._covering(atoms.get_chemical_symbols(), models)
                         if atoms is not None else [])
-            if atoms is not None:  # a cell's model for a cell, a molecule's for a molecule
-                covering.sort(key=lambda n: model_periodic(self.resolve("model", n))
-                              != bool(any(atoms.pbc)))
+            if atoms is not None:  # a cell's model for a cell, a molecule's for a molecule,
+                # then the most specialised (fewest species: water's model before the organic one)
+                covering.sort(key=lambda n: (
+                    model_periodic(self.resolve("model", n)) != bool(any(atoms.pbc)),
+                    len(model_species(self.resolve("model", n)))))
             chosen["model"] = (covering or models)[0]
         p.update(chosen)
 
