@@ -10,14 +10,15 @@ from ddviz.evaluate.metrics import Sums
 
 def _row(index, elements, heavy, abs_err, abs_ref, electron_error=0.0):
     return {"index": index, "smiles": f"mol{index}", "elements": sorted(elements), "heavy": heavy,
+            "natoms": 2 * heavy + 2,
             "sums": Sums(abs_err=abs_err, abs_ref=abs_ref, n=10),
             "rel_l1": abs_err / abs_ref, "electron_error": electron_error,
             "electrons_pred": 10 * (1 + electron_error), "electrons_valence": 10.0}
 
 
-ROWS = [_row(1, {"C", "H"}, 2, 1.0, 100.0, 0.001),
-        _row(2, {"C", "H", "N", "O"}, 5, 6.0, 100.0, -0.004),
-        _row(3, {"C", "H", "F", "O"}, 5, 4.0, 50.0, 0.002)]
+ROWS = [_row(1, {"C", "H"}, 7, 1.0, 100.0, 0.001),  # 16 atoms
+        _row(2, {"C", "H", "N", "O"}, 9, 6.0, 100.0, -0.004),  # 20 atoms
+        _row(3, {"C", "H", "F", "O"}, 9, 4.0, 50.0, 0.002)]
 
 
 def test_group_table_pools_the_members_of_each_group():
@@ -26,10 +27,13 @@ def test_group_table_pools_the_members_of_each_group():
     assert table["contains O"] == (2, pytest.approx(10 / 150))  # pooled, not the mean 0.07
     assert table["contains F"] == (1, pytest.approx(0.08))
     assert table["CH only"] == (1, pytest.approx(0.01))
-    assert table["1-3 heavy atoms"] == (1, pytest.approx(0.01))
-    assert table["4-6 heavy atoms"] == (2, pytest.approx(10 / 150))
-    n, l1 = table["7-9 heavy atoms"]
-    assert n == 0 and math.isnan(l1)
+    assert table["7 heavy atoms"] == (1, pytest.approx(0.01))
+    assert table["9 heavy atoms"] == (2, pytest.approx(10 / 150))
+    assert table["15-19 atoms"] == (1, pytest.approx(0.01))
+    assert table[">= 20 atoms"] == (2, pytest.approx(10 / 150))
+    for empty in ("1-6 heavy atoms", "8 heavy atoms", "<= 14 atoms"):
+        n, l1 = table[empty]
+        assert n == 0 and math.isnan(l1)
 
 
 def test_summary_and_targets():
