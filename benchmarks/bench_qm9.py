@@ -1,7 +1,7 @@
 """QM9 held-out test (issue 18): an organic model on molecules it never saw. Asserts nothing.
 
     python benchmarks/bench_qm9.py [--model models/organic.safetensors] [--data assets/datasets/qm9]
-        [--threads 2] [--max-files N] [--json OUT.json]
+        [--threads 2] [--max-files N] [--device cpu] [--json OUT.json]
 
 (with ddviz installed, or ``PYTHONPATH=.`` from the repository root). The data folder is built by
 ``ddviz dataset qm9 -o DIR`` (:mod:`ddviz.reference.qm9`: PBE, GTH-PBE valence densities, stored
@@ -208,6 +208,9 @@ def main(argv=None) -> int:
                         help="torch and PySCF threads (default %(default)s)")
     parser.add_argument("--max-files", type=int, default=None,
                         help="only the first N test molecules (default: all)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the model predicts: cpu, cuda, auto (default %(default)s; "
+                        "the reference is evaluated on the CPU)")
     parser.add_argument("--json", type=Path, default=None,
                         help="also write every per-molecule figure to this JSON file")
     args = parser.parse_args(argv)
@@ -230,6 +233,7 @@ def main(argv=None) -> int:
     try:
         files = snapshot_files(args.data, "test")
         model, meta = load_model(args.model)
+        predictor = Predictor(model, device=args.device)
     except DdvizError as exc:
         return _fail(str(exc))
     files = files[:args.max_files] if args.max_files else files
@@ -237,7 +241,6 @@ def main(argv=None) -> int:
     entries = {e["file"]: e for e in manifest.get("snapshots", [])}
     torch.set_num_threads(args.threads)
     lib.num_threads(args.threads)
-    predictor = Predictor(model, device="cpu")
     species = set(model.config.species)
     training = meta.get("user", {}).get("training", {})
     print(f"# model {args.model} (species {' '.join(sorted(species))}; "
@@ -245,7 +248,7 @@ def main(argv=None) -> int:
           f"{training.get('train_snapshots', '?')} training molecules from "
           f"{', '.join(map(str, training.get('data', []))) or '?'})")
     print(f"# data {args.data}: {len(files)} test molecules (QM9 index ending in 7); "
-          f"threads {args.threads}; near-nucleus radius {NEAR_NUCLEI_BOHR} bohr\n")
+          f"threads {args.threads}, model on {predictor.device}; near-nucleus radius {NEAR_NUCLEI_BOHR} bohr\n")
 
     print("## Per molecule (rel L1/L2 over the full grid; L1 near: within "
           f"{NEAR_NUCLEI_BOHR} bohr of a nucleus; electrons without renormalisation)")
