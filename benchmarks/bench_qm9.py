@@ -12,7 +12,7 @@ For each test molecule: the model's density on the molecule's standard grid (0.2
 margin) against the reference evaluated from the stored orbitals, with rel L1 and rel L2 over the
 full grid (%), the rel L1 over the grid points within ``NEAR_NUCLEI_BOHR`` (0.5 bohr) of a nucleus
 (%), the electrons of the prediction (e) against the GTH valence count (no renormalisation), and
-the seconds of the prediction and of the reference evaluation (this run, ``--threads``), and the
+the seconds of the prediction and of the reference evaluation (this run, ``--threads``); also the
 atoms the model's coverage check flags as outside its training data ("outl").
 
 Then, over all test molecules:
