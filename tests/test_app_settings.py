@@ -79,3 +79,25 @@ def test_the_default_model_covers_the_default_structure(tmp_path):
         InputsPanel(state, AppSettings(data_dirs=[data], models_dir=models, cache_dir=None),
                     lambda: tmp_path)
         assert state.structure.endswith(name) and state.model.endswith(expected), state.model
+
+
+def test_a_model_header_is_read_once_per_file_version(tmp_path):
+    """model_periodic and model_species share one read of the header, read again when the file
+    is replaced (another modification time)."""
+    import json
+
+    from ddviz.app.explore.inputs import model_header, model_periodic, model_species
+    from ddviz.methods.deep_density.files import load_model, save_model
+
+    path = tmp_path / "m.safetensors"
+    path.write_bytes((ROOT / "models" / "water-box.safetensors").read_bytes())
+    first = model_header(path)
+    assert model_header(path) is first  # cached: not read again
+    assert model_species(path) == {"H", "O"} and model_periodic(path)  # a box model
+    model, meta = load_model(path)
+    user = json.loads(json.dumps(meta["user"]))
+    user["training"]["periodic"] = False
+    save_model(model, path, user)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert model_header(path) is not first and not model_periodic(path)
+    assert model_species(tmp_path / "missing.safetensors") == set() == set(model_header(path / "x"))

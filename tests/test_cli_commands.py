@@ -153,6 +153,21 @@ def test_predict_applies_the_points_limit_before_allocating(tmp_path, ddviz_cli)
     assert not (tmp_path / "x.cube").exists()
 
 
+def test_missing_output_folders_are_created_and_named_once(predicted, tmp_path, ddviz_cli):
+    nested = tmp_path / "some" / "missing" / "dir"
+    refused = ddviz_cli("predict", MODEL, ETHANE, "-o", nested / "x.cube", "--spacing", "0.001")
+    one_line_exit_2(refused, "exceeds the limit")
+    assert not (tmp_path / "some").exists()  # created only when the output is written
+    first = ddviz_cli("predict", MODEL, ETHANE, "-o", nested / "out.cube", "--spacing", "0.6")
+    assert first.returncode == 0, first.stderr
+    assert (nested / "out.cube").is_file()
+    assert first.stderr.splitlines() == [f"created folder {nested}"]
+    diff = nested / "d.cube"  # another command, the same helper; the folder exists now
+    compared = ddviz_cli("compare", REFERENCE, predicted, "-o", diff, "--json")
+    assert compared.returncode == 0 and compared.stderr == "", compared.stderr  # nothing said
+    assert json.loads(compared.stdout)["difference_file"] == str(diff) and diff.is_file()
+
+
 def test_train_output_is_checked_before_training(tmp_path, ddviz_cli):
     cfg = tmp_path / "c.toml"
     cfg.write_text('train = ["nowhere"]\n')

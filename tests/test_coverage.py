@@ -37,7 +37,30 @@ def test_a_pair_closer_than_any_in_training_is_named(ethane_model):
     squeezed = molecule("C2H6")
     squeezed.set_distance(0, 1, 1.1, fix=0.5)  # Å: a C-C bond far shorter than ethane's 1.53
     names = coverage.describe(coverage.check(model, squeezed))
-    assert "C neighbour at" in names and "closest in training" in names
+    assert "bohr from C, closer than any C-C pair in training" in names
+
+
+def test_atoms_with_the_same_kind_of_reason_are_named_together():
+    from ase import Atoms
+
+    model, _ = load_model(ROOT / "models" / "water.safetensors")
+    waters = Atoms()
+    for k, oh in enumerate((0.70, 0.72, 0.74)):  # Å: one O-H bond of each far below 0.96
+        water = molecule("H2O")  # O, H, H
+        water.set_distance(0, 1, oh, fix=0)
+        water.translate((12.0 * k, 0, 0))  # Å: far apart, each alone within the cutoff
+        waters += water
+    waters.center(vacuum=4.0)
+    outliers = coverage.check(model, waters)
+    assert [o.index for o in outliers] == [0, 1, 3, 4, 6, 7]
+    closest = model.coverage.pair_min[1, 0]  # O-H, bohr
+    low, high = 0.70 / 0.529177, 0.74 / 0.529177
+    names = coverage.describe(outliers)
+    assert names.startswith("6 atoms outside the model's training data (atoms numbered from 1")
+    assert (f"atoms 1, 4, 7 (O) are {low:.2f}-{high:.2f} bohr from H, closer than any O-H pair "
+            f"in training ({closest:.2f} bohr); atoms 2, 5, 8 (H) are") in names
+    assert names.count("closer than any") == 2  # one phrase per group, not per atom
+    assert coverage.describe(outliers, limit=1).endswith("; and 3 more atoms")
 
 
 def test_the_record_round_trips_and_a_damaged_one_is_refused(ethane_model, tmp_path):
@@ -69,7 +92,7 @@ def test_predict_warns_by_atom(ddviz_cli, tmp_path):
                   "--spacing", "0.6", "--margin", "2")
     assert r.returncode == 0, r.stderr
     assert out.is_file()
-    assert "outside the model's training data: atom" in r.stderr
+    assert "outside the model's training data (atoms numbered from 1" in r.stderr
 
 
 ALUMINIUM = ROOT / "models" / "aluminium.safetensors"
@@ -88,11 +111,13 @@ def test_an_expanded_cell_and_a_cluster_in_vacuum_are_named(aluminium):
     expanded = bulk("Al", "fcc", a=5.0, cubic=True)  # no neighbour within rcut: descriptor 0
     outliers = coverage.check(aluminium, expanded)
     assert [o.index for o in outliers] == [0, 1, 2, 3]
-    assert "sees 0.00 Al neighbours" in coverage.describe(outliers)
+    fewest = aluminium.coverage.count_low[0, 0]
+    assert (f"atoms 1-4 (Al) see fewer Al neighbours than any training atom: 0.00 against the "
+            f"fewest {fewest:.2f}") in coverage.describe(outliers)
     cluster = Icosahedron("Al", 2)
     cluster.center(vacuum=6.0)
     names = coverage.describe(coverage.check(aluminium, cluster))
-    assert names.startswith("12 atom(s)") and "fewest in training" in names  # the 12 surface atoms
+    assert names.startswith("12 atoms") and "atoms 2-13 (Al) see fewer" in names  # the surface
     # the descriptor box alone misses both (the module docstring): every excess below tolerance
     for atoms in (expanded, cluster):
         env = aluminium.prepare(*structure_from_atoms(atoms))

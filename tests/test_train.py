@@ -129,6 +129,24 @@ def test_bad_config_file_is_one_line_exit_2(tmp_path, ddviz_cli):
     assert r.stderr.count("\n") == 1 and "steps" in r.stderr and "c.toml" in r.stderr
 
 
+def test_a_config_outside_the_checkout_names_the_missing_data_folder(tmp_path, ddviz_cli):
+    from conftest import ROOT
+
+    shipped = (ROOT / "models" / "configs" / "ethane.toml").read_text()
+    assert 'train = ["assets/datasets/ethane"]' in shipped  # relative to the current folder
+    (tmp_path / "ethane.toml").write_text(shipped)
+    r = ddviz_cli("train", "ethane.toml", "--run", "r", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "assets/datasets/ethane: no such dataset file or folder" in r.stderr, r.stderr
+    assert f"the current folder, {tmp_path}" in r.stderr
+    assert f"it is in the checkout {ROOT}: run from there" in r.stderr  # ddviz runs from it
+    (tmp_path / "other.toml").write_text(shipped.replace("datasets/ethane", "datasets/ethane9"))
+    r = ddviz_cli("train", "other.toml", "--run", "r", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "come with a source checkout of ddviz (git clone), not with pip install" in r.stderr
+    assert not (tmp_path / "r").exists()  # refused before the run folder is made
+
+
 def test_descriptor_statistics_normalise_the_fitting_net_input(ethane_dataset, tmp_path):
     """A fresh run sets per-species mean/std of the descriptor from its data: on new points of
     a training snapshot the normalised entries have mean ~0 and std ~1 per species."""

@@ -98,6 +98,41 @@ def check_output_folder(path) -> None:
     _writable_folder(path / "x")
 
 
+def make_folder(folder) -> None:
+    """Create the output folder ``folder`` (with its parents) if missing, saying so on stderr.
+
+    Every command that writes an output calls it just before writing: for a folder output with
+    the folder, for a file output with the file's folder (:func:`make_parent`). A
+    folder that exists prints nothing; a created one prints ``created folder PATH`` (as given),
+    once, so that a mistyped path is noticed (stderr: the commands' ``--json`` stdout stays JSON).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder.
+
+    Raises
+    ------
+    DdvizError
+        ``folder`` or a parent is a file, or the folder cannot be created.
+    """
+    import sys
+
+    folder = Path(folder)
+    if folder.is_dir():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DdvizError(f"cannot create the folder ({exc.strerror or exc})", path=folder) from None
+    print(f"created folder {folder}", file=sys.stderr)
+
+
+def make_parent(path) -> None:
+    """:func:`make_folder` for the folder of the output file ``path``."""
+    make_folder(Path(path).parent)
+
+
 def check_grid_size(grid, path, max_points: int | None = None) -> int:
     """Refuse a grid above the points limit before anything of its size is allocated.
 

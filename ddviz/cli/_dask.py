@@ -25,7 +25,7 @@ def run_dask(args) -> int:
     from pathlib import Path
 
     from ddviz import io
-    from ddviz.cli._checks import check_grid_size, check_periodic_axes
+    from ddviz.cli._checks import check_grid_size, check_periodic_axes, make_parent
     from ddviz.errors import DdvizError
     from ddviz.evaluate.dask_grid import DEFAULT_BLOCK_POINTS, predict_zarr
     from ddviz.evaluate.evaluation import comparison_grid
@@ -56,6 +56,7 @@ def run_dask(args) -> int:
     prov = {"predicted_by": Path(args.model).name, "structure": str(args.structure),
             "frame": index % len(frames), "dask": args.dask,
             "model_metadata": json.dumps({k: meta.get(k) for k in ("species", "format_version")})}
+    make_parent(output)
     result = predict_zarr(args.model, atoms, grid, output,
                           address=None if args.dask == "local" else args.dask,
                           block_points=args.block_points or DEFAULT_BLOCK_POINTS,

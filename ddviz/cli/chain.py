@@ -43,6 +43,10 @@ def run(args) -> int:
 
     t0 = time.perf_counter()
     out = None
+    if args.action in ("generate", "dataset"):
+        from ddviz.cli._checks import make_folder
+
+        make_folder(args.output)
     if args.action == "generate" and args.cells:
         out = ks1d_md.generate_cells(args.output, args.character, args.natoms, args.cells,
                                      args.seed, args.amplitude / 2**0.5, progress=True)

@@ -64,6 +64,9 @@ def run(args) -> int:
         diff = Sample(a.atoms, a.grid, other - ref,
                       {"difference": "B - A", "a": str(args.a), "b": str(args.b)},
                       ndim=a.ndim, units=a.units)
+        from ddviz.cli._checks import make_parent
+
+        make_parent(args.output)
         io.write(diff, args.output)
         metrics["difference_file"] = str(args.output)
     if args.json:

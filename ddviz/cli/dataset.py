@@ -111,11 +111,13 @@ def run(args) -> int:
     for the dataset, :class:`ddviz.reference.cp2k.CP2KSettings` for the values, before any MD);
     their ``field="kpoints"`` errors are reported as the option's.
     """
+    from ddviz.cli._checks import make_folder
     from ddviz.errors import ConfigError
     from ddviz.reference.dataset import check_kpoints
 
     try:
         check_kpoints(args.name, args.kpoints)  # the builders other than the presets ignore it
+        make_folder(args.output)
         return datasets()[args.name][1](args)
     except ConfigError as exc:
         if exc.field != "kpoints":

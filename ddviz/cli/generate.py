@@ -98,7 +98,7 @@ def check_frames(frames, settings, spacing: float, margin: float) -> None:
 
 def run(args) -> int:
     """Compute the frames' reference densities."""
-    from ddviz.cli._checks import check_output_folder
+    from ddviz.cli._checks import check_output_folder, make_folder
     from ddviz.reference.generate import Options, generate, read_frames
 
     check_output_folder(args.output)
@@ -108,6 +108,7 @@ def run(args) -> int:
                       args.workers, metadata, progress=not args.no_progress)
     frames = read_frames(args.structures)
     check_frames(frames, options.settings, args.spacing, args.margin)
+    make_folder(args.output)
     report = generate(frames, args.output, options)
     return summarise(report, args.output)
 

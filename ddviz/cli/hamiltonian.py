@@ -67,7 +67,7 @@ def run(args) -> int:
     import json
 
     from ddviz import io
-    from ddviz.cli._checks import check_grid_size, check_output
+    from ddviz.cli._checks import check_grid_size, check_output, make_parent
     from ddviz.errors import ModelFileError
     from ddviz.methods import load_model
     from ddviz.methods.hamiltonian.data import electron_count
@@ -110,6 +110,7 @@ def run(args) -> int:
         rho = result.orbitals().evaluate_grid(grid)
         from ddviz.evaluate.properties import ALL_ELECTRON
 
+        make_parent(args.output)
         io.write(Sample(atoms, grid, rho, {"source": "ddviz hamiltonian", "model": str(model_file),
                                            "pseudopotential": ALL_ELECTRON}), args.output)
         if not args.json:

@@ -121,7 +121,7 @@ def run(args):
     from pathlib import Path
 
     from ddviz import io
-    from ddviz.cli._checks import check_grid_size, check_output, check_periodic_axes
+    from ddviz.cli._checks import check_grid_size, check_output, check_periodic_axes, make_parent
     from ddviz.errors import DdvizError
     from ddviz.evaluate.evaluation import comparison_grid
     from ddviz.grid import as_periodic
@@ -182,6 +182,7 @@ def run(args):
         prov = {"predicted_by": Path(args.model).name, "structure": str(args.structure),
                 "frame": index,
                 "model_metadata": json.dumps({k: meta.get(k) for k in ("species", "format_version")})}
+        make_parent(output)
         io.write(Sample(atoms, c.grid, c.predicted, prov, ndim=c.ndim, units=c.units), output)
         n = c.metrics()["electrons_pred"]
         print(f"wrote {output}: {c.grid.size:,} points ({' x '.join(map(str, c.grid.shape))}), "

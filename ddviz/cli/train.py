@@ -107,8 +107,10 @@ def run(args):
     if args.output:
         import shutil
 
+        from ddviz.cli._checks import make_parent
         from ddviz.io.atomic import atomic_path
 
+        make_parent(args.output)
         with atomic_path(args.output) as tmp:
             shutil.copyfile(run_dir / MODEL, tmp)
     where = args.output or run_dir / MODEL

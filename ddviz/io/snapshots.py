@@ -21,6 +21,27 @@ def _is_density_file(path: Path) -> bool:
     return any(path.suffix.lower() in f.suffixes for f in FORMATS.values() if f.density)
 
 
+def _missing_hint(path: Path) -> str:
+    """Where a missing relative dataset path was looked for, and where the shipped ones are.
+
+    Relative paths are read from the current folder. ``assets/datasets/...`` (the paths of the
+    README and of ``models/configs``) exist in a source checkout only, not in an installed ddviz.
+    """
+    if path.is_absolute():
+        return ""
+    hint = f" (looked for in the current folder, {Path.cwd()})"
+    if path.parts[:2] != ("assets", "datasets"):
+        return hint
+    from ddviz.shipped import checkout_root
+
+    root = checkout_root()
+    if root is not None and (root / path).exists():
+        return f"{hint}; it is in the checkout {root}: run from there or give {root / path}"
+    return (f"{hint}; the shipped datasets in assets/datasets/ come with a source checkout of "
+            "ddviz (git clone), not with pip install: run from the checkout's root folder, or "
+            "build the dataset with ddviz dataset NAME -o DIR")
+
+
 SNAPSHOT_SUFFIXES = (".nc", ".cube", ".cub")
 
 
@@ -33,7 +54,7 @@ def snapshot_files(path: str | Path, split: str | None = None) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise DdvizError("no such dataset file or folder", path=path)
+        raise DdvizError("no such dataset file or folder" + _missing_hint(path), path=path)
     manifest = path / "manifest.json"
     if manifest.exists():
         try:

@@ -7,7 +7,7 @@ with the evaluation's progress, message and error below.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import panel as pn
@@ -230,18 +230,51 @@ def model_method(path) -> str | None:
         return None
 
 
-def model_periodic(path) -> bool:
-    """Whether a model file says it was trained on periodic snapshots (False when it says not)."""
-    from ddviz.errors import DdvizError
-    from ddviz.io import safe_json
+def model_header(path) -> dict:
+    """A model file's header metadata (:func:`ddviz.methods.header_metadata`), read once.
+
+    Cached by resolved path, modification time and size, so a replaced file is read again.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file.
+
+    Returns
+    -------
+    dict
+        Metadata key -> value, shared between callers (do not modify); empty when the file is
+        missing or its header unreadable.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    return _read_header(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=128)
+def _read_header(path: str, mtime_ns: int, size: int) -> dict:
+    """The header of ``path`` as it was at ``mtime_ns`` and ``size`` ({} when unreadable)."""
     from ddviz.methods import header_metadata
 
     try:
-        user = header_metadata(path).get("user") or "{}"
+        return header_metadata(path)
+    except DdvizError:
+        return {}
+
+
+def model_periodic(path) -> bool:
+    """Whether a model file says it was trained on periodic snapshots (False when it says not)."""
+    from ddviz.io import safe_json
+
+    try:
+        user = model_header(path).get("user") or "{}"
         user = safe_json.loads(user) if isinstance(user, str) else user
         training = user.get("training") if isinstance(user, dict) else None
         return bool(isinstance(training, dict) and training.get("periodic") is True)
-    except (DdvizError, ValueError, safe_json.JSONError):
+    except (ValueError, safe_json.JSONError):
         return False
 
 
@@ -249,11 +282,8 @@ def model_species(path) -> set[str]:
     """The chemical symbols a model file's header lists (empty when it lists none)."""
     import json
 
-    from ddviz.errors import DdvizError
-    from ddviz.methods import header_metadata
-
     try:
-        species = header_metadata(path).get("species") or "[]"
+        species = model_header(path).get("species") or "[]"
         return set(json.loads(species) if isinstance(species, str) else species)
-    except (DdvizError, ValueError):
+    except (TypeError, ValueError):
         return set()

@@ -70,11 +70,41 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class Outlier:
-    """An atom outside the training data: its index, element and why (one phrase)."""
+    """An atom outside the training data: its index, element and why.
+
+    Attributes
+    ----------
+    index : int
+        The atom's index (0-based; :func:`describe` numbers atoms from 1, as in files).
+    symbol : str
+        Its element.
+    kind : str
+        Why: ``"unseen pair"`` (a neighbour of an element never seen within the cutoff of this
+        element in training), ``"close pair"`` (a neighbour closer than any in training),
+        ``"few neighbours"`` (fewer switched neighbours of ``other`` than any training atom),
+        ``"new element"`` (no training atoms of its element) or ``"environment"`` (a
+        descriptor entry beyond the training range).
+    other : str
+        The neighbour's element (pairs and counts); ``""`` otherwise.
+    value : float
+        The atom's distance to that neighbour (bohr), its switched count of ``other``
+        neighbours, or its descriptor excess (training ranges); NaN for a new element.
+    bound : float
+        Training's closest such pair (bohr), fewest such neighbours, or the tolerance (ranges);
+        NaN for an unseen pair or a new element.
+    """
 
     index: int
     symbol: str
-    reason: str
+    kind: str
+    other: str = ""
+    value: float = float("nan")
+    bound: float = float("nan")
+
+    @property
+    def reason(self) -> str:
+        """Why, as one phrase about this atom alone."""
+        return _phrase(self.kind, self.symbol, self.other, f"{self.value:.2f}", self.bound, 1)
 
 
 def atom_descriptors(model: DeepDensity, env: Environment) -> torch.Tensor:
@@ -302,31 +332,30 @@ class Coverage:
 
         m = self.margins(model, env)
         kinds, numbers = m.kinds, env.numbers.cpu().numpy()
-        reasons: dict[int, str] = {}
+        found: dict[int, tuple] = {}  # atom -> (kind, other, value, bound)
         for a, b, d in zip(*m.pairs):
-            if a in reasons:
+            if a in found:
                 continue
             seen = self.pair_min[kinds[a], kinds[b]]
             other = chemical_symbols[numbers[b]]
             if not np.isfinite(seen):
-                reasons[a] = f"has a {other} neighbour at {d:.2f} bohr; training had no such pair"
+                found[a] = ("unseen pair", other, d, np.nan)
             elif d < (1 - PAIR_TOLERANCE) * seen:
-                reasons[a] = (f"has a {other} neighbour at {d:.2f} bohr; the closest in training "
-                              f"was {seen:.2f} bohr")
+                found[a] = ("close pair", other, d, seen)
         for a, k in enumerate(kinds):
-            if a in reasons:
+            if a in found:
                 continue
             b = m.fewest_species[a]
             if not np.isfinite(self.low[k]).any():
-                reasons[a] = "its element had no atoms in training"
+                found[a] = ("new element", "", np.nan, np.nan)
             elif m.neighbour_fraction[a] < COUNT_FRACTION:
-                reasons[a] = (f"sees {m.counts[a, b]:.2f} {self.species[b]} neighbours within the "
-                              f"cutoff, each weighted by the descriptor's switch; the fewest in "
-                              f"training were {self.count_low[k, b]:.2f}")
+                found[a] = ("few neighbours", self.species[b], m.counts[a, b],
+                            self.count_low[k, b])
             elif m.excess[a] > tolerance:
-                reasons[a] = (f"has an environment {m.excess[a]:.1f} training ranges outside "
-                              "those of the training atoms")
-        return [Outlier(a, chemical_symbols[numbers[a]], reasons[a]) for a in sorted(reasons)]
+                found[a] = ("environment", "", m.excess[a], tolerance)
+        return [Outlier(int(a), chemical_symbols[numbers[a]], kind, other, float(value),
+                        float(bound))
+                for a, (kind, other, value, bound) in sorted(found.items())]
 
 
 @dataclass(frozen=True)
@@ -360,12 +389,78 @@ class Margins:
     counts: np.ndarray
 
 
+def _phrase(kind: str, symbol: str, other: str, values: str, bound: float, n: int) -> str:
+    """Why ``n`` atoms of ``symbol`` are outliers of ``kind``; ``values`` their value(s), formatted."""
+    one = n == 1
+    if kind == "unseen pair":
+        return (f"{'is' if one else 'are'} {values} bohr from {other}, and training had no "
+                f"{symbol}-{other} pair within the cutoff")
+    if kind == "close pair":
+        return (f"{'is' if one else 'are'} {values} bohr from {other}, closer than any "
+                f"{symbol}-{other} pair in training ({bound:.2f} bohr)")
+    if kind == "few neighbours":
+        return (f"{'sees' if one else 'see'} fewer {other} neighbours than any training atom: "
+                f"{values} against the fewest {bound:.2f} (neighbours within the cutoff, "
+                "weighted by the descriptor's switch)")
+    if kind == "new element":
+        return f"had no atoms of {'its' if one else 'their'} element in training"
+    return (f"{'lies' if one else 'lie'} {values} training ranges outside the environments of "
+            "the training atoms")
+
+
+def _numbers(indices: list[int], limit: int = 8) -> str:
+    """``"1-4, 7, 9"``: sorted 0-based indices as 1-based numbers, the first ``limit`` runs."""
+    runs: list[list[int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    names = []
+    for first, last in runs[:limit]:
+        if last - first >= 2:
+            names.append(f"{first + 1}-{last + 1}")
+        else:
+            names.extend(str(i + 1) for i in range(first, last + 1))
+    return ", ".join(names) + (f", ... ({len(indices)} in all)" if len(runs) > limit else "")
+
+
 def describe(outliers: list[Outlier], limit: int = 3) -> str:
-    """One line naming the first ``limit`` outliers (1-based atom numbers, as in files)."""
-    parts = [f"atom {o.index + 1} ({o.symbol}) {o.reason}" for o in outliers[:limit]]
-    more = f"; and {len(outliers) - limit} more" if len(outliers) > limit else ""
-    return (f"{len(outliers)} atom(s) outside the model's training data: " + "; ".join(parts)
-            + more)
+    """One line on ``outliers``: atoms grouped by element and kind of reason, the first ``limit`` groups.
+
+    Atoms are numbered from 1, as in structure files; the atoms of a group share their element,
+    kind of reason (:attr:`Outlier.kind`) and neighbour element, and the line gives the range of
+    their values, e.g. ``atoms 1-4 (Al) see fewer Al neighbours than any training atom (...):
+    0.00-0.12 against the fewest 0.49``.
+
+    Parameters
+    ----------
+    outliers : list of Outlier
+        From :meth:`Coverage.outliers` (non-empty).
+    limit : int
+        Groups named; the rest are counted.
+
+    Returns
+    -------
+    str
+        The line, without a trailing full stop.
+    """
+    groups: dict[tuple, list[Outlier]] = {}
+    for o in outliers:
+        groups.setdefault((o.kind, o.symbol, o.other), []).append(o)
+    parts = []
+    for (kind, symbol, other), members in list(groups.items())[:limit]:
+        values = [o.value for o in members]
+        low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+        span = low if low == high else f"{low}-{high}"
+        atoms = "atom" if len(members) == 1 else "atoms"
+        parts.append(f"{atoms} {_numbers([o.index for o in members])} ({symbol}) "
+                     + _phrase(kind, symbol, other, span, members[0].bound, len(members)))
+    rest = sum(len(m) for m in list(groups.values())[limit:])
+    more = f"; and {rest} more atom{'s' if rest > 1 else ''}" if rest else ""
+    n = len(outliers)
+    return (f"{n} atom{'s' if n > 1 else ''} outside the model's training data (atoms numbered "
+            "from 1, as in the input file): " + "; ".join(parts) + more)
 
 
 def from_metadata(metadata: dict, model: DeepDensity) -> Coverage | None:
