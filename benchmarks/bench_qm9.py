@@ -214,11 +214,22 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None,
                         help="also write every per-molecule figure to this JSON file")
     args = parser.parse_args(argv)
+    if args.max_files is not None and args.max_files < 1:
+        return _fail(f"--max-files must be at least 1, got {args.max_files}")
+    from ddviz.errors import DdvizError
+
+    if args.json:  # before the run, not after it
+        from ddviz.cli._checks import check_output, make_parent
+
+        try:
+            check_output(args.json, density=False)
+            make_parent(args.json)
+        except DdvizError as exc:
+            return _fail(str(exc))
     import torch
     from pyscf import lib
 
     from ddviz import io
-    from ddviz.errors import DdvizError
     from ddviz.evaluate.metrics import NEAR_NUCLEI_BOHR
     from ddviz.evaluate.predictor import Predictor
     from ddviz.io.snapshots import snapshot_files

@@ -48,6 +48,13 @@ def test_compare_gives_the_metrics_and_writes_the_difference(predicted, tmp_path
     assert written.grid.shape == a.grid.shape
     assert np.allclose(written.density.values, pred - ref, atol=1e-9)
     assert m["max_abs_err"] == pytest.approx(np.abs(pred - ref).max(), rel=1e-5)
+    near = np.zeros(a.grid.shape, bool)  # the points within 0.5 bohr of a nucleus
+    points = a.grid.points().reshape(*a.grid.shape, 3)
+    for nucleus in a.atoms.positions * 1.8897261246:
+        near |= np.linalg.norm(points - nucleus, axis=-1) <= 0.5
+    assert m["points_near_nuclei"] == near.sum() > 0
+    assert m["rel_l1_near_nuclei"] == pytest.approx(
+        np.abs(pred - ref)[near].sum() / np.abs(ref)[near].sum(), rel=1e-6)
     same = ddviz_cli("compare", predicted, predicted)
     assert same.returncode == 0 and "rel L1 0.0000%" in same.stdout
 

@@ -63,6 +63,11 @@ def test_evaluate_dataset_folder_with_split(tmp_path, ddviz_cli):
     proc = ddviz_cli("evaluate", MODEL, data, "--split", "nope")
     assert proc.returncode == 2 and "no snapshot files of split 'nope'" in proc.stderr
     assert "ddviz dataset" not in proc.stderr  # no recipe, no hint
-    (data / "dataset.json").write_text(json.dumps({"name": "qm9"}))  # a shipped test-only folder
+    (data / "dataset.json").write_text(json.dumps({"name": "qm9", "n_train": 3, "n_test": 2,
+                                                   "seed": 4}))  # a shipped test-only folder
     proc = ddviz_cli("evaluate", MODEL, data, "--split", "nope")
-    assert proc.returncode == 2 and f"build them with: ddviz dataset qm9 -o {data}" in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert f"build them with: ddviz dataset qm9 -o {data} --count 3 --n-test 2 --seed 4" in proc.stderr
+    proc = ddviz_cli("dataset", "qm9", "-o", tmp_path / "q", "--n-train", "3")
+    assert proc.returncode == 2 and "--count, not --n-train" in proc.stderr
+    assert not (tmp_path / "q").exists()

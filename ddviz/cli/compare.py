@@ -58,7 +58,11 @@ def run(args) -> int:
     same_atoms = (len(a.atoms) == len(b.atoms)
                   and a.atoms.get_chemical_symbols() == b.atoms.get_chemical_symbols()
                   and np.allclose(a.atoms.positions, b.atoms.positions, atol=1e-4))
-    metrics = {"a": str(args.a), "b": str(args.b), **error_sums(other, ref, a.grid).metrics(),
+    from ddviz.units import BOHR_PER_ANGSTROM
+
+    nuclei = a.atoms.positions * BOHR_PER_ANGSTROM if a.ndim == 3 and len(a.atoms) else None
+    metrics = {"a": str(args.a), "b": str(args.b),
+               **error_sums(other, ref, a.grid, nuclei).metrics(),
                "units": a.units, "same_atoms": bool(same_atoms)}
     if args.output:
         diff = Sample(a.atoms, a.grid, other - ref,

@@ -117,6 +117,9 @@ def run(args) -> int:
 
     try:
         check_kpoints(args.name, args.kpoints)  # the builders other than the presets ignore it
+        if args.name == "qm9" and args.n_train is not None:  # not silently 200 molecules
+            raise ConfigError("qm9 counts its training molecules with --count, not --n-train",
+                              field="n_train")
         make_folder(args.output)
         return datasets()[args.name][1](args)
     except ConfigError as exc:

@@ -85,12 +85,16 @@ def _build_hint(folder: Path) -> str:
     Shipped folders hold only a dataset's test snapshots (e.g. QM9's); its recipe names it.
     """
     try:
-        name = json.loads((folder / "dataset.json").read_text())["name"]
+        recipe = json.loads((folder / "dataset.json").read_text())
+        name = recipe["name"]
     except (OSError, ValueError, KeyError, TypeError):
         return ""
     if not isinstance(name, str) or not name.replace("-", "").isalnum():
         return ""
-    return f" (build them with: ddviz dataset {name} -o {folder})"
+    counts = ""
+    if name == "qm9" and all(type(recipe.get(k)) is int for k in ("n_train", "n_test", "seed")):
+        counts = f" --count {recipe['n_train']} --n-test {recipe['n_test']} --seed {recipe['seed']}"
+    return f" (build them with: ddviz dataset {name} -o {folder}{counts})"
 
 
 def load_snapshots(paths, split: str | None = None) -> list[Sample]:
