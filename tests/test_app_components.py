@@ -7,6 +7,7 @@ import pytest
 
 from ddviz import io
 from ddviz.app import Explorer, TrainingPanel
+from ddviz.app.settings import AppSettings
 from ddviz.evaluate.comparison import compute_comparison
 from ddviz.evaluate.metrics import metrics
 from ddviz.methods.deep_density.files import load_model
@@ -421,3 +422,26 @@ def test_default_isosurface_level_shows_a_metal_and_a_molecule():
         assert 0.01 < (rho > level).mean() < 0.6, path.name  # a surface around part of the cell
         assert levels["log_error_level"] == pytest.approx(np.log10(0.25 * 0.01 * rho.max()), abs=0.01)
     assert "log_level" not in default_levels(c, np.log10(0.5 * rho.max()))  # a level in range stays
+
+
+def test_a_structure_the_model_cannot_do_switches_to_one_that_can():
+    """The shipped examples and models: from ethane (ethane's model) to methanol, which only the
+    organic model covers: the model follows, and one evaluation runs, not two; back to ethane
+    the organic model (which covers it) is kept, the user's choice."""
+    from ddviz.shipped import shipped_dir
+
+    settings = AppSettings(data_dirs=[shipped_dir("examples")], models_dir=shipped_dir("models"),
+                           cache_dir=None)
+    ex = Explorer(settings=settings)
+    assert ex.state.model == "models/ethane.safetensors"
+    runs = []
+    evaluate = ex.runner.evaluate
+    ex.runner.evaluate = lambda: runs.append(ex.state.model) or evaluate()
+    ex.state.structure = "examples/methanol.xyz"
+    assert ex.state.model == "models/organic.safetensors" and not ex.state.error
+    assert runs == ["models/organic.safetensors"]
+    c = ex.comparison
+    assert c.atoms.get_chemical_formula() == "CH4O"
+    assert c.predicted.sum() * c.grid.voxel_volume * c.step ** 3 == pytest.approx(14.0, rel=0.01)
+    ex.state.structure = "examples/ethane.xyz"
+    assert ex.state.model == "models/organic.safetensors" and len(runs) == 2

@@ -58,8 +58,10 @@ def test_defaults_come_from_the_environment(tmp_path, monkeypatch):
 
 def test_the_default_model_covers_the_default_structure(tmp_path):
     """With the shipped models (aluminium sorts first), a water example gets a model knowing H
-    and O, the cluster model (water-box sorts before it), a water box the box model, an aluminium
-    cell the aluminium model."""
+    and O, the cluster model (water-box sorts before it; organic knows H and O too but more
+    besides), a water box the box model, an aluminium cell the aluminium model, ethane the ethane
+    model (not the organic one, which sorts after it but covers it too) and methanol, which only
+    the organic model covers, that one."""
     from ddviz.app.explore.inputs import InputsPanel
     from ddviz.app.explore.state import ExploreState
     from ddviz.shipped import shipped_dir
@@ -68,7 +70,9 @@ def test_the_default_model_covers_the_default_structure(tmp_path):
     assert sorted(p.name for p in models.glob("*.safetensors"))[0] == "aluminium.safetensors"
     for name, expected in (("water8.xyz", "water.safetensors"),
                            ("al32.nc", "aluminium.safetensors"),
-                           ("water32-box.nc", "water-box.safetensors")):
+                           ("water32-box.nc", "water-box.safetensors"),
+                           ("ethane.xyz", "ethane.safetensors"),
+                           ("methanol.xyz", "organic.safetensors")):
         data = tmp_path / name.split(".")[0]
         data.mkdir()
         folder = ROOT / "assets" / "datasets" / name.split(".")[0]

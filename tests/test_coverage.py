@@ -112,8 +112,8 @@ def test_an_expanded_cell_and_a_cluster_in_vacuum_are_named(aluminium):
     outliers = coverage.check(aluminium, expanded)
     assert [o.index for o in outliers] == [0, 1, 2, 3]
     fewest = aluminium.coverage.count_low[0, 0]
-    assert (f"atoms 1-4 (Al) see fewer Al neighbours than any training atom: 0.00 against the "
-            f"fewest {fewest:.2f}") in coverage.describe(outliers)
+    assert (f"atoms 1-4 (Al) have no Al neighbour within the cutoff (switched count 0.00; the "
+            f"fewest in training {fewest:.2f})") in coverage.describe(outliers)
     cluster = Icosahedron("Al", 2)
     cluster.center(vacuum=6.0)
     names = coverage.describe(coverage.check(aluminium, cluster))

@@ -80,7 +80,8 @@ def warn_electrons(atoms, electrons: float, what: str, tolerance: float = 0.01) 
     expected = valence_electrons(atoms.get_chemical_symbols())
     if expected and abs(electrons - expected) > tolerance * expected:
         print(f"warning: {what}: the density integrates to {electrons:.3f} electrons, "
-              f"{(electrons - expected) / expected:+.1%} from the {expected:g} valence electrons "
+              f"{(electrons - expected) / expected:+.1%} from the {expected:g} valence "
+              f"electron{'' if expected == 1 else 's'} "
               "of the neutral structure (GTH-PBE): is the structure what the model was trained "
               "on?", file=sys.stderr)
 

@@ -78,15 +78,44 @@ class InputsPanel(pn.viewable.Viewer):
         if self.state.model is None and models:
             structure = chosen.get("structure", self.state.structure)
             atoms = self._atoms(structure) if structure else None
-            covering = (self._covering(atoms.get_chemical_symbols(), models)
-                        if atoms is not None else [])
-            if atoms is not None:  # a cell's model for a cell, a molecule's for a molecule,
-                # then the most specialised (fewest species: water's model before the organic one)
-                covering.sort(key=lambda n: (
-                    model_periodic(self.resolve("model", n)) != bool(any(atoms.pbc)),
-                    len(model_species(self.resolve("model", n)))))
-            chosen["model"] = (covering or models)[0]
+            chosen["model"] = (atoms is not None and self._best_model(atoms, models)) or models[0]
         p.update(chosen)
+
+    def _best_model(self, atoms, names: list[str]) -> str | None:
+        """Of ``names``, the model for ``atoms``; None when no model covers their elements.
+
+        Its species cover theirs; it was trained the way they are (a cell's model for a cell, a
+        molecule's for a molecule); it is the most specialised (fewest species: water's model
+        before the organic one).
+        """
+        covering = self._covering(atoms.get_chemical_symbols(), names)
+        covering.sort(key=lambda n: (
+            model_periodic(self.resolve("model", n)) != bool(any(atoms.pbc)),
+            len(model_species(self.resolve("model", n)))))
+        return covering[0] if covering else None
+
+    def fit_model(self) -> bool:
+        """Choose a model that covers a new structure when the chosen one lacks an element of it.
+
+        The best of the listed models (:meth:`_best_model`).
+        A chosen model that covers the structure is kept (the user's choice), and so is one when
+        no listed model covers it (the evaluation then says which species are missing).
+
+        Returns
+        -------
+        bool
+            Whether the model was changed (its own change event starts the evaluation).
+        """
+        state = self.state
+        atoms = self._atoms(state.structure) if state.structure else None
+        if atoms is None or state.model is None or self._covering(
+                atoms.get_chemical_symbols(), [state.model]):
+            return False
+        best = self._best_model(atoms, list(state.param.model.objects))
+        if best is None or best == state.model:
+            return False
+        state.model = best
+        return True
 
     def _atoms(self, structure: str):
         """The atoms of a listed structure (None when it cannot be read)."""

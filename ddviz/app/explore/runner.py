@@ -48,9 +48,15 @@ class Runner:
         self._loaded: asyncio.Event | None = None  # served: set once the page is built
         self._compared_with = None  # the compare_with of the last Hamiltonian result
         self.inputs_loaded: Inputs | None = None  # of the last evaluation
-        state.param.watch(lambda *events: self.start(), ["structure", "model", "reference",
-                                                          "periodic"])
+        state.param.watch(self._inputs_changed, ["structure", "model", "reference", "periodic"])
         state.param.watch(self._compare_with, "compare_with")
+
+    def _inputs_changed(self, *events) -> None:
+        # a new structure the chosen model cannot do picks one that can; that change's own event
+        # (handled within fit_model) starts the one evaluation
+        if any(e.name == "structure" for e in events) and self.inputs.fit_model():
+            return
+        self.start()
 
     def _compare_with(self, *_) -> None:
         if self.state.hamiltonian is not None and self.state.compare_with != self._compared_with:

@@ -399,9 +399,11 @@ def _phrase(kind: str, symbol: str, other: str, values: str, bound: float, n: in
         return (f"{'is' if one else 'are'} {values} bohr from {other}, closer than any "
                 f"{symbol}-{other} pair in training ({bound:.2f} bohr)")
     if kind == "few neighbours":
+        if values in ("0.00", "0.00-0.00"):
+            return (f"{'has' if one else 'have'} no {other} neighbour within the cutoff "
+                    f"(switched count {values}; the fewest in training {bound:.2f})")
         return (f"{'sees' if one else 'see'} fewer {other} neighbours than any training atom: "
-                f"{values} against the fewest {bound:.2f} (neighbours within the cutoff, "
-                "weighted by the descriptor's switch)")
+                f"{values} against the fewest {bound:.2f}")
     if kind == "new element":
         return f"had no atoms of {'its' if one else 'their'} element in training"
     return (f"{'lies' if one else 'lie'} {values} training ranges outside the environments of "
@@ -459,8 +461,11 @@ def describe(outliers: list[Outlier], limit: int = 3) -> str:
     rest = sum(len(m) for m in list(groups.values())[limit:])
     more = f"; and {rest} more atom{'s' if rest > 1 else ''}" if rest else ""
     n = len(outliers)
+    counted = any(kind == "few neighbours" for kind, _, _ in groups)
     return (f"{n} atom{'s' if n > 1 else ''} outside the model's training data (atoms numbered "
-            "from 1, as in the input file): " + "; ".join(parts) + more)
+            "from 1, as in the input file): " + "; ".join(parts) + more
+            + (" (neighbours within the cutoff, each weighted by the descriptor's switch)"
+               if counted else ""))
 
 
 def from_metadata(metadata: dict, model: DeepDensity) -> Coverage | None:
