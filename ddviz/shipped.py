@@ -86,3 +86,26 @@ def find(path, model: bool = False) -> str:
         if candidate.is_file():
             return str(candidate)  # relative where the user's own: messages show it as typed
     return str(path)
+
+
+def missing_model_hint(path) -> str:
+    """What a missing model path could have named: '' unless ``path`` is a bare name.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The model path as given.
+
+    Returns
+    -------
+    str
+        E.g. `` (a bare name is looked for as ./NAME, ./NAME.safetensors, ./models/NAME...,
+        then among the shipped models: aluminium, ethane, ...)``.
+    """
+    given = Path(path)
+    if len(given.parts) != 1 or given.is_absolute():
+        return ""
+    shipped = sorted(p.stem for p in shipped_dir("models").glob("*.safetensors"))
+    return (" (a bare name is looked for as ./NAME, ./NAME.safetensors, "
+            "./models/NAME.safetensors, then among the shipped models: "
+            f"{', '.join(shipped) or 'none installed'})")

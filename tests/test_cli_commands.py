@@ -274,3 +274,13 @@ def test_molecule_commands_refuse_a_periodic_cell(command, tmp_path, ddviz_cli):
     res = ddviz_cli(*args)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert f"{path}: a periodic cell" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_mistyped_bare_model_name_says_where_it_was_looked_for(ddviz_cli, tmp_path):
+    out = tmp_path / "m.cube"
+    err = one_line_exit_2(ddviz_cli("predict", "ethan", ETHANE, "-o", out, cwd=tmp_path),
+                          "ethan: no such model file", "./models/NAME.safetensors",
+                          "shipped models: ")
+    assert "ethane, " in err and not out.exists()
+    err = one_line_exit_2(ddviz_cli("predict", tmp_path / "gone.safetensors", ETHANE, "-o", out))
+    assert "shipped" not in err  # a path, not a bare name

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ddviz.errors import ConfigError, ModelFileError
+from ddviz.shipped import missing_model_hint
 
 MAX_HEADER_BYTES = 100 * 2**20  # safetensors' own limit on the JSON header
 
@@ -145,7 +146,7 @@ def header_metadata(path: str | os.PathLike) -> dict:
                                      path=path)
             header = safe_json.loads(f.read(size), max_bytes=MAX_HEADER_BYTES)
     except FileNotFoundError:
-        raise ModelFileError("no such model file", path=path) from None
+        raise ModelFileError("no such model file" + missing_model_hint(path), path=path) from None
     except IsADirectoryError:
         raise ModelFileError("not a file", path=path) from None
     except OSError as exc:

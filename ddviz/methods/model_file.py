@@ -17,6 +17,7 @@ from pathlib import Path
 from ddviz.errors import ModelFileError
 from ddviz.io import safe_json
 from ddviz.io.atomic import atomic_path
+from ddviz.shipped import missing_model_hint
 
 
 def write(path: str | os.PathLike, tensors: dict, fmt: str, entries: dict,
@@ -86,7 +87,7 @@ def read(path: str | os.PathLike, fmt: str, keys: tuple[str, ...],
 
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError("no such model file", path=path)
+        raise ModelFileError("no such model file" + missing_model_hint(path), path=path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             header = f.metadata() or {}
