@@ -18,7 +18,7 @@ from ddviz.units import BOHR_PER_ANGSTROM
 ROOT = Path(__file__).resolve().parents[1]
 # every shipped Deep Density model and a test structure of its dataset
 SHIPPED = {"aluminium": "al32", "water": "water8", "water-box": "water32-box", "ethane": "ethane",
-           "isobutane": "isobutane", "n-butane": "n-butane"}
+           "isobutane": "isobutane", "n-butane": "n-butane", "organic": "qm9"}
 
 
 def test_shipped_list_is_complete():
