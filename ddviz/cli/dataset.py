@@ -113,10 +113,12 @@ def run(args) -> int:
     """
     from ddviz.cli._checks import make_folder
     from ddviz.errors import ConfigError
-    from ddviz.reference.dataset import check_kpoints
+    from ddviz.reference.dataset import PRESETS, check_kpoints, recipe
 
     try:
         check_kpoints(args.name, args.kpoints)  # the builders other than the presets ignore it
+        if args.name in PRESETS:  # the preset's every check (counts, k-point values), no folder yet
+            recipe(args.name, args.n_train, args.n_test, args.seed, args.kpoints)
         if args.name == "qm9" and args.n_train is not None:  # not silently 200 molecules
             raise ConfigError("qm9 counts its training molecules with --count, not --n-train",
                               field="n_train")
